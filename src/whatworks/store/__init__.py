@@ -1,0 +1,185 @@
+"""The embedded store: one DuckDB file holding every source in canonical tables (DESIGN.md, "Canonical store").
+
+>>> import whatworks as ww
+>>> store = ww.Store(":memory:")
+>>> store.sql("SELECT count(*) AS n FROM crimes")["n"].iloc[0]
+0
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import duckdb
+import pandas as pd
+
+from whatworks.errors import StoreError, WhatworksError
+from whatworks.store import policeuk as _policeuk
+from whatworks.store._schema_ops import ensure_schema
+from whatworks.store._sql import quote_ident, run
+from whatworks.store.ingest_report import FileOutcome, IngestReport
+from whatworks.store.schema import SCHEMA_VERSION
+
+DEFAULT_STORE = "whatworks.duckdb"
+STORE_ENV = "WHATWORKS_STORE"
+
+
+def default_store_path(path: str | os.PathLike | None = None) -> str:
+    """``path`` if given, else ``$WHATWORKS_STORE``, else ``./whatworks.duckdb``."""
+    if path is not None:
+        return str(path)
+    return os.environ.get(STORE_ENV) or DEFAULT_STORE
+
+
+class Store:
+    """An embedded whatworks store (a DuckDB file).
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        The store file. ``None`` uses ``$WHATWORKS_STORE`` or ``./whatworks.duckdb``; ``":memory:"`` keeps it in memory.
+        A new file is created with the current schema; an older store is migrated; a newer one is refused.
+    read_only : bool, default False
+        Open without taking the write lock (several readers may share the file).
+    memory_limit : str, optional
+        DuckDB memory limit for this connection, e.g. ``"3GB"``.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False, memory_limit: str | None = None):
+        self.path = default_store_path(path)
+        if self.path != ":memory:":
+            parent = Path(self.path).expanduser().resolve().parent
+            if not parent.exists():
+                raise StoreError(f"Cannot create the store {self.path!r}: folder {str(parent)!r} does not exist.")
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"Cannot open the store {self.path!r}: {exc}. Hint: is another whatworks process using it? "
+                             "Close it, or open with read_only=True.") from exc
+        self.read_only = read_only
+        self.con.execute("SET TimeZone = 'UTC'")
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        try:
+            self.opened_version = ensure_schema(self.con, read_only=read_only)
+        except BaseException:
+            self.con.close()
+            raise
+
+    # ------------------------------------------------------------------ basics
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<whatworks.Store {self.path!r} schema v{SCHEMA_VERSION}>"
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run a SQL query against the store and return a pandas DataFrame.
+
+        >>> Store(":memory:").sql("SELECT 1 AS one")
+           one
+        0    1
+        """
+        try:
+            rel = self.con.execute(query, params) if params is not None else self.con.execute(query)
+            return rel.df() if rel.description else pd.DataFrame()
+        except duckdb.Error as exc:
+            raise StoreError(f"Query failed: {exc}", step="store.sql", sql=query) from exc
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A whole table or view as a DataFrame."""
+        self._require_relation(name)
+        return self.sql(f"SELECT * FROM {quote_ident(name)}")
+
+    def relations(self) -> pd.DataFrame:
+        """Tables and views with their row counts."""
+        rows = self.con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_catalog = current_database() ORDER BY table_type, table_name").fetchall()
+        out = []
+        for name, kind in rows:
+            n = self.con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0]
+            out.append({"name": name, "type": "view" if kind == "VIEW" else "table", "rows": int(n)})
+        return pd.DataFrame(out, columns=["name", "type", "rows"])
+
+    def _require_relation(self, name: str) -> None:
+        names = set(self.relations()["name"])
+        if name not in names:
+            raise WhatworksError(f"Store: no table or view named {name!r}. Expected one of {sorted(names)}.")
+
+    # ------------------------------------------------------------------ ingest
+    def ingest_policeuk(self, path: str | os.PathLike, *, force: str | None = None, on_unknown: str = "error",
+                        progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+        """Load police.uk open-data files: a CSV, a month folder, a folder of month folders, or the archive zip.
+
+        Street-level crime, outcomes and stop-and-search files are recognised by their header. Each file loads in
+        one transaction; a file already loaded (same SHA-256) is skipped and said so. Bad rows go to the quarantine
+        with their reason, file and row number. See :mod:`whatworks.store.policeuk` for the rules.
+
+        Parameters
+        ----------
+        path : path-like
+        force : str, optional
+            Force name for stop-and-search files (they have no force column); default: from the same force's street files
+            already loaded, else the slug in the file name.
+        on_unknown : {"error", "skip"}, default "error"
+            What to do with a file whose header is not a police.uk format: stop with an error, or skip it and report it as refused.
+        progress : callable(source, i, n), optional
+
+        Returns
+        -------
+        IngestReport
+            ``files``, ``rows_read``, ``rows_loaded``, ``rows_quarantined``, ``duplicates_skipped``, ``quarantine_reasons``.
+        """
+        self._require_writable()
+        from whatworks import __version__
+
+        return _policeuk.ingest(self.con, path, force=force, on_unknown=on_unknown, version=__version__, progress=progress)
+
+    def ingest_records(self, path: str | os.PathLike, mapping: str | os.PathLike, *,
+                       progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+        """Load a force's own records-management (RMS) export through a TOML mapping file.
+
+        ``path`` is a file, folder or zip of delimited files; ``mapping`` says which of their columns is which
+        canonical column, how dates are written and how codes translate (docs/records-mapping.md). Files are matched
+        to the mapping's ``[[files]]`` blocks by name pattern. The same guarantees as police.uk ingest hold: one
+        transaction per file, same-checksum files skipped, bad rows quarantined with reason and row number.
+        """
+        self._require_writable()
+        from whatworks import __version__
+        from whatworks.store import records as _records
+
+        return _records.ingest(self.con, path, mapping, version=__version__, progress=progress)
+
+    def quality(self):
+        """The data-quality profile: completeness of each field by source and month, code values that appear or
+        vanish over time, duplicate and late records. Returns a :class:`whatworks.store.quality.QualityProfile`."""
+        from whatworks.store import quality as _quality
+
+        return _quality.profile(self.con)
+
+    def _require_writable(self) -> None:
+        if self.read_only:
+            raise StoreError("The store was opened read-only; open it with read_only=False to ingest.")
+
+    # ------------------------------------------------------------------ quarantine & batches
+    def quarantine(self, *, category: str | None = None) -> pd.DataFrame:
+        """Quarantined rows (category 'invalid' or 'duplicate') with source file, row, reason and raw values."""
+        if category is None:
+            return self.sql("SELECT * FROM quarantine ORDER BY batch_id, source_row")
+        return self.sql("SELECT * FROM quarantine WHERE category = ? ORDER BY batch_id, source_row", [category])
+
+    def batches(self) -> pd.DataFrame:
+        """One row per loaded file: checksum, format, row accounting, time."""
+        return self.sql("SELECT * FROM batches ORDER BY batch_id")
+
+
+__all__ = ["Store", "IngestReport", "FileOutcome", "default_store_path", "DEFAULT_STORE", "STORE_ENV"]

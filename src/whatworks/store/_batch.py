@@ -1,0 +1,81 @@
+"""What every file load shares: checksums, batch ids, one transaction per file, the quarantine, fault injection."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from whatworks.store._sql import run
+
+# Tests set WHATWORKS_FAULT=<step> to kill the process (SIGKILL, as `kill -9`) at that point of a load,
+# to prove an interrupted ingest leaves the store exactly as it was. Unset in normal use.
+FAULT_ENV = "WHATWORKS_FAULT"
+
+
+def fault_point(step: str) -> None:
+    if os.environ.get(FAULT_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str):
+    """(batch_id, source_file, loaded_at) of the batch that loaded these exact bytes, or None."""
+    return con.execute("SELECT batch_id, source_file, loaded_at FROM batches WHERE checksum = ?", [checksum]).fetchone()
+
+
+def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("SELECT coalesce(max(batch_id), 0) + 1 FROM batches").fetchone()[0])
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """One file, one transaction: everything or nothing."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    fault_point("before_commit")
+    con.execute("COMMIT")
+
+
+def quarantine_rejects(con, batch_id: int, source: str) -> None:
+    """Rows that could not be split into fields (temp table ``_rejects``) go to the quarantine."""
+    run(con, "quarantine unsplittable rows",
+        "INSERT INTO quarantine SELECT ?, ?, source_row, 'invalid', reason, raw FROM _rejects", [batch_id, source])
+
+
+def record_batch(con, batch_id: int, source: str, checksum: str, fmt: str, rows_read: int, loaded: int,
+                 version: str) -> tuple[int, int]:
+    """Insert the batch row; returns (quarantined, duplicates) as counted in the quarantine table.
+
+    The caller builds a :class:`FileOutcome` from these counts, which checks the accounting identity
+    (inside the transaction, so a broken identity rolls the file back).
+    """
+    quarantined, duplicates = con.execute(
+        """SELECT count(*) FILTER (WHERE category = 'invalid'), count(*) FILTER (WHERE category = 'duplicate')
+           FROM quarantine WHERE batch_id = ?""", [batch_id]).fetchone()
+    run(con, "record batch", "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [batch_id, source, checksum, fmt, rows_read, loaded, quarantined, duplicates,
+         _dt.datetime.now().replace(microsecond=0), version])
+    return int(quarantined), int(duplicates)
+
+
+def reasons(con, batch_id: int) -> dict[str, int]:
+    return dict(con.execute(
+        "SELECT reason, count(*) FROM quarantine WHERE batch_id = ? GROUP BY reason ORDER BY count(*) DESC, reason",
+        [batch_id]).fetchall())

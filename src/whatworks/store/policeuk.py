@@ -1,0 +1,316 @@
+"""Read police.uk open-data files (street-level crime, outcomes, stop and search) into the canonical store.
+
+Files are recognised by their header, not their name (REFERENCE.md lists the columns). Each file loads in one
+transaction; every row ends up loaded, quarantined (with reason, file and row number) or skipped as a duplicate:
+``rows_read == rows_loaded + rows_quarantined + duplicates_skipped`` for every file.
+
+Row rules (a row failing any goes to the quarantine with every reason that applies):
+
+* ``Month`` must parse as ``YYYY-MM``; a stop-and-search ``Date`` as an ISO 8601 date-time.
+* ``Longitude``/``Latitude``: both blank is a valid record with no mappable location (police.uk publishes a few
+  percent of each month so); otherwise both must parse, must not be (0, 0), and must lie in the box around Great
+  Britain and Northern Ireland.
+* Street files: ``Crime type`` must be one of the 14 police.uk types; ``Falls within`` must be present.
+* Outcomes files: ``Crime ID`` and ``Outcome type`` must be present.
+* Stop-and-search files: the True/False columns must be blank, True or False.
+
+Duplicates: a street row whose ``Crime ID`` is already in the store (or earlier in the same file) is skipped,
+and kept in the quarantine under category ``duplicate`` with where the first copy is. An outcome row is a
+duplicate when the same (Crime ID, Month, Outcome type) is already there. ASB rows (blank Crime ID) and stop
+and search rows have no key, so only whole files are recognised as repeats (by checksum).
+
+Outcomes attach to crimes by Crime ID in the ``crimes`` view: the outcome with the latest month wins, and the
+history stays in ``outcomes``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pyarrow as pa
+
+from whatworks.errors import IngestError
+from whatworks.store import _batch, _csv
+from whatworks.store._sources import Source, find_sources
+from whatworks.store._sql import quote_literal, run
+from whatworks.store.geo import GB_LAT_RANGE, GB_LON_RANGE, to_bng
+from whatworks.store.ingest_report import FileOutcome, IngestReport
+
+SOURCE_SYSTEM = "police.uk"
+
+CRIME_TYPES = (
+    "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs", "Other crime",
+    "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting", "Theft from the person",
+    "Vehicle crime", "Violence and sexual offences",
+)
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    header: tuple[str, ...]
+    order: int  # load order within one call: crimes before the outcomes and stops that refer to them
+
+    @property
+    def fields(self) -> list[str]:
+        return [_snake(h) for h in self.header]
+
+
+def _snake(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+STREET = Format("policeuk_street", (
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code", "LSOA name",
+    "Crime type", "Last outcome category", "Context"), 0)
+OUTCOMES = Format("policeuk_outcomes", (
+    "Crime ID", "Month", "Reported by", "Falls within", "Longitude", "Latitude", "Location", "LSOA code", "LSOA name",
+    "Outcome type"), 1)
+STOP_SEARCH = Format("policeuk_stop_search", (
+    "Type", "Date", "Part of a policing operation", "Policing operation", "Latitude", "Longitude", "Gender", "Age range",
+    "Self-defined ethnicity", "Officer-defined ethnicity", "Legislation", "Object of search", "Outcome",
+    "Outcome linked to object of search", "Removal of more than just outer clothing"), 2)
+FORMATS = (STREET, OUTCOMES, STOP_SEARCH)
+
+_STOP_FILE = re.compile(r"^\d{4}-\d{2}-(?P<slug>.+)-stop-and-search\.csv$", re.IGNORECASE)
+_STREET_FILE = re.compile(r"^\d{4}-\d{2}-(?P<slug>.+)-street\.csv$", re.IGNORECASE)
+
+
+def detect_format(header: list[str]) -> Format | None:
+    """The police.uk format whose columns are exactly ``header`` (in any order), or None."""
+    got = {h.strip().lower() for h in header}
+    for fmt in FORMATS:
+        if got == {h.lower() for h in fmt.header} and len(header) == len(fmt.header):
+            return fmt
+    return None
+
+
+def _expected_text() -> str:
+    return " | ".join(f"{f.name}: {', '.join(f.header)}" for f in FORMATS)
+
+
+def _coord_reason(lon_raw: str, lat_raw: str) -> str:
+    lo, hi = GB_LON_RANGE
+    la, ha = GB_LAT_RANGE
+    return f"""CASE
+      WHEN {lon_raw} IS NULL AND {lat_raw} IS NULL THEN NULL
+      WHEN {lon_raw} IS NULL OR {lat_raw} IS NULL THEN 'only one of Longitude/Latitude given'
+      WHEN c_lon IS NULL OR c_lat IS NULL OR NOT isfinite(c_lon) OR NOT isfinite(c_lat) THEN 'unparseable Longitude/Latitude'
+      WHEN c_lon = 0 AND c_lat = 0 THEN 'coordinates at (0, 0)'
+      WHEN c_lon NOT BETWEEN {lo} AND {hi} OR c_lat NOT BETWEEN {la} AND {ha}
+        THEN 'coordinates outside Great Britain and Northern Ireland'
+    END"""
+
+
+def _bool_sql(header: str) -> tuple[str, str]:
+    """(parsed expression, reason expression) for a police.uk True/False column."""
+    col = _snake(header)
+    parsed = f"CASE lower({col}) WHEN 'true' THEN true WHEN 'false' THEN false END"
+    reason = (f"CASE WHEN {col} IS NOT NULL AND lower({col}) NOT IN ('true', 'false') "
+              f"THEN {quote_literal(f'unparseable True/False in {header!r}')} END")
+    return parsed, reason
+
+
+def _check_sql(fmt: Format) -> str:
+    """SQL creating ``_checked``: the trimmed fields, parsed values and a ``reason`` (NULL when the row is valid)."""
+    fields = fmt.fields
+    norm = ", ".join(f"nullif(trim({f}), '') AS {f}" for f in fields)
+    if fmt is STOP_SEARCH:
+        parsed = """TRY_CAST(date AS TIMESTAMPTZ) AS c_ts,
+                    TRY_CAST(longitude AS DOUBLE) AS c_lon, TRY_CAST(latitude AS DOUBLE) AS c_lat"""
+        bools = [_bool_sql(h) for h in ("Part of a policing operation", "Outcome linked to object of search",
+                                        "Removal of more than just outer clothing")]
+        rules = ["CASE WHEN c_ts IS NULL THEN 'unparseable Date (expected an ISO 8601 date-time)' END",
+                 _coord_reason("longitude", "latitude"), *(b[1] for b in bools)]
+        extra = ", ".join(f"{b[0]} AS c_{c}" for b, c in zip(bools, ("operation", "linked", "removal")))
+        parsed = parsed + ", " + extra
+    else:
+        parsed = """TRY_STRPTIME(month, '%Y-%m')::DATE AS c_month,
+                    TRY_CAST(longitude AS DOUBLE) AS c_lon, TRY_CAST(latitude AS DOUBLE) AS c_lat"""
+        rules = ["CASE WHEN month IS NULL THEN 'missing Month' WHEN c_month IS NULL THEN 'unparseable Month (expected YYYY-MM)' END",
+                 _coord_reason("longitude", "latitude")]
+        if fmt is STREET:
+            types = ", ".join(quote_literal(t) for t in CRIME_TYPES)
+            rules += [f"CASE WHEN crime_type IS NULL THEN 'missing Crime type' WHEN crime_type NOT IN ({types}) THEN 'unknown Crime type' END",
+                      "CASE WHEN falls_within IS NULL THEN 'missing Falls within' END"]
+        else:
+            rules += ["CASE WHEN crime_id IS NULL THEN 'missing Crime ID (an outcome must name its crime)' END",
+                      "CASE WHEN outcome_type IS NULL THEN 'missing Outcome type' END"]
+    reason = "nullif(concat_ws('; ', " + ", ".join(rules) + "), '')"
+    return f"""CREATE TEMP TABLE _checked AS
+      SELECT *, {reason} AS reason FROM (
+        SELECT *, {parsed} FROM (SELECT source_row, {norm} FROM _rows))"""
+
+
+def _raw_json(fmt: Format) -> str:
+    return "json_object(" + ", ".join(f"{quote_literal(h)}, {f}" for h, f in zip(fmt.header, fmt.fields)) + ")::VARCHAR"
+
+
+def _duplicates_sql(fmt: Format) -> str | None:
+    """SQL creating ``_dups(source_row, reason)`` for valid rows that repeat a key, or None for keyless formats."""
+    if fmt is STREET:
+        key_in_file = "c.crime_id"
+        store_match = f"""SELECT reference AS crime_id, min(source_file) AS f, min(source_row) AS r FROM events
+                          WHERE source_system = '{SOURCE_SYSTEM}' AND kind IN ('crime', 'asb')
+                            AND reference IN (SELECT crime_id FROM _checked WHERE crime_id IS NOT NULL)
+                          GROUP BY reference"""
+        join = "s.crime_id = c.crime_id"
+        label = "Crime ID"
+        where = "c.crime_id IS NOT NULL"
+    elif fmt is OUTCOMES:
+        key_in_file = "c.crime_id, c.c_month, c.outcome_type"
+        store_match = f"""SELECT reference AS crime_id, month AS c_month, outcome AS outcome_type,
+                                 min(source_file) AS f, min(source_row) AS r FROM events
+                          WHERE source_system = '{SOURCE_SYSTEM}' AND kind = 'outcome'
+                            AND reference IN (SELECT crime_id FROM _checked)
+                          GROUP BY ALL"""
+        join = "s.crime_id = c.crime_id AND s.c_month = c.c_month AND s.outcome_type = c.outcome_type"
+        label = "(Crime ID, Month, Outcome type)"
+        where = "true"
+    else:
+        return None
+    return f"""CREATE TEMP TABLE _dups AS
+      WITH valid AS (
+        SELECT c.source_row, min(c.source_row) OVER (PARTITION BY {key_in_file}) AS first_row, s.f, s.r
+        FROM _checked c LEFT JOIN ({store_match}) s ON {join}
+        WHERE c.reason IS NULL AND {where})
+      SELECT source_row,
+             CASE WHEN f IS NOT NULL THEN '{label} already in the store'
+                  ELSE '{label} repeated within the file' END AS reason,
+             CASE WHEN f IS NOT NULL THEN 'first copy: ' || f || ' row ' || r
+                  ELSE 'first copy: row ' || first_row END AS first_copy
+      FROM valid WHERE f IS NOT NULL OR source_row <> first_row"""
+
+
+def _stage_coordinates(con) -> None:
+    """``_xy(c_lon, c_lat, x, y)`` for the distinct valid points: police.uk snaps crimes to anonymous map points,
+    so converting each distinct point once is far cheaper than converting every row."""
+    pts = con.execute("SELECT DISTINCT c_lon, c_lat FROM _checked WHERE reason IS NULL AND c_lon IS NOT NULL").fetchnumpy()
+    lon, lat = pts["c_lon"], pts["c_lat"]
+    x, y = to_bng(lon, lat)
+    con.register("_xy_arrow", pa.table({"c_lon": lon, "c_lat": lat, "x": x, "y": y}))
+    try:
+        run(con, "stage coordinates", "CREATE TEMP TABLE _xy AS SELECT * FROM _xy_arrow")
+    finally:
+        con.unregister("_xy_arrow")
+
+
+def _insert_sql(fmt: Format) -> list[tuple[str, str]]:
+    base = """FROM _checked c LEFT JOIN _xy USING (c_lon, c_lat)
+              WHERE c.reason IS NULL AND c.source_row NOT IN (SELECT source_row FROM _dups)"""
+    eid = "(getvariable('ww_batch')::BIGINT << 32) + c.source_row"
+    prov = f"'{SOURCE_SYSTEM}', getvariable('ww_source'), c.source_row, getvariable('ww_batch')"
+    if fmt is STREET:
+        return [("insert crimes", f"""INSERT INTO events SELECT {eid},
+            CASE WHEN crime_type = 'Anti-social behaviour' THEN 'asb' ELSE 'crime' END, crime_id,
+            c_month::TIMESTAMP, c_month, 'month', crime_type, last_outcome_category, c_lon, c_lat, _xy.x, _xy.y,
+            location, lsoa_code, lsoa_name, falls_within, reported_by, context, {prov} {base}""")]
+    if fmt is OUTCOMES:
+        return [("insert outcomes", f"""INSERT INTO events SELECT {eid}, 'outcome', crime_id,
+            c_month::TIMESTAMP, c_month, 'month', NULL, outcome_type, c_lon, c_lat, _xy.x, _xy.y,
+            location, lsoa_code, lsoa_name, falls_within, reported_by, NULL, {prov} {base}""")]
+    local = "timezone('Europe/London', c_ts)"
+    return [
+        ("insert stop events", f"""INSERT INTO events SELECT {eid}, 'stop_search', NULL,
+            {local}, date_trunc('month', {local})::DATE, 'minute', NULL, outcome, c_lon, c_lat, _xy.x, _xy.y,
+            NULL, NULL, NULL, getvariable('ww_force'), NULL, NULL, {prov} {base}"""),
+        ("insert stop details", f"""INSERT INTO stop_searches SELECT {eid}, type, c_operation, policing_operation,
+            gender, age_range, self_defined_ethnicity, officer_defined_ethnicity, legislation, object_of_search,
+            c_linked, c_removal, NULL {base}"""),
+    ]
+
+
+def _stop_force(con, source: Source, force: str | None) -> str | None:
+    """Stop-and-search files have no force column: use ``force=``, else the force named in the same force's
+    street files already loaded, else the slug in the file name (``2024-01-<slug>-stop-and-search.csv``)."""
+    if force:
+        return force
+    m = _STOP_FILE.match(source.basename)
+    if not m:
+        return None
+    slug = m.group("slug")
+    row = con.execute(
+        """SELECT force FROM events WHERE source_system = ? AND kind IN ('crime', 'asb')
+           AND regexp_extract(source_file, '\\d{4}-\\d{2}-(.+)-street\\.csv$', 1) = ? AND force IS NOT NULL LIMIT 1""",
+        [SOURCE_SYSTEM, slug]).fetchone()
+    return row[0] if row else slug
+
+
+def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], checksum: str, *,
+               force: str | None, version: str, force_exact: bool) -> FileOutcome:
+    # map the file's header order to canonical field names
+    by_lower = {h.lower(): f for h, f in zip(fmt.header, fmt.fields)}
+    columns = [by_lower[h.strip().lower()] for h in header]
+    batch_id = _batch.next_batch_id(con)
+    with _batch.transaction(con):
+        loaded_csv = _csv.load(con, path, columns, force_exact=force_exact)
+        con.execute("SET VARIABLE ww_batch = ?", [batch_id])
+        con.execute("SET VARIABLE ww_source = ?", [source.name])
+        con.execute("SET VARIABLE ww_force = ?", [_stop_force(con, source, force) if fmt is STOP_SEARCH else None])
+        run(con, "check rows", _check_sql(fmt))
+        _batch.quarantine_rejects(con, batch_id, source.name)
+        run(con, "quarantine invalid rows", f"""INSERT INTO quarantine
+            SELECT ?, ?, source_row, 'invalid', reason, {_raw_json(fmt)} FROM _checked WHERE reason IS NOT NULL""",
+            [batch_id, source.name])
+        dup_sql = _duplicates_sql(fmt)
+        run(con, "find duplicates", dup_sql or "CREATE TEMP TABLE _dups AS SELECT NULL::BIGINT AS source_row, NULL AS reason, NULL AS first_copy WHERE false")
+        run(con, "quarantine duplicates", f"""INSERT INTO quarantine
+            SELECT ?, ?, d.source_row, 'duplicate', d.reason, json_object('first_copy', d.first_copy, 'row', {_raw_json(fmt)}::JSON)::VARCHAR
+            FROM _dups d JOIN _checked USING (source_row)""", [batch_id, source.name])
+        _stage_coordinates(con)
+        before = con.execute("SELECT count(*) FROM events WHERE batch_id = ?", [batch_id]).fetchone()[0]
+        for step, sql in _insert_sql(fmt):
+            run(con, step, sql)
+        loaded = con.execute("SELECT count(*) FROM events WHERE batch_id = ?", [batch_id]).fetchone()[0] - before
+        quarantined, duplicates = _batch.record_batch(con, batch_id, source.name, checksum, fmt.name,
+                                                      loaded_csv.records, loaded, version)
+        outcome = FileOutcome(source.name, fmt.name, "loaded", batch_id, loaded_csv.records, loaded, quarantined,
+                              duplicates, _batch.reasons(con, batch_id), checksum=checksum,
+                              message=f"read on the {loaded_csv.path_used} path")
+        run(con, "drop work tables", "DROP TABLE IF EXISTS _rows; DROP TABLE IF EXISTS _rejects; DROP TABLE _checked; "
+                                     "DROP TABLE _dups; DROP TABLE _xy")
+    return outcome
+
+
+def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | None = None, on_unknown: str = "error",
+           version: str, progress: Callable[[str, int, int], None] | None = None,
+           force_exact: bool = False) -> IngestReport:
+    """Load police.uk files at ``path`` (file, month folder, folder of folders, or archive zip). See module docs."""
+    if on_unknown not in ("error", "skip"):
+        raise IngestError(f"ingest_policeuk(): The 'on_unknown' parameter must be 'error' or 'skip'. Got {on_unknown!r} instead.")
+    sources = find_sources(path)
+    # sniff every header first so crimes load before the outcomes and stops that refer to them
+    planned: list[tuple[int, Source, Format | None, list[str]]] = []
+    outcomes: list[FileOutcome] = []
+    for src in sources:
+        with src.local() as local:
+            header = _csv.read_header(local)
+        fmt = detect_format(header)
+        if fmt is None:
+            msg = (f"ingest_policeuk(): {src.name} is not a police.uk file: its header is {header!r}. "
+                   f"Expected the columns of one of {_expected_text()}. Nothing from this file was loaded.")
+            if on_unknown == "error":
+                raise IngestError(msg + (" Files loaded before it stay loaded." if outcomes else ""))
+            outcomes.append(FileOutcome(src.name, None, "refused", message=msg))
+            continue
+        planned.append((fmt.order, src, fmt, header))
+    planned.sort(key=lambda t: (t[0], t[1].name))
+    for i, (_, src, fmt, header) in enumerate(planned):
+        if progress:
+            progress(src.name, i, len(planned))
+        with src.local() as local:
+            checksum = _batch.sha256_file(local)
+            prior = _batch.already_loaded(con, checksum)
+            if prior:
+                outcomes.append(FileOutcome(src.name, fmt.name, "already_loaded", prior[0], checksum=checksum,
+                                            message=f"same bytes as batch {prior[0]} ({prior[1]}, loaded {prior[2]}); nothing done"))
+                continue
+            outcomes.append(_load_file(con, src, local, fmt, header, checksum, force=force, version=version,
+                                       force_exact=force_exact))
+    if progress:
+        progress("", len(planned), len(planned))
+    return IngestReport(tuple(outcomes))

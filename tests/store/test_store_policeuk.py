@@ -1,0 +1,223 @@
+"""police.uk ingest: the nasty-case fixtures, row accounting, duplicates, outcomes, atomicity (tests mirror store/policeuk.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import whatworks as ww
+from whatworks.errors import IngestError
+
+FIX = Path(__file__).parent / "fixtures" / "policeuk"
+JAN = FIX / "2024-01" / "2024-01-west-yorkshire-street.csv"
+FEB = FIX / "2024-02" / "2024-02-west-yorkshire-street.csv"
+OUT = FIX / "2024-02" / "2024-02-west-yorkshire-outcomes.csv"
+STOPS = FIX / "2024-02" / "2024-02-west-yorkshire-stop-and-search.csv"
+
+
+@pytest.fixture
+def store():
+    s = ww.Store(":memory:")
+    yield s
+    s.close()
+
+
+def _quarantine(store, name):
+    q = store.quarantine()
+    q = q[q["source_file"].str.endswith(name)]
+    return {int(r.source_row): (r.category, r.reason) for r in q.itertuples()}
+
+
+# ---------------------------------------------------------------- CHECK OUTPUTS: one file, every row accounted for
+def test_january_rows_each_land_where_expected(store):
+    rep = store.ingest_policeuk(JAN)
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_quarantined, rep.duplicates_skipped) == (10, 4, 5, 1)
+    q = _quarantine(store, JAN.name)
+    assert q == {
+        5: ("invalid", "unparseable Month (expected YYYY-MM)"),
+        6: ("invalid", "coordinates at (0, 0)"),
+        7: ("invalid", "coordinates outside Great Britain and Northern Ireland"),
+        8: ("invalid", "unknown Crime type"),
+        9: ("duplicate", "Crime ID repeated within the file"),
+        10: ("invalid", "wrong number of fields: expected 12, found 6"),
+    }
+    ev = store.sql("SELECT source_row, kind, reference, crime_type, location, lsoa_code, x, y FROM events ORDER BY source_row")
+    assert ev["source_row"].tolist() == [2, 3, 4, 11]
+    assert ev["kind"].tolist() == ["crime", "asb", "crime", "crime"]
+    # blank Crime ID for ASB is NULL, quoted comma kept, no-location crime loaded with empty location
+    assert ev["reference"].isna().tolist() == [False, True, False, False]
+    assert ev.loc[1, "location"] == "On or near Boar Lane, Leeds"
+    assert ev.loc[2, ["x", "y"]].isna().all() and ev.loc[2, "lsoa_code"] is None
+    # British National Grid for Park Row, Leeds: about (429,900, 433,600)
+    assert ev.loc[0, "x"] == pytest.approx(429_900, abs=300) and ev.loc[0, "y"] == pytest.approx(433_600, abs=300)
+
+
+def test_quarantined_rows_keep_their_raw_values(store):
+    store.ingest_policeuk(JAN)
+    q = store.quarantine()
+    bad_month = q[q["source_row"] == 5].iloc[0]
+    raw = json.loads(bad_month["raw"])
+    assert raw["Month"] == "2024-13" and raw["Crime type"] == "Robbery" and raw["Crime ID"] == "c" * 64
+    short = q[q["source_row"] == 10].iloc[0]
+    assert short["raw"] == "0" * 64 + ",2024-01,West Yorkshire Police,West Yorkshire Police,-1.5,53.8"
+
+
+def test_bad_encoding_truncated_line_and_cross_month_duplicate(store):
+    store.ingest_policeuk(JAN)
+    rep = store.ingest_policeuk(FEB)
+    assert (rep.rows_read, rep.rows_loaded, rep.rows_quarantined, rep.duplicates_skipped) == (4, 1, 2, 1)
+    q = _quarantine(store, FEB.name)
+    assert q[3] == ("duplicate", "Crime ID already in the store")
+    assert q[4] == ("invalid", "invalid text encoding (not UTF-8)")
+    assert q[5] == ("invalid", "wrong number of fields: expected 12, found 5")
+    dup_raw = json.loads(store.quarantine(category="duplicate").iloc[-1]["raw"])
+    assert dup_raw["first_copy"].endswith("2024-01-west-yorkshire-street.csv row 2")
+
+
+def test_outcomes_attach_latest_wins_history_kept(store):
+    store.ingest_policeuk(FIX)  # the whole folder: street files load before outcomes
+    a = store.sql("SELECT * FROM crimes WHERE crime_id = ?", ["a" * 64])
+    assert len(a) == 1
+    assert a.loc[0, "last_outcome_category"] == "Suspect charged"
+    assert a.loc[0, "published_outcome_category"] == "Under investigation"
+    hist = store.sql("SELECT month, outcome_type FROM outcomes WHERE crime_id = ? ORDER BY month", ["a" * 64])
+    assert hist["outcome_type"].tolist() == ["Investigation complete; no suspect identified", "Suspect charged"]
+    q = _quarantine(store, OUT.name)
+    assert q == {4: ("invalid", "missing Crime ID (an outcome must name its crime)"),
+                 5: ("duplicate", "(Crime ID, Month, Outcome type) repeated within the file")}
+
+
+def test_stop_and_search_times_force_and_booleans(store):
+    store.ingest_policeuk(FIX)
+    st = store.sql("SELECT * FROM stops ORDER BY source_row")
+    assert len(st) == 2
+    # force comes from the same force's street file; times are UK local clock time (BST in June)
+    assert set(st["force"]) == {"West Yorkshire Police"}
+    assert str(st.loc[0, "occurred"]) == "2024-02-03 14:05:00"
+    assert str(st.loc[1, "occurred"]) == "2024-06-10 23:30:00"
+    assert st.loc[1, "part_of_operation"] is True or st.loc[1, "part_of_operation"] == True  # noqa: E712
+    assert st.loc[1, "operation_name"] == "Operation Nightfall"
+    assert st.loc[1, ["x", "y"]].isna().all()
+    reason = _quarantine(store, STOPS.name)[4][1]
+    assert "unparseable Date" in reason and "unparseable True/False in 'Outcome linked to object of search'" in reason
+
+
+def test_accounting_identity_holds_per_file_and_in_batches(store):
+    rep = store.ingest_policeuk(FIX)
+    assert rep.files_loaded == 4
+    for f in rep.files:
+        assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.duplicates_skipped
+    b = store.batches()
+    assert (b["rows_read"] == b["rows_loaded"] + b["rows_quarantined"] + b["duplicates_skipped"]).all()
+    n_events = store.sql("SELECT count(*) AS n FROM events")["n"].iloc[0]
+    assert n_events == rep.rows_loaded == b["rows_loaded"].sum()
+    n_q = store.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0]
+    assert n_q == rep.rows_quarantined + rep.duplicates_skipped
+
+
+# ---------------------------------------------------------------- archive zip and repeated ingest
+def test_zip_archive_equals_folder_and_reingest_is_noop(tmp_path, store):
+    z = tmp_path / "archive.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in sorted(FIX.rglob("*.csv")):
+            zf.write(p, p.relative_to(FIX).as_posix())
+    rep = store.ingest_policeuk(z)
+    assert rep.files_loaded == 4 and rep.rows_loaded == 9
+    assert all("archive.zip!" in f.source for f in rep.files)
+    before = store.sql("SELECT count(*) AS n FROM events")["n"].iloc[0], store.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0]
+    again = store.ingest_policeuk(FIX)  # same bytes from the folder: every file is recognised by checksum
+    assert again.files_already_loaded == 4 and again.rows_read == 0
+    assert "nothing done" in again.files[0].message
+    after = store.sql("SELECT count(*) AS n FROM events")["n"].iloc[0], store.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0]
+    assert before == after
+
+
+# ---------------------------------------------------------------- CHECK INPUTS: refused files
+def test_unknown_header_is_refused_whole_naming_expected_columns(tmp_path, store):
+    bad = tmp_path / "lookup.csv"
+    bad.write_text("LSOA11CD,LSOA11NM\nE01011365,Leeds 111B\n")
+    with pytest.raises(IngestError, match=r"not a police.uk file.*Crime ID, Month, Reported by"):
+        store.ingest_policeuk(bad)
+    assert store.sql("SELECT count(*) AS n FROM batches")["n"].iloc[0] == 0
+
+
+def test_unknown_file_skipped_on_request(tmp_path, store):
+    shutil.copy(JAN, tmp_path / JAN.name)
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
+    rep = store.ingest_policeuk(tmp_path, on_unknown="skip")
+    assert rep.files_refused == 1 and rep.files_loaded == 1
+
+
+def test_missing_path_and_empty_folder(tmp_path, store):
+    with pytest.raises(IngestError, match="does not exist"):
+        store.ingest_policeuk(tmp_path / "nope")
+    with pytest.raises(IngestError, match="no data files"):
+        store.ingest_policeuk(tmp_path)
+
+
+def test_header_only_file_loads_zero_rows(tmp_path, store):
+    p = tmp_path / "2024-03-west-yorkshire-street.csv"
+    p.write_text(JAN.read_bytes()[3:].decode().split("\r\n")[0] + "\n")
+    rep = store.ingest_policeuk(p)
+    assert rep.files_loaded == 1 and rep.rows_read == 0
+
+
+# ---------------------------------------------------------------- fast and exact readers agree
+@pytest.mark.parametrize("path", [JAN, FEB, OUT, STOPS])
+def test_fast_and_exact_paths_agree(path):
+    from whatworks.store import policeuk
+
+    results = []
+    for exact in (False, True):
+        s = ww.Store(":memory:")
+        if path in (OUT, STOPS):
+            s.ingest_policeuk(JAN)
+        policeuk.ingest(s.con, path, version="test", force_exact=exact)
+        results.append((s.sql("SELECT * EXCLUDE (batch_id, event_id) FROM events ORDER BY source_file, source_row"),
+                        s.sql("SELECT source_row, category, reason FROM quarantine ORDER BY batch_id, source_row")))
+        s.close()
+    (e1, q1), (e2, q2) = results
+    assert e1.equals(e2)
+    assert q1.equals(q2)
+
+
+# ---------------------------------------------------------------- safety: kill -9 leaves the store as it was
+def test_kill_minus_nine_before_commit_leaves_store_unchanged(tmp_path):
+    db = tmp_path / "s.duckdb"
+    with ww.Store(db) as s:
+        s.ingest_policeuk(JAN)
+        before = s.sql("SELECT count(*) AS n FROM events")["n"].iloc[0], s.batches().shape[0]
+    code = f"import whatworks as ww; ww.Store({str(db)!r}).ingest_policeuk({str(FIX)!r})"
+    env = {**os.environ, "WHATWORKS_FAULT": "before_commit"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True)
+    assert proc.returncode == -9  # killed by SIGKILL inside the transaction of the first new file
+    with ww.Store(db) as s:
+        after = s.sql("SELECT count(*) AS n FROM events")["n"].iloc[0], s.batches().shape[0]
+        assert after == before
+        assert s.sql("SELECT count(*) AS n FROM quarantine")["n"].iloc[0] == 6
+        # and the interrupted files load normally afterwards
+        rep = s.ingest_policeuk(FIX)
+        assert rep.files_already_loaded == 1 and rep.files_loaded == 3
+
+
+def test_failure_inside_a_file_rolls_back_that_file(tmp_path, monkeypatch, store):
+    from whatworks.store import policeuk
+
+    store.ingest_policeuk(JAN)
+    before = store.sql("SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM quarantine) AS q, (SELECT count(*) FROM batches) AS b")
+
+    def boom(con):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(policeuk, "_stage_coordinates", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.ingest_policeuk(FEB)
+    after = store.sql("SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM quarantine) AS q, (SELECT count(*) FROM batches) AS b")
+    assert before.equals(after)
