@@ -166,6 +166,26 @@ class Store:
 
         return _quality.profile(self.con)
 
+    def ibis(self, name: str | None = None):
+        """The Ibis backend over this store, or the Ibis table ``name`` (for building engine expressions)."""
+        from whatworks.store.engine import backend
+
+        b = backend(self.con)
+        return b.table(name) if name else b
+
+    def counts(self, by: Sequence[str], where: dict | None = None, *, table: str = "crimes",
+               months: tuple[str, str] | None = None, value: str | None = None) -> pd.DataFrame:
+        """Counts by area × period × type (or any columns) computed in the database via Ibis.
+
+        >>> store.counts(by=["force", "financial_year", "crime_type"], where={"kind": "crime"})  # doctest: +SKIP
+
+        ``by`` may use ``year``, ``quarter`` and ``financial_year`` (April–March, "2024/25") derived from ``month``.
+        """
+        from whatworks.store.engine import counts
+
+        self._require_relation(table)
+        return counts(self.ibis(table), by, where, months=months, value=value)
+
     def _require_writable(self) -> None:
         if self.read_only:
             raise StoreError("The store was opened read-only; open it with read_only=False to ingest.")
@@ -176,6 +196,38 @@ class Store:
         if category is None:
             return self.sql("SELECT * FROM quarantine ORDER BY batch_id, source_row")
         return self.sql("SELECT * FROM quarantine WHERE category = ? ORDER BY batch_id, source_row", [category])
+
+    def export_quarantine(self, path: str | os.PathLike, *, category: str | None = None) -> int:
+        """Write the quarantine to ``path`` (.csv, .parquet or .json by extension); returns the number of rows."""
+        suffix = Path(path).suffix.lower()
+        fmt = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet)", ".json": "(FORMAT json)"}.get(suffix)
+        if fmt is None:
+            raise WhatworksError(f"export_quarantine(): unsupported file type {suffix!r}. Expected .csv, .parquet or .json.")
+        where = "" if category is None else "WHERE category = " + "'" + category.replace("'", "''") + "'"
+        query = f"SELECT * FROM quarantine {where} ORDER BY batch_id, source_row"
+        n = self.con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
+        target = str(path).replace("'", "''")
+        run(self.con, "export quarantine", f"COPY ({query}) TO '{target}' {fmt}")
+        return int(n)
+
+    def status(self) -> dict:
+        """What is in the store: tables and row counts, forces, date range, quarantine summary, batches."""
+        span = self.con.execute("SELECT min(month), max(month), count(*) FROM events").fetchone()
+        forces = self.sql("SELECT force, kind, count(*) AS rows FROM events GROUP BY ALL ORDER BY force, kind")
+        quarantine = self.sql("SELECT category, reason, count(*) AS rows FROM quarantine GROUP BY ALL ORDER BY rows DESC, reason")
+        batches = self.con.execute("SELECT count(*), coalesce(sum(rows_read), 0) FROM batches").fetchone()
+        return {
+            "path": self.path,
+            "schema_version": SCHEMA_VERSION,
+            "relations": self.relations(),
+            "first_month": span[0],
+            "last_month": span[1],
+            "events": int(span[2]),
+            "by_force": forces,
+            "quarantine": quarantine,
+            "files_loaded": int(batches[0]),
+            "rows_read": int(batches[1]),
+        }
 
     def batches(self) -> pd.DataFrame:
         """One row per loaded file: checksum, format, row accounting, time."""

@@ -1,0 +1,89 @@
+"""Heavy aggregations as Ibis expressions, so the same code runs on the embedded DuckDB store and on Spark.
+
+Statistics never run here: the engine returns small aggregates (counts by area × period × type) as pandas
+DataFrames and the analyses take it from there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from whatworks.errors import WhatworksError, error
+
+ENGINES = ("duckdb", "spark")
+# Period keys derived from `month` (UK conventions: financial year April–March, labelled "2024/25").
+DERIVED_KEYS = ("year", "quarter", "financial_year")
+
+
+def backend(con=None, *, engine: str = "duckdb", session=None):
+    """An Ibis backend: over a DuckDB connection (the store's ``con``) or a Spark session."""
+    import ibis
+
+    if engine == "duckdb":
+        if con is None:
+            raise error("backend", "engine='duckdb' needs the store's DuckDB connection.", hint="Use store.ibis().")
+        return ibis.duckdb.from_connection(con)
+    if engine == "spark":
+        if session is None:
+            raise error("backend", "engine='spark' needs a SparkSession.", hint="Create one with pyspark.sql.SparkSession.builder.getOrCreate().")
+        return ibis.pyspark.connect(session)
+    raise error("backend", f"The 'engine' parameter must be one of {list(ENGINES)}.", got=engine)
+
+
+def _derived(t, key: str):
+    m = t["month"]
+    if key == "year":
+        return m.year()
+    if key == "quarter":
+        return m.year().cast("string").concat("-Q", m.quarter().cast("string"))
+    if key == "financial_year":
+        start = (m.year() - (m.month() < 4).cast("int32"))
+        return start.cast("string").concat("/", ((start + 1) % 100).cast("string").lpad(2, "0"))
+    raise AssertionError(key)
+
+
+def counts(t, by: Sequence[str], where: Mapping[str, Any] | None = None, *, months: tuple[str, str] | None = None,
+           value: str | None = None) -> pd.DataFrame:
+    """Count rows of Ibis table ``t`` by the columns ``by`` (plus derived ``year``, ``quarter``, ``financial_year``).
+
+    Parameters
+    ----------
+    t : ibis.Table
+    by : list of str
+        Grouping columns of ``t``, or the derived period keys.
+    where : dict, optional
+        ``{column: value}`` or ``{column: [values]}`` filters (``None`` as a value selects missing).
+    months : (str, str), optional
+        Inclusive month range ``("2024-04", "2025-03")``.
+    value : str, optional
+        Sum this numeric column instead of counting rows (e.g. a harm weight).
+
+    Returns
+    -------
+    pandas.DataFrame with the ``by`` columns and ``count`` (or ``value``'s sum as ``total``), sorted by ``by``.
+    """
+    import ibis
+
+    cols = set(t.columns)
+    unknown = [b for b in by if b not in cols and b not in DERIVED_KEYS]
+    if unknown:
+        raise WhatworksError(f"counts(): unknown grouping column(s) {unknown}. Expected columns of the table "
+                             f"{sorted(cols)} or derived keys {list(DERIVED_KEYS)}.")
+    for col, val in (where or {}).items():
+        if col not in cols:
+            raise WhatworksError(f"counts(): unknown filter column {col!r}. Expected one of {sorted(cols)}.")
+        if val is None:
+            t = t.filter(t[col].isnull())
+        elif isinstance(val, (list, tuple, set)):
+            t = t.filter(t[col].isin(list(val)))
+        else:
+            t = t.filter(t[col] == val)
+    if months is not None:
+        lo, hi = (pd.Timestamp(m + "-01" if len(m) == 7 else m).date() for m in months)
+        t = t.filter((t["month"] >= ibis.literal(lo)) & (t["month"] <= ibis.literal(hi)))
+    keys = [(_derived(t, b).name(b) if b in DERIVED_KEYS and b not in cols else t[b]) for b in by]
+    metric = t[value].sum().name("total") if value else t.count().name("count")
+    expr = t.group_by(keys).aggregate(metric).order_by(list(by)) if by else t.aggregate(metric)
+    return expr.to_pandas()
