@@ -60,6 +60,7 @@ class Store:
                              "Close it, or open with read_only=True.") from exc
         self.read_only = read_only
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET enable_progress_bar = false")
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
         try:

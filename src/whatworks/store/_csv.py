@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -55,12 +57,21 @@ def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",") ->
     return [f.strip() for f in next(csv.reader([text], delimiter=delimiter))]
 
 
-def _line_shape(path: Path) -> tuple[int, bool]:
-    """(number of physical lines, has a carriage return that is not part of CRLF)."""
+@dataclass(frozen=True)
+class FileFacts:
+    checksum: str   # sha256 of the bytes
+    lines: int      # physical lines
+    lone_cr: bool   # has a carriage return that is not part of CRLF
+
+
+def file_facts(path: Path) -> FileFacts:
+    """Checksum and line shape of a file, in one pass over its bytes."""
     newlines = crlf = cr = 0
     last = b""
+    h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
+            h.update(chunk)
             # a CRLF split across chunks: count it once
             if last == b"\r" and chunk[:1] == b"\n":
                 crlf += 1
@@ -69,45 +80,68 @@ def _line_shape(path: Path) -> tuple[int, bool]:
             cr += chunk.count(b"\r")
             last = chunk[-1:]
     lines = newlines + (1 if last not in (b"\n", b"") else 0)
-    return lines, cr != crlf
+    return FileFacts(h.hexdigest(), lines, cr != crlf)
+
+
+def cleanup(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the work relations made by :func:`load`."""
+    for (name, kind) in con.execute(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_catalog = 'temp' "
+            "AND table_name IN ('_rows', '_rejects', '_rej_steps', '_stage') "
+            "ORDER BY table_type = 'VIEW' DESC").fetchall():
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
+
+
+def _plain(src: str) -> str:
+    return f"SELECT * FROM {src}"
 
 
 def load(con: duckdb.DuckDBPyConnection, path: Path, columns: list[str], *, delimiter: str = ",",
-         encoding: str = "utf-8", force_exact: bool = False) -> LoadedCSV:
-    """Load ``path`` into temp tables ``_rows`` and ``_rejects``. ``columns`` name the fields by position."""
-    run(con, "drop work tables", "DROP TABLE IF EXISTS _rows; DROP TABLE IF EXISTS _rejects")
+         encoding: str = "utf-8", force_exact: bool = False, facts: FileFacts | None = None,
+         wrap: Callable[[str], str] = _plain) -> LoadedCSV:
+    """Load ``path`` into the temp view ``_rows`` (``source_row`` first, then what ``wrap`` selects) and the temp
+    table ``_rejects``. Call :func:`cleanup` after.
+
+    ``columns`` name the fields by position (all VARCHAR). ``wrap(src)`` returns a SELECT over the relation ``src``
+    holding those fields; the file's rows are materialised once, through it, so checks and parsing done in
+    ``wrap`` cost no extra pass. It must keep unknown columns (``SELECT * REPLACE (...)``, ``SELECT *, ...``) so that
+    ``source_row`` passes through on the exact path.
+    """
+    cleanup(con)
     duck_enc = _DUCKDB_ENCODINGS.get(encoding.lower())
     if not force_exact and duck_enc is not None:
-        loaded = _fast(con, path, columns, delimiter, duck_enc)
+        loaded = _fast(con, path, columns, delimiter, duck_enc, facts or file_facts(path), wrap)
         if loaded is not None:
             return loaded
-        run(con, "drop work tables", "DROP TABLE IF EXISTS _rows; DROP TABLE IF EXISTS _rejects")
-    return _exact(con, path, columns, delimiter, encoding)
+        cleanup(con)
+    return _exact(con, path, columns, delimiter, encoding, wrap)
 
 
-def _fast(con, path: Path, columns: list[str], delimiter: str, encoding: str) -> LoadedCSV | None:
-    lines, lone_cr = _line_shape(path)
-    if lone_cr:
+def _fast(con, path: Path, columns: list[str], delimiter: str, encoding: str, facts: FileFacts,
+          wrap: Callable[[str], str]) -> LoadedCSV | None:
+    lines = facts.lines
+    if facts.lone_cr:
         return None
     spec = "{" + ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in columns) + "}"
     con.execute("DROP TABLE IF EXISTS _duck_rej; DROP TABLE IF EXISTS _duck_rej_scan")
     try:
         con.execute(
-            f"""CREATE TEMP TABLE _fast_raw AS SELECT * FROM read_csv({quote_literal(str(path))},
+            "CREATE TEMP TABLE _stage AS " + wrap(f"""read_csv({quote_literal(str(path))},
                   header=true, columns={spec}, delim={quote_literal(delimiter)}, quote='"', escape='"',
                   encoding={quote_literal(encoding)}, auto_detect=false, strict_mode=true, null_padding=false,
                   store_rejects=true, rejects_table='_duck_rej', rejects_scan='_duck_rej_scan',
-                  max_line_size=10000000)"""
+                  max_line_size=10000000)""")
         )
     except duckdb.Error:
-        con.execute("DROP TABLE IF EXISTS _fast_raw")
+        con.execute("DROP TABLE IF EXISTS _stage")
         return None
+    keep = False
     try:
         bad_types = con.execute(
             "SELECT DISTINCT error_type FROM _duck_rej").fetchall()
         if any(t[0] not in _FAST_REJECT_TYPES for t in bad_types):
             return None
-        accepted = con.execute("SELECT count(*) FROM _fast_raw").fetchone()[0]
+        accepted = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
         rej = con.execute("SELECT count(DISTINCT line) FROM _duck_rej").fetchone()[0]
         records = accepted + rej
         if lines != records + 1:
@@ -123,14 +157,13 @@ def _fast(con, path: Path, columns: list[str], delimiter: str, encoding: str) ->
                              || ', found ' || regexp_extract(first(error_message ORDER BY column_idx), 'Found: (\d+)', 1)
                    END AS reason
             FROM _duck_rej GROUP BY line""", [encoding.upper()])
-        cols = ", ".join(f'r."{c}"' for c in columns)
         # rowid follows file order (insertion order is preserved); inside a transaction DuckDB numbers new rows
         # from a large offset, so count from the smallest rowid, and check the numbering has no gaps.
-        lo, hi = con.execute("SELECT min(rowid), max(rowid) FROM _fast_raw").fetchone()
+        lo, hi = con.execute("SELECT min(rowid), max(rowid) FROM _stage").fetchone()
         if accepted and hi - lo + 1 != accepted:
             return None
-        con.execute(f"SET VARIABLE ww_rowid0 = {int(lo or 0)}")
-        k = "(r.rowid - getvariable('ww_rowid0') + 1)"
+        k = f"(r.rowid - {int(lo or 0)} + 1)"
+        # `_rows` is a view over the raw table: the caller materialises it once, with its checks.
         if rej:
             con.execute("""
                 CREATE TEMP TABLE _rej_steps AS
@@ -138,23 +171,24 @@ def _fast(con, path: Path, columns: list[str], delimiter: str, encoding: str) ->
                   SELECT source_row - 1 - row_number() OVER (ORDER BY source_row) AS a,
                          row_number() OVER (ORDER BY source_row) AS j FROM _rejects) GROUP BY a""")
             con.execute(f"""
-                CREATE TEMP TABLE _rows AS
-                SELECT ({k} + 1 + coalesce(s.j, 0))::BIGINT AS source_row, {cols}
-                FROM _fast_raw r ASOF LEFT JOIN _rej_steps s ON {k} > s.a
-                ORDER BY source_row""")
-            con.execute("DROP TABLE _rej_steps")
+                CREATE TEMP VIEW _rows AS
+                SELECT ({k} + 1 + coalesce(s.j, 0))::BIGINT AS source_row, r.*
+                FROM _stage r ASOF LEFT JOIN _rej_steps s ON {k} > s.a""")
         else:
-            con.execute(f"CREATE TEMP TABLE _rows AS SELECT ({k} + 1)::BIGINT AS source_row, {cols} FROM _fast_raw r ORDER BY r.rowid")
+            con.execute(f"CREATE TEMP VIEW _rows AS SELECT ({k} + 1)::BIGINT AS source_row, r.* FROM _stage r")
+        keep = True
         return LoadedCSV(records=records, rejected=rej, path_used="fast")
     finally:
-        con.execute("DROP TABLE IF EXISTS _fast_raw; DROP TABLE IF EXISTS _duck_rej; DROP TABLE IF EXISTS _duck_rej_scan")
+        con.execute("DROP TABLE IF EXISTS _duck_rej; DROP TABLE IF EXISTS _duck_rej_scan")
+        if not keep:
+            con.execute("DROP TABLE IF EXISTS _stage")
 
 
 def _has_bad_bytes(fields: list[str]) -> bool:
     return any("\udc80" <= ch <= "\udcff" for f in fields for ch in f)
 
 
-def _exact(con, path: Path, columns: list[str], delimiter: str, encoding: str) -> LoadedCSV:
+def _exact(con, path: Path, columns: list[str], delimiter: str, encoding: str, wrap: Callable[[str], str]) -> LoadedCSV:
     n = len(columns)
     data: list[list[str | None]] = [[] for _ in range(n)]
     rows: list[int] = []
@@ -194,7 +228,8 @@ def _exact(con, path: Path, columns: list[str], delimiter: str, encoding: str) -
     con.register("_rows_arrow", table)
     con.register("_rejects_arrow", rejects)
     try:
-        run(con, "stage exact rows", "CREATE TEMP TABLE _rows AS SELECT * FROM _rows_arrow")
+        run(con, "stage exact rows", "CREATE TEMP TABLE _stage AS " + wrap("_rows_arrow"))
+        run(con, "view exact rows", "CREATE TEMP VIEW _rows AS SELECT * FROM _stage")
         run(con, "stage exact rejects", "CREATE TEMP TABLE _rejects AS SELECT * FROM _rejects_arrow")
     finally:
         con.unregister("_rows_arrow")

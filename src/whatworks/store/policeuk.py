@@ -115,10 +115,15 @@ def _bool_sql(header: str) -> tuple[str, str]:
     return parsed, reason
 
 
-def _check_sql(fmt: Format) -> str:
-    """SQL creating ``_checked``: the trimmed fields, parsed values and a ``reason`` (NULL when the row is valid)."""
+def _check_sql(fmt: Format, src: str) -> str:
+    """A SELECT over ``src`` (the file's fields) adding parsed values, ``reason`` (NULL when the row is valid) and
+    ``k_hash`` (the row's natural key, hashed). The reader materialises the file once through it."""
     fields = fmt.fields
-    norm = ", ".join(f"nullif(trim({f}), '') AS {f}" for f in fields)
+    # parsed and key fields are trimmed; descriptive text is kept as published (empty -> NULL)
+    trimmed = {"crime_id", "month", "date", "longitude", "latitude", "crime_type", "falls_within", "outcome_type",
+               "part_of_a_policing_operation", "outcome_linked_to_object_of_search", "removal_of_more_than_just_outer_clothing"}
+    norm = ", ".join(f"nullif(trim({f}), '') AS {f}" if f in trimmed else f"nullif({f}, '') AS {f}" for f in fields)
+    norm = f"* REPLACE ({norm})"
     if fmt is STOP_SEARCH:
         parsed = """TRY_CAST(date AS TIMESTAMPTZ) AS c_ts,
                     TRY_CAST(longitude AS DOUBLE) AS c_lon, TRY_CAST(latitude AS DOUBLE) AS c_lat"""
@@ -141,9 +146,20 @@ def _check_sql(fmt: Format) -> str:
             rules += ["CASE WHEN crime_id IS NULL THEN 'missing Crime ID (an outcome must name its crime)' END",
                       "CASE WHEN outcome_type IS NULL THEN 'missing Outcome type' END"]
     reason = "nullif(concat_ws('; ', " + ", ".join(rules) + "), '')"
-    return f"""CREATE TEMP TABLE _checked AS
-      SELECT *, {reason} AS reason FROM (
-        SELECT *, {parsed} FROM (SELECT source_row, {norm} FROM _rows))"""
+    return f"""SELECT *, {reason} AS reason, {_key_hash_sql(fmt)} AS k_hash FROM (
+        SELECT *, {parsed} FROM (SELECT {norm} FROM {src}))"""
+
+
+def _key_hash_sql(fmt: Format) -> str:
+    """The natural key of a row as a 64-bit hash (NULL for keyless rows): crimes by Crime ID, outcomes by
+    (Crime ID, Month, Outcome type). Hash hits are confirmed against the stored values, so a collision can
+    never make a row a duplicate."""
+    if fmt is STREET:
+        return f"CASE WHEN crime_id IS NOT NULL THEN hash('{SOURCE_SYSTEM}|crime|' || crime_id) END"
+    if fmt is OUTCOMES:
+        return (f"CASE WHEN crime_id IS NOT NULL AND c_month IS NOT NULL AND outcome_type IS NOT NULL THEN "
+                f"hash('{SOURCE_SYSTEM}|outcome|' || crime_id || '|' || c_month::VARCHAR || '|' || outcome_type) END")
+    return "NULL::UBIGINT"
 
 
 def _raw_json(fmt: Format) -> str:
@@ -151,33 +167,29 @@ def _raw_json(fmt: Format) -> str:
 
 
 def _duplicates_sql(fmt: Format) -> str | None:
-    """SQL creating ``_dups(source_row, reason)`` for valid rows that repeat a key, or None for keyless formats."""
+    """SQL creating ``_dups(source_row, reason, first_copy)`` for valid rows that repeat a key already in the store
+    or earlier in the file; None for keyless formats (stop and search)."""
     if fmt is STREET:
-        key_in_file = "c.crime_id"
-        store_match = f"""SELECT reference AS crime_id, min(source_file) AS f, min(source_row) AS r FROM events
-                          WHERE source_system = '{SOURCE_SYSTEM}' AND kind IN ('crime', 'asb')
-                            AND reference IN (SELECT crime_id FROM _checked WHERE crime_id IS NOT NULL)
-                          GROUP BY reference"""
-        join = "s.crime_id = c.crime_id"
+        part = "c.crime_id"
+        same = "e.reference = c.crime_id AND e.kind IN ('crime', 'asb')"
         label = "Crime ID"
-        where = "c.crime_id IS NOT NULL"
     elif fmt is OUTCOMES:
-        key_in_file = "c.crime_id, c.c_month, c.outcome_type"
-        store_match = f"""SELECT reference AS crime_id, month AS c_month, outcome AS outcome_type,
-                                 min(source_file) AS f, min(source_row) AS r FROM events
-                          WHERE source_system = '{SOURCE_SYSTEM}' AND kind = 'outcome'
-                            AND reference IN (SELECT crime_id FROM _checked)
-                          GROUP BY ALL"""
-        join = "s.crime_id = c.crime_id AND s.c_month = c.c_month AND s.outcome_type = c.outcome_type"
+        part = "c.crime_id, c.c_month, c.outcome_type"
+        same = "e.reference = c.crime_id AND e.month = c.c_month AND e.outcome = c.outcome_type AND e.kind = 'outcome'"
         label = "(Crime ID, Month, Outcome type)"
-        where = "true"
     else:
         return None
     return f"""CREATE TEMP TABLE _dups AS
-      WITH valid AS (
-        SELECT c.source_row, min(c.source_row) OVER (PARTITION BY {key_in_file}) AS first_row, s.f, s.r
-        FROM _checked c LEFT JOIN ({store_match}) s ON {join}
-        WHERE c.reason IS NULL AND {where})
+      WITH hits AS (
+        SELECT c.source_row, min(e.source_file) AS f, min(e.source_row) AS r
+        FROM _rows c JOIN event_keys k ON k.key_hash = c.k_hash
+        JOIN events e ON e.event_id = k.event_id AND e.source_system = '{SOURCE_SYSTEM}' AND {same}
+        WHERE c.reason IS NULL
+        GROUP BY c.source_row),
+      valid AS (
+        SELECT c.source_row, min(c.source_row) OVER (PARTITION BY {part}) AS first_row, h.f, h.r
+        FROM _rows c LEFT JOIN hits h USING (source_row)
+        WHERE c.reason IS NULL AND c.k_hash IS NOT NULL)
       SELECT source_row,
              CASE WHEN f IS NOT NULL THEN '{label} already in the store'
                   ELSE '{label} repeated within the file' END AS reason,
@@ -189,7 +201,7 @@ def _duplicates_sql(fmt: Format) -> str | None:
 def _stage_coordinates(con) -> None:
     """``_xy(c_lon, c_lat, x, y)`` for the distinct valid points: police.uk snaps crimes to anonymous map points,
     so converting each distinct point once is far cheaper than converting every row."""
-    pts = con.execute("SELECT DISTINCT c_lon, c_lat FROM _checked WHERE reason IS NULL AND c_lon IS NOT NULL").fetchnumpy()
+    pts = con.execute("SELECT DISTINCT c_lon, c_lat FROM _rows WHERE reason IS NULL AND c_lon IS NOT NULL").fetchnumpy()
     lon, lat = pts["c_lon"], pts["c_lat"]
     x, y = to_bng(lon, lat)
     con.register("_xy_arrow", pa.table({"c_lon": lon, "c_lat": lat, "x": x, "y": y}))
@@ -200,7 +212,7 @@ def _stage_coordinates(con) -> None:
 
 
 def _insert_sql(fmt: Format) -> list[tuple[str, str]]:
-    base = """FROM _checked c LEFT JOIN _xy USING (c_lon, c_lat)
+    base = """FROM _rows c LEFT JOIN _xy USING (c_lon, c_lat)
               WHERE c.reason IS NULL AND c.source_row NOT IN (SELECT source_row FROM _dups)"""
     eid = "(getvariable('ww_batch')::BIGINT << 32) + c.source_row"
     prov = f"'{SOURCE_SYSTEM}', getvariable('ww_source'), c.source_row, getvariable('ww_batch')"
@@ -240,39 +252,42 @@ def _stop_force(con, source: Source, force: str | None) -> str | None:
     return row[0] if row else slug
 
 
-def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], checksum: str, *,
+def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], facts: _csv.FileFacts, *,
                force: str | None, version: str, force_exact: bool) -> FileOutcome:
     # map the file's header order to canonical field names
     by_lower = {h.lower(): f for h, f in zip(fmt.header, fmt.fields)}
     columns = [by_lower[h.strip().lower()] for h in header]
     batch_id = _batch.next_batch_id(con)
     with _batch.transaction(con):
-        loaded_csv = _csv.load(con, path, columns, force_exact=force_exact)
+        checksum = facts.checksum
+        loaded_csv = _csv.load(con, path, columns, force_exact=force_exact, facts=facts, wrap=lambda src: _check_sql(fmt, src))
         con.execute("SET VARIABLE ww_batch = ?", [batch_id])
         con.execute("SET VARIABLE ww_source = ?", [source.name])
         con.execute("SET VARIABLE ww_force = ?", [_stop_force(con, source, force) if fmt is STOP_SEARCH else None])
-        run(con, "check rows", _check_sql(fmt))
         _batch.quarantine_rejects(con, batch_id, source.name)
         run(con, "quarantine invalid rows", f"""INSERT INTO quarantine
-            SELECT ?, ?, source_row, 'invalid', reason, {_raw_json(fmt)} FROM _checked WHERE reason IS NOT NULL""",
+            SELECT ?, ?, source_row, 'invalid', reason, {_raw_json(fmt)} FROM _rows WHERE reason IS NOT NULL""",
             [batch_id, source.name])
         dup_sql = _duplicates_sql(fmt)
         run(con, "find duplicates", dup_sql or "CREATE TEMP TABLE _dups AS SELECT NULL::BIGINT AS source_row, NULL AS reason, NULL AS first_copy WHERE false")
         run(con, "quarantine duplicates", f"""INSERT INTO quarantine
             SELECT ?, ?, d.source_row, 'duplicate', d.reason, json_object('first_copy', d.first_copy, 'row', {_raw_json(fmt)}::JSON)::VARCHAR
-            FROM _dups d JOIN _checked USING (source_row)""", [batch_id, source.name])
+            FROM _dups d JOIN _rows USING (source_row)""", [batch_id, source.name])
         _stage_coordinates(con)
-        before = con.execute("SELECT count(*) FROM events WHERE batch_id = ?", [batch_id]).fetchone()[0]
+        loaded = 0
         for step, sql in _insert_sql(fmt):
-            run(con, step, sql)
-        loaded = con.execute("SELECT count(*) FROM events WHERE batch_id = ?", [batch_id]).fetchone()[0] - before
+            n = run(con, step, sql).fetchone()[0]
+            loaded = n if step != "insert stop details" else loaded
+        run(con, "record keys", """INSERT INTO event_keys
+            SELECT k_hash, (getvariable('ww_batch')::BIGINT << 32) + source_row FROM _rows
+            WHERE reason IS NULL AND k_hash IS NOT NULL AND source_row NOT IN (SELECT source_row FROM _dups)""")
         quarantined, duplicates = _batch.record_batch(con, batch_id, source.name, checksum, fmt.name,
                                                       loaded_csv.records, loaded, version)
         outcome = FileOutcome(source.name, fmt.name, "loaded", batch_id, loaded_csv.records, loaded, quarantined,
                               duplicates, _batch.reasons(con, batch_id), checksum=checksum,
                               message=f"read on the {loaded_csv.path_used} path")
-        run(con, "drop work tables", "DROP TABLE IF EXISTS _rows; DROP TABLE IF EXISTS _rejects; DROP TABLE _checked; "
-                                     "DROP TABLE _dups; DROP TABLE _xy")
+        _csv.cleanup(con)
+        run(con, "drop work tables", "DROP TABLE _dups; DROP TABLE _xy")
     return outcome
 
 
@@ -303,13 +318,14 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | Non
         if progress:
             progress(src.name, i, len(planned))
         with src.local() as local:
-            checksum = _batch.sha256_file(local)
+            facts = _csv.file_facts(local)
+            checksum = facts.checksum
             prior = _batch.already_loaded(con, checksum)
             if prior:
                 outcomes.append(FileOutcome(src.name, fmt.name, "already_loaded", prior[0], checksum=checksum,
                                             message=f"same bytes as batch {prior[0]} ({prior[1]}, loaded {prior[2]}); nothing done"))
                 continue
-            outcomes.append(_load_file(con, src, local, fmt, header, checksum, force=force, version=version,
+            outcomes.append(_load_file(con, src, local, fmt, header, facts, force=force, version=version,
                                        force_exact=force_exact))
     if progress:
         progress("", len(planned), len(planned))

@@ -106,6 +106,10 @@ DDL_V1: list[tuple[str, str]] = [
     ("create stop_searches", f"CREATE TABLE IF NOT EXISTS stop_searches (\n  {_cols(STOP_COLUMNS)}\n)"),
     ("create persons", f"CREATE TABLE IF NOT EXISTS persons (\n  {_cols(PERSON_COLUMNS)}\n)"),
     ("create event_persons", f"CREATE TABLE IF NOT EXISTS event_persons (\n  {_cols(EVENT_PERSON_COLUMNS)}\n)"),
+    ("create event_keys", """
+        CREATE TABLE IF NOT EXISTS event_keys (  -- duplicate detection: hash of (scope, natural key) for each keyed event
+          key_hash UBIGINT NOT NULL, event_id BIGINT NOT NULL
+        )"""),
     ("create person_links", """
         CREATE TABLE IF NOT EXISTS person_links (
           source_system VARCHAR NOT NULL, person_id VARCHAR NOT NULL, cluster_id VARCHAR NOT NULL,
