@@ -1,0 +1,112 @@
+"""Tests for whatworks.performance.peers: equality with a brute-force distance-matrix reference, hand-built cases,
+user-supplied groups, input checks, and recovery of planted look-alike areas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from whatworks.errors import WhatworksError
+from whatworks.performance.peers import peers
+
+
+def areas(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"code": [f"E{i:05d}" for i in range(n)], "imd": rng.normal(25, 10, n),
+                         "density": rng.lognormal(3, 1, n), "young": rng.uniform(5, 30, n)})
+
+
+def brute_force(a, feats, k, w=None):
+    x = a[feats].to_numpy(float)
+    z = (x - x.mean(0)) / x.std(0, ddof=1)
+    if w is not None:
+        z = z * np.asarray(w)
+    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    out = {}
+    for i, code in enumerate(a["code"]):
+        j = np.argsort(d[i], kind="stable")[:k]
+        out[code] = (a["code"].to_numpy()[j].tolist(), d[i, j])
+    return out
+
+
+def test_equals_brute_force_reference():
+    a = areas()
+    r = peers(a, ["imd", "density", "young"], id="code", k=7)
+    ref = brute_force(a, ["imd", "density", "young"], 7)
+    for code in a["code"].iloc[::17]:
+        got = r.of(code)
+        assert got["peer"].tolist() == ref[code][0]
+        np.testing.assert_allclose(got["distance"], ref[code][1], rtol=1e-12)
+    assert len(r.table) == 200 * 7 and r.table["rank"].between(1, 7).all()
+
+
+def test_weights():
+    a = areas(80, seed=2)
+    r = peers(a, ["imd", "density"], id="code", k=3, weights={"imd": 2})
+    ref = brute_force(a, ["imd", "density"], 3, w=[2, 1])
+    for code in a["code"].iloc[::9]:
+        assert r.of(code)["peer"].tolist() == ref[code][0]
+
+
+def test_hand_built():
+    a = pd.DataFrame({"code": list("ABCDE"), "imd": [10, 11, 30, 31, 20], "density": [5, 6, 50, 52, 20]})
+    r = peers(a, ["imd", "density"], id="code", k=1)
+    assert r.groups() == {"A": ["B"], "B": ["A"], "C": ["D"], "D": ["C"], "E": ["B"]}
+
+
+def test_identical_areas_never_list_themselves():
+    a = pd.DataFrame({"code": list("ABCD"), "x": [1.0, 1.0, 1.0, 5.0]})
+    r = peers(a, ["x"], id="code", k=2)
+    assert not (r.table["code"] == r.table["peer"]).any()
+    assert set(r.of("A")["peer"]) == {"B", "C"}
+
+
+def test_user_groups():
+    a = areas(10)
+    g = pd.DataFrame({"code": ["E00000", "E00000", "E00001"], "peer": ["E00002", "E00003", "E00000"]})
+    r = peers(a, ["imd"], id="code", groups=g)
+    assert r.of("E00000")["peer"].tolist() == ["E00002", "E00003"]
+    assert r.table["distance"].notna().all()
+    assert "user-supplied" in r.summary()
+    r2 = peers(a, id="code", groups=g)
+    assert r2.table["distance"].isna().all()
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(features=None), "Give covariate columns"),
+    (dict(features=["imd"], k=0), "'k' parameter"),
+    (dict(features=["imd"], k=10), "'k' parameter"),
+    (dict(features=["nope"]), "not found"),
+    (dict(features=["imd"], weights={"density": 2}), "not in 'features'"),
+])
+def test_bad_input(kw, msg):
+    with pytest.raises(WhatworksError, match=msg):
+        peers(areas(10), id="code", **kw)
+
+
+def test_constant_feature_and_duplicates_refused():
+    a = areas(10).assign(const=1.0)
+    with pytest.raises(WhatworksError, match="same value in every area"):
+        peers(a, ["imd", "const"], id="code")
+    with pytest.raises(WhatworksError, match="name each area once"):
+        peers(pd.concat([a, a.head(1)]), ["imd"], id="code")
+    g = pd.DataFrame({"code": ["E00000"], "peer": ["E00000"]})
+    with pytest.raises(WhatworksError, match="its own peer"):
+        peers(a, id="code", groups=g)
+
+
+def test_recovers_planted_lookalikes():
+    # 40 clusters of 8 areas with small within-cluster noise: each area's 7 peers should be its own cluster
+    rng = np.random.default_rng(4)
+    centres = rng.normal(0, 10, (40, 3))
+    x = np.repeat(centres, 8, axis=0) + rng.normal(0, 0.3, (320, 3))
+    a = pd.DataFrame(x, columns=["f1", "f2", "f3"]).assign(code=[f"A{i:03d}" for i in range(320)],
+                                                          cluster=np.repeat(np.arange(40), 8))
+    r = peers(a, ["f1", "f2", "f3"], id="code", k=7)
+    cl = dict(zip(a["code"], a["cluster"]))
+    same = (r.table["code"].map(cl) == r.table["peer"].map(cl)).mean()
+    assert same > 0.99
+    assert "most similar areas" in r.summary()
+    assert r.plot().axes
