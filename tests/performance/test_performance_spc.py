@@ -336,7 +336,7 @@ def test_spc_equals_reference_on_golden_series():
                 assert row["mean"] == pytest.approx(s["mean"], rel=0, abs=1e-12)
                 assert row["lpl"] == pytest.approx(s["mean"] - 2.66 * s["amr"], rel=0, abs=1e-12)
             assert var.loc[c["id"], "variation"] == c["variation"]
-            assert ass.loc[c["id"], "assurance"] == c["assurance"] or (ass.loc[c["id"], "assurance"] is None
+            assert ass.loc[c["id"], "assurance"] == c["assurance"] or (pd.isna(ass.loc[c["id"], "assurance"])
                                                                        and c["assurance"] is None)
             n_checked += 1
     assert n_checked == len(doc["cases"]) >= 1000

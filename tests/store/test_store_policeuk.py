@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import whatworks as ww
@@ -54,7 +55,7 @@ def test_january_rows_each_land_where_expected(store):
     # blank Crime ID for ASB is NULL, quoted comma kept, no-location crime loaded with empty location
     assert ev["reference"].isna().tolist() == [False, True, False, False]
     assert ev.loc[1, "location"] == "On or near Boar Lane, Leeds"
-    assert ev.loc[2, ["x", "y"]].isna().all() and ev.loc[2, "lsoa_code"] is None
+    assert ev.loc[2, ["x", "y"]].isna().all() and pd.isna(ev.loc[2, "lsoa_code"])
     # British National Grid for Park Row, Leeds: about (429,900, 433,600)
     assert ev.loc[0, "x"] == pytest.approx(429_900, abs=300) and ev.loc[0, "y"] == pytest.approx(433_600, abs=300)
 

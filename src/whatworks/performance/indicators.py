@@ -203,7 +203,7 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
     settings = {"period": period}
     if use_outcome:
         solved_set = SOLVED_OUTCOMES if solved_outcomes is None else frozenset(solved_outcomes)
-        is_asb = (data[crime_type] == ASB).to_numpy()
+        is_asb = (data[crime_type] == ASB).to_numpy().copy()
         if "kind" in data.columns:
             is_asb |= (data["kind"] == "asb").to_numpy()
         oc = data[outcome].to_numpy()
