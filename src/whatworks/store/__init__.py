@@ -143,7 +143,11 @@ class Store:
         self._require_writable()
         from whatworks import __version__
 
-        return _policeuk.ingest(self.con, path, force=force, on_unknown=on_unknown, version=__version__, progress=progress)
+        from whatworks.store._batch import deferred_checkpoint
+
+        with deferred_checkpoint(self.con):
+            return _policeuk.ingest(self.con, path, force=force, on_unknown=on_unknown, version=__version__,
+                                    progress=progress)
 
     def ingest_records(self, path: str | os.PathLike, mapping: str | os.PathLike, *,
                        progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
@@ -158,7 +162,35 @@ class Store:
         from whatworks import __version__
         from whatworks.store import records as _records
 
-        return _records.ingest(self.con, path, mapping, version=__version__, progress=progress)
+        from whatworks.store._batch import deferred_checkpoint
+
+        with deferred_checkpoint(self.con):
+            return _records.ingest(self.con, path, mapping, version=__version__, progress=progress)
+
+    def ingest_areas(self, data, *, covariates: Sequence[str] | None = None, name: str | None = None,
+                     progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+        """Load an area lookup (small area → ward → local authority → force, with population and covariates).
+
+        ``data`` is a CSV file, a folder or zip of them, or a DataFrame, in the long form (``code, name, level,
+        parent_code, population, <covariates>``) or the wide form (``lsoa_code, lsoa_name, ward_code, ward_name,
+        lad_code, lad_name, population, <covariates>``; ONS headers such as ``LSOA21CD`` work too). Areas go to
+        ``areas``, covariates to ``area_covariates``; bad rows (missing code, non-numeric population, unknown
+        parent …) are quarantined with their reason. See :mod:`whatworks.store.areas` and docs/report.md.
+
+        Parameters
+        ----------
+        data : path-like or DataFrame
+        covariates : list of str, optional
+            Covariate columns to load; default every other column whose values are mostly numbers.
+        name : str, optional
+            Source name recorded for a DataFrame (default ``"<DataFrame>"``).
+        progress : callable(source, i, n), optional
+        """
+        self._require_writable()
+        from whatworks import __version__
+        from whatworks.store import areas as _areas
+
+        return _areas.ingest(self.con, data, covariates=covariates, name=name, version=__version__, progress=progress)
 
     def quality(self):
         """The data-quality profile: completeness of each field by source and month, code values that appear or

@@ -179,6 +179,8 @@ def _duplicates_sql(fmt: Format) -> str | None:
         label = "(Crime ID, Month, Outcome type)"
     else:
         return None
+    # Within the file, only keys whose hash repeats can repeat, so the (costly) window over the key runs on those
+    # rows alone; the store is searched through event_keys, and every hash hit is confirmed on the real values.
     return f"""CREATE TEMP TABLE _dups AS
       WITH hits AS (
         SELECT c.source_row, min(e.source_file) AS f, min(e.source_row) AS r
@@ -186,10 +188,15 @@ def _duplicates_sql(fmt: Format) -> str | None:
         JOIN events e ON e.event_id = k.event_id AND e.source_system = '{SOURCE_SYSTEM}' AND {same}
         WHERE c.reason IS NULL
         GROUP BY c.source_row),
+      repeated AS (
+        SELECT k_hash FROM _rows WHERE reason IS NULL AND k_hash IS NOT NULL GROUP BY k_hash HAVING count(*) > 1),
+      firsts AS (
+        SELECT c.source_row, min(c.source_row) OVER (PARTITION BY {part}) AS first_row
+        FROM _rows c WHERE c.reason IS NULL AND c.k_hash IN (SELECT k_hash FROM repeated)),
       valid AS (
-        SELECT c.source_row, min(c.source_row) OVER (PARTITION BY {part}) AS first_row, h.f, h.r
-        FROM _rows c LEFT JOIN hits h USING (source_row)
-        WHERE c.reason IS NULL AND c.k_hash IS NOT NULL)
+        SELECT c.source_row, coalesce(fs.first_row, c.source_row) AS first_row, h.f, h.r
+        FROM _rows c LEFT JOIN hits h USING (source_row) LEFT JOIN firsts fs USING (source_row)
+        WHERE c.reason IS NULL AND c.k_hash IS NOT NULL AND (h.f IS NOT NULL OR fs.first_row IS NOT NULL))
       SELECT source_row,
              CASE WHEN f IS NOT NULL THEN '{label} already in the store'
                   ELSE '{label} repeated within the file' END AS reason,
