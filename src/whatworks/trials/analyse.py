@@ -1,0 +1,453 @@
+"""Analyse a randomised trial: ITT with robust SEs, Lin adjustment, clusters, counts, CACE, randomisation inference.
+
+* Continuous outcomes (``family="gaussian"``): the intention-to-treat effect is the OLS coefficient on the
+  assignment indicator with HC2 standard errors (R ``estimatr::lm_robust``). With ``covariates`` the
+  regression is Lin's (2013) fully interacted one on mean-centred covariates (``estimatr::lm_lin``), which
+  cannot hurt precision asymptotically. With ``cluster`` the SEs are CR2 with Bell–McCaffrey degrees of
+  freedom (estimatr's default for clustered designs).
+* Counts (``family="poisson"`` / ``"negbin"``): log-linear models (statsmodels GLM) report the rate ratio;
+  Poisson SEs are sandwich (HC0, or cluster-robust) so overdispersion does not shrink them; negative
+  binomial (NB2) estimates α by maximum likelihood and reports model-based SEs given α (as R ``MASS::glm.nb``).
+* Non-compliance: with ``instrument`` (the random assignment) and ``treatment`` (the treatment actually
+  received) the complier average causal effect (CACE) is estimated by two-stage least squares with HC2/CR2
+  SEs (``estimatr::iv_robust``); the ITT and the compliance rate are reported alongside.
+* Randomisation inference: the sharp null of no effect for any unit is tested by re-drawing the assignment
+  as the design did (complete randomisation within ``blocks``, of whole clusters when ``cluster`` is given,
+  keeping the observed numbers treated), using the difference in means (gaussian) or the log ratio of means
+  (counts) of the assigned arms as the statistic; p = (#{|T*| ≥ |T|} + 1) / (reps + 1).
+
+References
+----------
+Lin W (2013) Agnostic notes on regression adjustments to experimental data. Ann Appl Stat 7:295–318.
+Angrist J, Imbens G, Rubin D (1996) Identification of causal effects using instrumental variables. JASA 91:444–455.
+Bell R, McCaffrey D (2002) Bias reduction in standard errors for linear regression with multi-stage samples.
+Blair G, Cooper J, Coppock A, Humphreys M, Sonnet L (2024) estimatr: Fast Estimators for Design-Based Inference.
+Gerber A, Green D (2012) Field Experiments: Design, Analysis, and Interpretation, ch. 3 and 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+from whatworks._announce import Setting, announce
+from whatworks._result import PALETTE, Result
+from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
+from whatworks.errors import error
+from whatworks.trials import _robust
+from whatworks.trials.protocol import Protocol, as_sequence
+from whatworks.trials.randomise import Design, draw_assignments
+
+__all__ = ["analyse", "TrialResult"]
+
+_WHERE = "analyse"
+FAMILIES = ("gaussian", "poisson", "negbin")
+_MIN_ALPHA = 1e-8  # floor for the NB2 dispersion when its MLE sits at the Poisson boundary
+
+
+@dataclass(frozen=True, repr=False)
+class TrialResult(Result):
+    """The estimated effect of a trial. ``.table`` holds every model term (estimatr's tidy layout).
+
+    Attributes
+    ----------
+    estimand : {"ITT", "CACE"}
+    estimate, std_error, p_value, df : float
+        The effect on the outcome scale (gaussian) or the log rate ratio (counts).
+    ci : tuple of float
+    rate_ratio, rate_ratio_ci : float, tuple or None
+        Counts only: exp(estimate) and its interval.
+    ri_p_value : float or None
+        Randomisation-inference p-value (None when ``ri_reps=0``).
+    itt, compliance : float or None
+        CACE only: the ITT (difference in means of the outcome by assignment) and the first-stage
+        difference in treatment received by assignment.
+    arms : DataFrame
+        n, mean and SD of the outcome by arm (assigned arm).
+    exploratory : bool
+        True when the outcome was not pre-registered in the protocol.
+    """
+
+    estimand: str = "ITT"
+    outcome: str = ""
+    family: str = "gaussian"
+    se_type: str = "HC2"
+    estimate: float = float("nan")
+    std_error: float = float("nan")
+    ci: tuple[float, float] = (float("nan"), float("nan"))
+    p_value: float = float("nan")
+    df: float = float("nan")
+    alpha: float = 0.05
+    rate_ratio: float | None = None
+    rate_ratio_ci: tuple[float, float] | None = None
+    ri_p_value: float | None = None
+    ri_reps: int = 0
+    itt: float | None = None
+    compliance: float | None = None
+    n: int = 0
+    n_clusters: int | None = None
+    arms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    exploratory: bool = False
+    protocol_id: str | None = None
+    covariates: tuple[str, ...] = ()
+
+    def _headline(self) -> str:
+        tag = " [EXPLORATORY]" if self.exploratory else ""
+        if self.rate_ratio is not None:
+            return f"{self.estimand} rate ratio {self.rate_ratio:.3f} ({self.ci_text()}), p = {self.p_value:.3g}{tag}"
+        return f"{self.estimand} {self.estimate:+.4g} ({self.ci_text()}), p = {self.p_value:.3g}{tag}"
+
+    def ci_text(self) -> str:
+        lvl = f"{1 - self.alpha:.0%}"
+        if self.rate_ratio_ci is not None:
+            return f"{lvl} CI {self.rate_ratio_ci[0]:.3f} to {self.rate_ratio_ci[1]:.3f}"
+        return f"{lvl} CI {self.ci[0]:.4g} to {self.ci[1]:.4g}"
+
+    def summary(self) -> str:
+        parts = []
+        if self.exploratory:
+            parts.append(f"EXPLORATORY ANALYSIS: '{self.outcome}' was not pre-registered in protocol "
+                         f"'{self.protocol_id}'; treat this as hypothesis-generating, not confirmatory.")
+        what = "complier average causal effect (CACE)" if self.estimand == "CACE" else "intention-to-treat effect"
+        if self.rate_ratio is not None:
+            change = self.rate_ratio - 1
+            parts.append(f"{self.outcome}: {what} is a rate ratio of {self.rate_ratio:.3f} ({change:+.1%}; "
+                         f"{self.ci_text()}; p = {self.p_value:.3g}; {self.family} model, {self.se_type} SEs).")
+        else:
+            parts.append(f"{self.outcome}: {what} {self.estimate:+.4g} ({self.ci_text()}; p = {self.p_value:.3g}; "
+                         f"{self.se_type} SEs, {self.df:.1f} df).")
+        if self.covariates:
+            parts.append(f"Adjusted for {', '.join(self.covariates)}"
+                         f"{' (Lin 2013 interacted adjustment)' if self.family == 'gaussian' and self.estimand == 'ITT' else ''}.")
+        if self.estimand == "CACE":
+            parts.append(f"Assignment raised treatment received by {self.compliance:.1%} (compliance); ITT {self.itt:+.4g}.")
+        if self.ri_p_value is not None:
+            parts.append(f"Randomisation-inference p = {self.ri_p_value:.3g} ({self.ri_reps} re-randomisations).")
+        n_cl = f" in {self.n_clusters} clusters" if self.n_clusters else ""
+        parts.append(f"n = {self.n}{n_cl}.")
+        return " ".join(parts)
+
+    def _draw(self, ax) -> None:
+        arms = self.arms
+        x = np.arange(len(arms))
+        colours = [PALETTE["grey"], PALETTE["blue"]]
+        q = stats.norm.ppf(1 - self.alpha / 2)
+        half = q * arms["sd"] / np.sqrt(arms["n"])
+        ax.bar(x, arms["mean"], color=colours[: len(arms)], alpha=0.8)
+        ax.errorbar(x, arms["mean"], yerr=half, fmt="none", color=PALETTE["black"], capsize=6)
+        ax.set_xticks(x, arms["arm"])
+        ax.set_ylabel(f"mean {self.outcome}")
+        title = f"{self.estimand}: {self._headline()}"
+        ax.set_title(title, fontsize=10)
+
+
+# ---------------------------------------------------------------------- helpers
+def _binary(where: str, df: pd.DataFrame, column: str, role: str) -> np.ndarray:
+    s = df[column]
+    if pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=float)
+    values = require_numeric(where, df, column)
+    bad = ~np.isin(values, (0.0, 1.0))
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise error(where, f"The {role} column '{column}' must hold 0/1 (or True/False).", got=s.iloc[first],
+                    row=f"position {first} (index {df.index[first]!r})",
+                    hint="Code treatment as 1 and control as 0.")
+    return values
+
+
+def _covariate_matrix(where: str, df: pd.DataFrame, covariates: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    cols, names = [], []
+    for cov in covariates:
+        s = df[cov]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            cols.append(require_numeric(where, df, cov)[:, None])
+            names.append(cov)
+        else:
+            if s.isna().any():
+                first = int(np.flatnonzero(s.isna().to_numpy())[0])
+                raise error(where, f"Covariate '{cov}' has missing values.", row=f"position {first}",
+                            hint="Fill or drop them first; whatworks never drops rows silently.")
+            levels = sorted(s.astype(str).unique())
+            for lv in levels[1:]:  # first level is the reference
+                cols.append((s.astype(str) == lv).to_numpy(dtype=float)[:, None])
+                names.append(f"{cov}{lv}")
+    if not cols:
+        return np.empty((len(df), 0)), []
+    return np.hstack(cols), names
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    return pd.factorize(values, sort=True)[0].astype(np.int64)
+
+
+def _ri_design(where: str, z: np.ndarray, clusters: np.ndarray | None, blocks: np.ndarray | None) -> Design:
+    n = len(z)
+    unit_cluster = clusters if clusters is not None else np.arange(n, dtype=np.int64)
+    n_cl = int(unit_cluster.max()) + 1
+    z_cl = np.full(n_cl, np.nan)
+    z_cl[unit_cluster] = z
+    if clusters is not None and np.any(z_cl[unit_cluster] != z):
+        first = int(np.flatnonzero(z_cl[unit_cluster] != z)[0])
+        raise error(where, "Assignment varies within a cluster, so clusters cannot have been randomised whole.",
+                    row=f"position {first}", hint="Check the 'cluster' column, or leave it out for individual assignment.")
+    if blocks is not None:
+        cluster_block = np.zeros(n_cl, dtype=np.int64)
+        cluster_block[unit_cluster] = blocks
+        if np.any(cluster_block[unit_cluster] != blocks):
+            raise error(where, "A cluster spans more than one block.", hint="Clusters must be nested in blocks.")
+    else:
+        cluster_block = np.zeros(n_cl, dtype=np.int64)
+    n_blocks = int(cluster_block.max()) + 1
+    block_m = np.bincount(cluster_block, weights=z_cl, minlength=n_blocks).astype(int)
+    size = np.bincount(cluster_block, minlength=n_blocks)
+    return Design(unit_cluster=unit_cluster, cluster_block=cluster_block, block_prob=block_m / size, block_m=block_m)
+
+
+def _ri_statistic(y: np.ndarray, z: np.ndarray, log_ratio: bool) -> np.ndarray:
+    # z: (reps, n) 0/1. Vectorised means by arm.
+    z = np.atleast_2d(z).astype(float)
+    n1 = z.sum(axis=1)
+    n0 = z.shape[1] - n1
+    m1 = (z @ y) / n1
+    m0 = ((1 - z) @ y) / n0
+    if log_ratio:
+        with np.errstate(divide="ignore"):
+            return np.log(m1) - np.log(m0)
+    return m1 - m0
+
+
+def _count_fit(where, family, y, X, clusters, alpha):
+    import statsmodels.api as sm
+
+    cov_kw: dict[str, Any] = {}
+    if clusters is not None:
+        cov_kw = {"cov_type": "cluster", "cov_kwds": {"groups": clusters}}
+    if family == "poisson":
+        fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(**(cov_kw or {"cov_type": "HC0"}))
+        se_type = "cluster-robust" if clusters is not None else "sandwich HC0"
+        extra = {}
+    else:
+        # NB2: alpha by maximum likelihood, then the GLM given alpha for coefficients and model-based
+        # (expected-information) SEs, which is how MASS::glm.nb reports them.
+        model = sm.NegativeBinomial(y, X, loglike_method="nb2")
+        start = np.r_[sm.GLM(y, X, family=sm.families.Poisson()).fit().params, 0.1]
+        a = np.nan
+        for method in ("newton", "bfgs", "nm"):
+            # Optimisers may step through alpha < 0 and warn on log(negative) on the way; convergence and
+            # finiteness are checked explicitly below, so those intermediate warnings carry no information.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                nb = model.fit(start_params=start, method=method, maxiter=5000, disp=0)
+            if np.all(np.isfinite(nb.params)) and nb.mle_retvals.get("converged", False):
+                a = float(nb.params[-1])
+                break
+        if not np.isfinite(a):
+            raise error(where, "The negative-binomial model did not converge.", got=a,
+                        hint="Use family='poisson' (its sandwich SEs allow for overdispersion).")
+        if a < _MIN_ALPHA:
+            # The likelihood is maximised at (or numerically past) the Poisson boundary: no overdispersion.
+            announce(f"negative-binomial dispersion estimated at {a:.2g}: no overdispersion, so the model is "
+                     f"Poisson; alpha set to {_MIN_ALPHA:g}.")
+            extra_note = f"MLE {a:.3g} at the Poisson boundary; set to {_MIN_ALPHA:g}"
+            a = _MIN_ALPHA
+        else:
+            extra_note = "maximum likelihood"
+        glm = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=a))
+        fit = glm.fit(**cov_kw, tol=1e-12, maxiter=200) if cov_kw else glm.fit(tol=1e-12, maxiter=200)
+        se_type = "cluster-robust" if clusters is not None else "model-based"
+        extra = {"dispersion_alpha": (a, extra_note), "theta": (1 / a, extra_note)}
+    return fit, se_type, extra
+
+
+# ---------------------------------------------------------------------- public
+def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Sequence[str] | None = None,
+            cluster: str | None = None, instrument: str | None = None, family: str = "gaussian",
+            blocks: str | None = None, protocol: Protocol | None = None, exploratory: bool = False,
+            alpha: float = 0.05, ri_reps: int = 1000, seed: int = 0) -> TrialResult:
+    """Estimate a trial's effect: ITT (or CACE with ``instrument``) with design-based robust inference.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per randomised unit.
+    outcome : str
+        Outcome column (numeric; counts for ``poisson``/``negbin``).
+    treatment : str
+        0/1 column: the assigned arm for an ITT analysis, or the treatment actually received when
+        ``instrument`` is given.
+    covariates : list of str, optional
+        Pre-treatment covariates (Lin adjustment for gaussian ITT; additional regressors otherwise).
+        Text covariates become indicator columns (first level as reference).
+    cluster : str, optional
+        Cluster column for cluster-randomised designs (CR2 for gaussian, cluster-robust for counts).
+    instrument : str, optional
+        0/1 random-assignment column; turns the analysis into a CACE by two-stage least squares.
+    family : {"gaussian", "poisson", "negbin"}, default "gaussian"
+    blocks : str, optional
+        Block column, used by randomisation inference to re-randomise within blocks.
+    protocol : Protocol, optional
+        The frozen protocol; an outcome it does not list needs ``exploratory=True``.
+    exploratory : bool, default False
+        Declare an analysis of an outcome that was not pre-registered; the output says so.
+    alpha : float, default 0.05
+    ri_reps : int, default 1000
+        Re-randomisations for the randomisation-inference p-value; 0 skips it.
+    seed : int, default 0
+        Seed for randomisation inference.
+
+    Returns
+    -------
+    TrialResult
+
+    Notes
+    -----
+    ITT without covariates: ``y = a + τ·Z + e``; HC2 variance
+    ``(X'X)⁻¹ X' diag(eᵢ²/(1 − hᵢᵢ)) X (X'X)⁻¹``, t test on n − 2 df. Lin: ``y = a + τ·Z + β'(x − x̄) +
+    γ'Z(x − x̄) + e``. CACE: ``y = a + τ·D + e`` with D instrumented by Z.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> d = pd.DataFrame({"z": np.repeat([0, 1], 50), "x": rng.normal(size=100)})
+    >>> d["y"] = 1 + 0.5 * d["z"] + d["x"] + rng.normal(size=100)
+    >>> r = analyse(d, "y", "z", covariates=["x"], ri_reps=0)
+    >>> round(r.estimate, 2)
+    0.54
+    """
+    require_dataframe(_WHERE, "df", df)
+    covariates = as_sequence(covariates)
+    require_columns(_WHERE, df, [outcome, treatment, cluster, instrument, blocks, *covariates], arg="df")
+    check_choice(_WHERE, "family", family, FAMILIES)
+    check_number(_WHERE, "alpha", alpha, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    check_number(_WHERE, "ri_reps", ri_reps, low=0, integer=True)
+    if protocol is not None:
+        if not isinstance(protocol, Protocol):
+            raise error(_WHERE, "'protocol' must be a whatworks.trials.Protocol.", got=type(protocol).__name__)
+        is_registered = protocol.check_outcome(outcome, exploratory=exploratory)
+        exploratory = not is_registered
+    elif exploratory:
+        exploratory = True
+    if instrument is not None and family != "gaussian":
+        raise error(_WHERE, "The CACE (instrument=...) is estimated by two-stage least squares for family='gaussian' only.",
+                    got=family, hint="Analyse counts as ITT, or use family='gaussian' for a linear CACE on the counts.")
+    if len(df) < 4:
+        raise error(_WHERE, "At least four units are needed.", got=len(df))
+    y = require_numeric(_WHERE, df, outcome)
+    d = _binary(_WHERE, df, treatment, "treatment")
+    z = _binary(_WHERE, df, instrument, "instrument") if instrument is not None else d
+    if z.min() == z.max():
+        raise error(_WHERE, f"Everyone is in one arm of '{instrument or treatment}'.", got=float(z[0]),
+                    hint="Both treatment and control units are needed.")
+    if family != "gaussian" and (np.any(y < 0) or np.any(y != np.round(y))):
+        first = int(np.flatnonzero((y < 0) | (y != np.round(y)))[0])
+        raise error(_WHERE, f"A {family} model needs non-negative whole-number counts in '{outcome}'.",
+                    got=df[outcome].iloc[first], row=f"position {first}")
+    C, cov_names = _covariate_matrix(_WHERE, df, covariates)
+    clusters = None
+    if cluster is not None:
+        if df[cluster].isna().any():
+            first = int(np.flatnonzero(df[cluster].isna().to_numpy())[0])
+            raise error(_WHERE, f"Cluster column '{cluster}' has missing values.", row=f"position {first}")
+        clusters = _codes(df[cluster])
+        if clusters.max() + 1 < 3:
+            raise error(_WHERE, "Cluster-robust inference needs at least 3 clusters.", got=int(clusters.max() + 1))
+    block_codes = None
+    if blocks is not None:
+        if df[blocks].isna().any():
+            first = int(np.flatnonzero(df[blocks].isna().to_numpy())[0])
+            raise error(_WHERE, f"Block column '{blocks}' has missing values.", row=f"position {first}")
+        block_codes = _codes(df[blocks])
+
+    n = len(df)
+    one = np.ones((n, 1))
+    settings = {"family": Setting(family, "user"), "alpha": Setting(alpha, "user"),
+                "ri_reps": Setting(ri_reps, "user"), "seed": Setting(seed, "user"),
+                "covariates": Setting(list(covariates), "user"), "cluster": Setting(cluster, "user")}
+    rate_ratio = rate_ratio_ci = None
+    itt = compliance = None
+    if family == "gaussian":
+        if instrument is None:
+            estimand = "ITT"
+            if C.shape[1]:
+                Cc = C - C.mean(axis=0)
+                X = np.hstack([one, z[:, None], Cc, z[:, None] * Cc])
+                names = ["(Intercept)", treatment, *[f"{c}_c" for c in cov_names], *[f"{treatment}:{c}_c" for c in cov_names]]
+            else:
+                X = np.hstack([one, z[:, None]])
+                names = ["(Intercept)", treatment]
+            if _robust.rank(X) < X.shape[1]:
+                raise error(_WHERE, "The model's columns are collinear (a covariate is constant or duplicates another).",
+                            got=cov_names, hint="Drop constant or duplicated covariates.")
+            fit = _robust.ols(X, y, clusters=clusters)
+        else:
+            estimand = "CACE"
+            X = np.hstack([one, d[:, None], C])
+            Z = np.hstack([one, z[:, None], C])
+            names = ["(Intercept)", treatment, *cov_names]
+            if _robust.rank(Z) < Z.shape[1] or _robust.rank(X) < X.shape[1]:
+                raise error(_WHERE, "The instrument or covariates are collinear.", hint="Drop constant covariates.")
+            first_stage = z.astype(bool)
+            compliance = float(d[first_stage].mean() - d[~first_stage].mean())
+            if abs(compliance) < 1e-12:
+                raise error(_WHERE, f"Assignment ('{instrument}') does not change treatment received ('{treatment}'): "
+                                    "the CACE is not identified.", got=compliance)
+            itt = float(y[first_stage].mean() - y[~first_stage].mean())
+            fit = _robust.tsls(X, Z, y, clusters=clusters)
+        rows = [{"term": nm, **fit.test(j, alpha)} for j, nm in enumerate(names)]
+        table = pd.DataFrame(rows)
+        main = table.iloc[1]
+        se_type = "CR2" if clusters is not None else "HC2"
+        est, se, p, dfree = main["estimate"], main["std_error"], main["p_value"], main["df"]
+        ci = (main["conf_low"], main["conf_high"])
+    else:
+        estimand = "ITT"
+        X = np.hstack([one, z[:, None], C])
+        names = ["(Intercept)", treatment, *cov_names]
+        if _robust.rank(X) < X.shape[1]:
+            raise error(_WHERE, "The model's columns are collinear.", got=cov_names, hint="Drop constant covariates.")
+        fit, se_type, extra = _count_fit(_WHERE, family, y, X, clusters, alpha)
+        params = np.asarray(fit.params)
+        bse = np.asarray(fit.bse)
+        q = stats.norm.ppf(1 - alpha / 2)
+        zstat = params / bse
+        pvals = 2 * stats.norm.sf(np.abs(zstat))
+        table = pd.DataFrame({"term": names, "estimate": params, "std_error": bse, "statistic": zstat,
+                              "df": np.inf, "p_value": pvals, "conf_low": params - q * bse,
+                              "conf_high": params + q * bse})
+        table["rate_ratio"] = np.exp(table["estimate"])
+        est, se, p, dfree = float(params[1]), float(bse[1]), float(pvals[1]), float("inf")
+        ci = (est - q * se, est + q * se)
+        rate_ratio = float(np.exp(est))
+        rate_ratio_ci = (float(np.exp(ci[0])), float(np.exp(ci[1])))
+        for k, (v, why) in extra.items():
+            settings[k] = Setting(v, "data", why)
+
+    ri_p = None
+    if ri_reps:
+        design = _ri_design(_WHERE, z, clusters, block_codes)
+        log_ratio = family != "gaussian"
+        observed = _ri_statistic(y, z, log_ratio)[0]
+        draws = draw_assignments(design, int(ri_reps), np.random.default_rng(seed))
+        null = _ri_statistic(y, draws, log_ratio)
+        ri_p = float((np.sum(np.abs(null) >= abs(observed) - 1e-12) + 1) / (ri_reps + 1))
+
+    arm_rows = []
+    for label, mask in (("control", z == 0), ("treatment", z == 1)):
+        arm_rows.append({"arm": label, "n": int(mask.sum()), "mean": float(y[mask].mean()),
+                         "sd": float(y[mask].std(ddof=1)) if mask.sum() > 1 else float("nan")})
+    return TrialResult(table=table, settings=settings, estimand=estimand, outcome=outcome, family=family,
+                       se_type=se_type, estimate=float(est), std_error=float(se), ci=(float(ci[0]), float(ci[1])),
+                       p_value=float(p), df=float(dfree), alpha=alpha, rate_ratio=rate_ratio,
+                       rate_ratio_ci=rate_ratio_ci, ri_p_value=ri_p, ri_reps=int(ri_reps), itt=itt,
+                       compliance=compliance, n=n, n_clusters=(int(clusters.max() + 1) if clusters is not None else None),
+                       arms=pd.DataFrame(arm_rows), exploratory=bool(exploratory),
+                       protocol_id=(protocol.trial_id if protocol is not None else None), covariates=tuple(covariates))

@@ -1,0 +1,363 @@
+"""Statistical power for two-arm trials: means, proportions, Poisson and negative-binomial counts, cluster designs.
+
+Leave exactly one of ``n``, ``effect`` and ``power`` as ``None`` and :func:`power` solves for it.
+
+* ``test="means"``: two-sample t test on a standardised effect (Cohen's d), as R ``pwr.t.test`` /
+  ``pwr.t2n.test`` and statsmodels ``TTestIndPower`` (non-central t, pooled degrees of freedom).
+* ``test="proportions"``: normal test on Cohen's arcsine effect ``h = 2·asin√p₁ − 2·asin√p₀``, as R
+  ``pwr.2p.test`` / ``pwr.2p2n.test`` and statsmodels ``NormalIndPower``.
+* ``test="poisson"`` / ``"negbin"``: Wald test of the log rate ratio of two counts (crimes per hotspot),
+  ``Var(log RR) ≈ (1/(t·μ₁) + α)/n₁ + (1/(t·μ₀) + α)/n₀`` for exposure t (Zhu & Lakkis 2014, variance under
+  the alternative), via statsmodels ``power_negbin_ratio_2indep`` (``dispersion`` α: Var = μ + α·μ²; α = 0 is
+  Poisson).
+* Cluster-randomised designs: give ``icc`` and ``cluster_size`` m; the design effect
+  DE = 1 + (m − 1)·ICC (Donner & Klar 2000) divides the sample size, and for means the t test uses
+  ``2·(clusters per arm) − 2`` degrees of freedom.
+
+References
+----------
+Cohen J (1988) Statistical Power Analysis for the Behavioral Sciences, 2nd ed.
+Champely S (2020) pwr: Basic Functions for Power Analysis, R package 1.3-0.
+Zhu H, Lakkis H (2014) Sample size calculation for comparing two negative binomial rates. Stat Med 33:376–387.
+Donner A, Klar N (2000) Design and Analysis of Cluster Randomization Trials in Health Research.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+from statsmodels.stats.power import NormalIndPower, TTestIndPower
+from statsmodels.stats.rates import power_negbin_ratio_2indep
+
+from whatworks._announce import Setting
+from whatworks._result import PALETTE, Result
+from whatworks._validate import check_choice, check_number
+from whatworks.errors import error
+
+__all__ = ["power", "PowerResult"]
+
+_WHERE = "power"
+TESTS = ("means", "proportions", "poisson", "negbin")
+ALTERNATIVES = ("two-sided", "less", "greater")
+_SM_ALT = {"two-sided": "two-sided", "less": "smaller", "greater": "larger"}
+# Search brackets: pwr's own (uniroot over n in (2 + 1e-10, 1e9), d in (1e-7, 10)).
+_N_LOW, _N_HIGH = 2 + 1e-10, 1e9
+_ROOT_TOL = 1e-12
+
+
+@dataclass(frozen=True, repr=False)
+class PowerResult(Result):
+    """A solved power calculation and its power curve (``.table``: one row per sample size).
+
+    Attributes
+    ----------
+    test : str
+    solved_for : {"n", "effect", "power"}
+    n : float
+        Units per arm in the control group (the treatment group has ``n * ratio``); for cluster designs,
+        individual units (cells, people) per arm.
+    n_total : float
+    effect : float
+        Cohen's d (means), the treatment proportion (proportions) or the rate ratio (counts).
+    h : float or None
+        Cohen's h for proportions.
+    power, alpha : float
+    design_effect : float
+        1 for individually randomised designs.
+    clusters_per_arm : float or None
+    """
+
+    test: str = ""
+    solved_for: str = ""
+    n: float = float("nan")
+    n_total: float = float("nan")
+    effect: float = float("nan")
+    h: float | None = None
+    power: float = float("nan")
+    alpha: float = 0.05
+    alternative: str = "two-sided"
+    ratio: float = 1.0
+    design_effect: float = 1.0
+    clusters_per_arm: float | None = None
+
+    def _effect_text(self) -> str:
+        if self.test == "means":
+            return f"a standardised effect of d = {self.effect:.3f}"
+        if self.test == "proportions":
+            base = self.settings["baseline"].value
+            return f"a change from {base:.1%} to {self.effect:.1%}"
+        return f"a rate ratio of {self.effect:.3f} ({(self.effect - 1):+.1%})"
+
+    def _headline(self) -> str:
+        return f"{self.test}: n = {math.ceil(self.n - 1e-9)} per arm, power {self.power:.3f}, effect {self.effect:.4g}"
+
+    def summary(self) -> str:
+        n_arm = math.ceil(self.n - 1e-9)
+        n_t = math.ceil(self.n * self.ratio - 1e-9)
+        arms = f"{n_arm} per arm" if self.ratio == 1 else f"{n_arm} control and {n_t} treatment units"
+        text = (f"With {arms}, a {self.alternative} test at the {self.alpha:g} level has {self.power:.0%} power to detect "
+                f"{self._effect_text()}.")
+        if self.design_effect != 1:
+            text += (f" Cluster design: design effect {self.design_effect:.2f}, about "
+                     f"{math.ceil(self.clusters_per_arm - 1e-9)} clusters per arm.")
+        return text + f" (Solved for {self.solved_for}.)"
+
+    def _draw(self, ax) -> None:
+        ax.plot(self.table["n_per_arm"], self.table["power"], color=PALETTE["blue"], lw=2)
+        ax.axhline(0.8, color=PALETTE["grey"], ls="--", lw=1)
+        ax.plot([self.n], [self.power], "o", color=PALETTE["vermillion"])
+        ax.set_xlabel("units per arm")
+        ax.set_ylabel("power")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"Power curve ({self.test}, effect {self.effect:.3g}, alpha {self.alpha:g})")
+
+
+# ---------------------------------------------------------------------- pure power functions
+def _design_effect(icc: float | None, cluster_size: float | None) -> float:
+    if icc is None:
+        return 1.0
+    return 1.0 + (cluster_size - 1.0) * icc
+
+
+def _power_means(d, n, *, alpha, alternative, ratio, de, cluster_size):
+    n_eff = n / de
+    df = None
+    if de != 1.0 or cluster_size is not None:
+        k = n / cluster_size
+        df = k * (1 + ratio) - 2
+    return float(TTestIndPower().power(d, n_eff, alpha, ratio=ratio, df=df, alternative=_SM_ALT[alternative]))
+
+
+def _h(p1, p0):
+    return 2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p0))
+
+
+def _power_props(h, n, *, alpha, alternative, ratio, de):
+    return float(NormalIndPower().power(h, n / de, alpha, ratio=ratio, alternative=_SM_ALT[alternative]))
+
+
+def _power_counts(rr, n, *, baseline, dispersion, exposure, alpha, alternative, ratio, de):
+    # statsmodels: rate1 = treatment, rate2 = reference; nobs2 = nobs_ratio * nobs1. Our n is the control arm.
+    return float(power_negbin_ratio_2indep(baseline * rr, baseline, n * ratio / de, nobs_ratio=1 / ratio,
+                                           exposure=exposure, value=1, alpha=alpha, dispersion=dispersion,
+                                           alternative=_SM_ALT[alternative], method_var="alt",
+                                           return_results=False))
+
+
+def _solve_up(f, low, first, high, what):
+    """Root of an increasing function on (low, high): expand the bracket geometrically from ``first``.
+
+    (Expanding keeps scipy's non-central t away from huge non-centralities, where it returns NaN.)
+    """
+    upper = first
+    while upper < high and f(upper) < 0:
+        low, upper = upper, upper * 2
+    return _solve(f, low, min(upper, high), what)
+
+
+def _solve_n(f, low=_N_LOW):
+    return _solve_up(f, low, max(8.0, 2 * low), _N_HIGH, "sample size")
+
+
+def _solve(f, low, high, where_text):
+    f_low, f_high = f(low), f(high)
+    if np.sign(f_low) == np.sign(f_high):
+        raise error(_WHERE, f"No {where_text} in the searchable range gives the requested power.",
+                    got=f"power ranges from {f_low:+.3g} to {f_high:+.3g} around the target",
+                    hint="Check the effect size and power; a very small effect may need more than a billion units.")
+    return optimize.brentq(f, low, high, xtol=_ROOT_TOL, rtol=4 * np.finfo(float).eps, maxiter=500)
+
+
+# ---------------------------------------------------------------------- public
+def power(test: str = "means", *, n: float | None = None, effect: float | None = None, power: float | None = None,
+          alpha: float = 0.05, alternative: str = "two-sided", ratio: float = 1.0, baseline: float | None = None,
+          dispersion: float = 0.0, exposure: float = 1.0, sd: float | None = None, icc: float | None = None,
+          cluster_size: float | None = None, direction: str = "decrease",
+          curve_n: np.ndarray | None = None) -> PowerResult:
+    """Solve a two-arm power calculation for n, the minimum detectable effect or power.
+
+    Parameters
+    ----------
+    test : {"means", "proportions", "poisson", "negbin"}, default "means"
+    n : float or None
+        Units per arm (control arm when ``ratio != 1``). ``None`` solves for it.
+    effect : float or None
+        ``means``: Cohen's d, or a raw difference when ``sd`` is given. ``proportions``: the treatment-arm
+        proportion (``baseline`` is the control proportion). ``poisson``/``negbin``: the rate ratio
+        treatment/control (0.8 = a 20% reduction). ``None`` solves for the minimum detectable effect.
+    power : float or None
+        Target power. ``None`` computes it.
+    alpha : float, default 0.05
+    alternative : {"two-sided", "less", "greater"}, default "two-sided"
+    ratio : float, default 1
+        Treatment units per control unit.
+    baseline : float, optional
+        Control proportion (proportions) or control mean count per unit and exposure period (counts).
+    dispersion : float, default 0
+        Negative-binomial α (Var = μ + αμ²); ``negbin`` requires it > 0, ``poisson`` uses 0.
+    exposure : float, default 1
+        Follow-up periods per unit for counts.
+    sd : float, optional
+        Outcome standard deviation; when given ``effect`` for means is in outcome units and d = effect / sd.
+    icc : float, optional
+        Intra-cluster correlation for cluster-randomised designs (with ``cluster_size``).
+    cluster_size : float, optional
+        Units per cluster.
+    direction : {"decrease", "increase"}, default "decrease"
+        When solving for the effect of proportions or counts, whether the detectable change is a reduction
+        (what most policing trials hope for) or a rise.
+    curve_n : array, optional
+        Sample sizes (per arm) for the power curve in ``.table``; default 40 points from n/4 to 2.5·n.
+
+    Returns
+    -------
+    PowerResult
+
+    Notes
+    -----
+    Two-sided power counts both rejection regions, as pwr does:
+    ``P(T > t₁₋α/₂) + P(T < −t₁₋α/₂)`` under the non-central t with ncp ``d·√(n₀n₁/(n₀+n₁))``.
+    Roots are found with Brent's method to 1e-12 (pwr's ``uniroot`` stops at about 1.2e-4).
+
+    Examples
+    --------
+    >>> round(power("means", effect=0.5, power=0.8).n, 4)
+    63.7656
+    >>> r = power("negbin", n=60, baseline=6, effect=0.8, dispersion=0.3)
+    """
+    settings: dict[str, Setting] = {}
+    check_choice(_WHERE, "test", test, TESTS)
+    check_choice(_WHERE, "alternative", alternative, ALTERNATIVES)
+    check_choice(_WHERE, "direction", direction, ("decrease", "increase"))
+    unknowns = [name for name, v in (("n", n), ("effect", effect), ("power", power)) if v is None]
+    if len(unknowns) != 1:
+        raise error(_WHERE, "Leave exactly one of 'n', 'effect' and 'power' as None (the one to solve for).",
+                    got=f"{len(unknowns)} unknown ({unknowns})" if unknowns else "all three given")
+    solve = unknowns[0]
+    check_number(_WHERE, "alpha", alpha, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    check_number(_WHERE, "ratio", ratio, low=0, low_inclusive=False)
+    if n is not None:
+        check_number(_WHERE, "n", n, low=2, low_inclusive=True)
+    if power is not None:
+        check_number(_WHERE, "power", power, low=alpha, high=1, low_inclusive=False, high_inclusive=False)
+    if (icc is None) != (cluster_size is None):
+        raise error(_WHERE, "A cluster design needs both 'icc' and 'cluster_size'.", got={"icc": icc, "cluster_size": cluster_size})
+    if icc is not None:
+        check_number(_WHERE, "icc", icc, low=0, high=1, high_inclusive=False)
+        check_number(_WHERE, "cluster_size", cluster_size, low=1)
+        if n is not None and n < 2 * cluster_size:
+            raise error(_WHERE, "A cluster design needs at least two clusters per arm.",
+                        expected=f"n >= 2 × cluster_size = {2 * cluster_size}", got=n)
+    de = _design_effect(icc, cluster_size)
+    for name, value in (("test", test), ("alpha", alpha), ("alternative", alternative), ("ratio", ratio),
+                        ("icc", icc), ("cluster_size", cluster_size)):
+        settings[name] = Setting(value, "user" if value is not None else "default", "")
+
+    h = None
+    if test == "means":
+        if sd is not None:
+            check_number(_WHERE, "sd", sd, low=0, low_inclusive=False)
+        scale = sd if sd is not None else 1.0
+        if effect is not None:
+            check_number(_WHERE, "effect", effect)
+            if effect == 0:
+                raise error(_WHERE, "The 'effect' must not be zero.", got=effect)
+
+        def pw(d, nn):
+            return _power_means(d, nn, alpha=alpha, alternative=alternative, ratio=ratio, de=de,
+                                cluster_size=cluster_size)
+
+        to_d = (lambda e: e / scale)
+        if solve == "effect":
+            sign = -1.0 if alternative == "less" else 1.0
+            d = sign * _solve_up(lambda x: pw(sign * x, n) - power, 1e-7, 0.05, 10.0, "effect size")
+            effect = d * scale
+        d = to_d(effect)
+        if alternative == "two-sided":
+            d = abs(d)
+        if solve == "n":
+            # Cluster designs: at least two clusters per arm, so the t test has positive df.
+            n = _solve_n(lambda x: pw(d, x) - power, low=_N_LOW if cluster_size is None else 2 * cluster_size)
+        power = pw(d, n)  # at a solved n or effect this is the target power, to the root tolerance
+        curve_fn = (lambda nn: pw(d, nn))
+    elif test == "proportions":
+        if baseline is None:
+            raise error(_WHERE, "Proportions need the control proportion 'baseline'.", got=None,
+                        hint="e.g. baseline=0.30 for a 30% reoffending rate.")
+        check_number(_WHERE, "baseline", baseline, low=0, high=1, low_inclusive=False, high_inclusive=False)
+        settings["baseline"] = Setting(baseline, "user", "control proportion")
+
+        def pw(hh, nn):
+            return _power_props(hh, nn, alpha=alpha, alternative=alternative, ratio=ratio, de=de)
+
+        if solve == "effect":
+            # Solve for |h|, then map back to the proportion in the requested direction.
+            sign = -1.0 if direction == "decrease" else 1.0
+            a0 = 2 * math.asin(math.sqrt(baseline))
+            h_max = (a0 if sign < 0 else math.pi - a0) - 1e-12
+            hh = _solve_up(lambda x: pw(x if alternative != "less" else -x, n) - power, 1e-10, 0.05,
+                           min(10.0, h_max), "detectable proportion")
+            effect = math.sin((a0 + sign * hh) / 2) ** 2
+        check_number(_WHERE, "effect", effect, low=0, high=1, low_inclusive=False, high_inclusive=False)
+        if effect == baseline:
+            raise error(_WHERE, "The treatment proportion 'effect' equals the baseline: there is nothing to detect.",
+                        got=effect)
+        h = _h(effect, baseline)
+        h_use = abs(h) if alternative == "two-sided" else h
+        if solve == "n":
+            n = _solve_n(lambda x: pw(h_use, x) - power)
+        power = pw(h_use, n)
+        curve_fn = (lambda nn: pw(h_use, nn))
+    else:
+        if baseline is None:
+            raise error(_WHERE, "Counts need the control mean count per unit 'baseline'.", got=None,
+                        hint="e.g. baseline=6 crimes per hotspot cell over the trial period.")
+        check_number(_WHERE, "baseline", baseline, low=0, low_inclusive=False)
+        check_number(_WHERE, "exposure", exposure, low=0, low_inclusive=False)
+        if test == "negbin":
+            check_number(_WHERE, "dispersion", dispersion, low=0, low_inclusive=False)
+        else:
+            dispersion = 0.0
+        settings["baseline"] = Setting(baseline, "user", "control mean count per unit")
+        settings["dispersion"] = Setting(dispersion, "user" if test == "negbin" else "default",
+                                         "negative-binomial alpha" if test == "negbin" else "Poisson")
+
+        def pw(rr, nn):
+            return _power_counts(rr, nn, baseline=baseline, dispersion=dispersion, exposure=exposure, alpha=alpha,
+                                 alternative=alternative, ratio=ratio, de=de)
+
+        if solve == "effect":
+            # Power is not monotone in the rate ratio over (0, 1): as the ratio nears 0 the treated mean
+            # (and its Poisson information) vanishes. Walk away from 1 on a log grid to the first ratio with
+            # enough power, then polish between it and the previous grid point.
+            sign = -1.0 if direction == "decrease" else 1.0
+            grid = np.exp(sign * np.geomspace(1e-6, 7.0, 400))
+            ok = np.flatnonzero([pw(x, n) >= power for x in grid])
+            if ok.size == 0 or ok[0] == 0:
+                raise error(_WHERE, "No rate ratio gives the requested power with this many units.",
+                            got={"n": n, "power": power}, hint="Increase n or lower the power target.")
+            effect = _solve(lambda x: pw(x, n) - power, grid[ok[0] - 1], grid[ok[0]], "rate ratio")
+        check_number(_WHERE, "effect", effect, low=0, low_inclusive=False)
+        if effect == 1:
+            raise error(_WHERE, "A rate ratio 'effect' of 1 means no effect: there is nothing to detect.", got=effect)
+        if solve == "n":
+            n = _solve_n(lambda x: pw(effect, x) - power)
+        power = pw(effect, n)
+        curve_fn = (lambda nn: pw(effect, nn))
+
+    if curve_n is None:
+        lowest = 2.0 + 1e-9 if cluster_size is None else 2.0 * cluster_size
+        curve_n = np.unique(np.linspace(max(lowest, n / 4), max(n * 2.5, lowest * 2), 40))
+    curve = pd.DataFrame({"n_per_arm": np.asarray(curve_n, dtype=float)})
+    curve["n_total"] = curve["n_per_arm"] * (1 + ratio)
+    curve["power"] = [curve_fn(x) for x in curve["n_per_arm"]]
+    if icc is not None:
+        curve["clusters_per_arm"] = curve["n_per_arm"] / cluster_size
+    return PowerResult(table=curve, settings=settings, test=test, solved_for=solve, n=float(n),
+                       n_total=float(n * (1 + ratio)), effect=float(effect), h=h, power=float(power), alpha=alpha,
+                       alternative=alternative, ratio=float(ratio), design_effect=de,
+                       clusters_per_arm=(n / cluster_size if icc is not None else None))

@@ -1,0 +1,111 @@
+"""whatworks.place.classify — category rules on hand-built flags, periods, and recovery of planted change."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from whatworks.errors import WhatworksError
+from whatworks.place import classify
+from whatworks.place.classify import categorise
+
+
+# RULES on tiny hand-built flags (10 periods, last 2 recent) -----------------------------------------------------------
+@pytest.mark.parametrize("flags,expected", [
+    ("1111111100", "persistent"),     # 8/10 ≥ 0.8
+    ("0000000001", "new"),            # only the last period
+    ("0000000011", "emerging"),       # none older, recent ≥ 10%
+    ("0000000010", "emerging"),
+    ("1100000000", "former"),         # older, nothing recent
+    ("0010100001", "intermittent"),   # older and recent, < 80%
+    ("0000000000", ""),
+])
+def test_categorise_rules(flags, expected):
+    f = np.array([[c == "1" for c in flags]])
+    assert categorise(f, 2)[0] == expected
+
+
+def test_new_beats_emerging_and_persistent_first():
+    f = np.array([[True] * 10, [False] * 9 + [True]])
+    assert categorise(f, 2).tolist() == ["persistent", "new"]
+
+
+def _events(seed=0):
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2023-01-01")
+    n = 6000
+    bg = pd.DataFrame({"x": rng.uniform(0, 3000, n), "y": rng.uniform(0, 3000, n),
+                       "time": start + pd.to_timedelta(rng.integers(0, 360, n), "D")})
+    parts = [bg]
+
+    def spot(cx, cy, day_lo, day_hi, k):
+        return pd.DataFrame({"x": rng.normal(cx, 40, k), "y": rng.normal(cy, 40, k),
+                             "time": start + pd.to_timedelta(rng.integers(day_lo, day_hi, k), "D")})
+
+    parts.append(spot(700, 700, 0, 360, 1200))        # persistent: all year
+    parts.append(spot(2300, 2300, 300, 360, 250))     # emerging/new: the last two of 12 periods
+    parts.append(spot(700, 2300, 0, 150, 600))        # former: first five periods only
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_recovers_planted_change():
+    r = classify(_events(), cell_size=100, periods=12, quiet=True)
+    t = r.table
+
+    def category_at(x, y):
+        cell = t.loc[(np.hypot(t["x"] - x, t["y"] - y)).idxmin()]
+        return cell["category"]
+
+    assert category_at(700, 700) == "persistent hot spot"
+    assert category_at(2300, 2300) in ("emerging hot spot", "new hot spot")
+    assert category_at(700, 2300) == "former hot spot"
+    assert category_at(1500, 1500) == "no pattern"
+    assert len(r.periods) == 12 and r.periods["recent"].sum() == 2
+    assert set(r.by_period["period"]) == set(r.periods["period"])
+    assert "persistent hot spot" in r.summary()
+
+
+def test_monthly_data_default_periods(capsys):
+    ev = _events(1)
+    ev["time"] = ev["time"].dt.to_period("M").dt.to_timestamp()      # police.uk-style months
+    r = classify(ev, cell_size=100)
+    err = capsys.readouterr().err
+    assert "periods set to month (the times are monthly" in err
+    assert len(r.periods) == 12 and r.periods["start"].iloc[0] == "2023-01-01"
+
+
+def test_auto_period_follows_sfhotspot():
+    ev = _events(2)
+    r = classify(ev, cell_size=100, quiet=True)
+    assert r.settings["periods"].value == "28 days"   # span ≤ 2 years
+
+
+def test_periods_forms_and_errors():
+    ev = _events(3)
+    r = classify(ev, cell_size=100, periods="13 weeks", quiet=True)
+    assert len(r.periods) == 4
+    r = classify(ev, cell_size=100, periods=["2023-01-01", "2023-07-01"], quiet=True)
+    assert r.periods["start"].tolist() == ["2023-01-01", "2023-07-01"]
+    with pytest.raises(WhatworksError, match="'periods' parameter must be"):
+        classify(ev, cell_size=100, periods="fortnightly", quiet=True)
+    with pytest.raises(WhatworksError, match="at least 2 periods"):
+        classify(ev, cell_size=100, periods=1, quiet=True)
+    with pytest.raises(WhatworksError, match="'hotspot' parameter"):
+        classify(ev, cell_size=100, periods=4, hotspot=1.5, quiet=True)
+
+
+def test_empty_periods_are_left_out_and_announced(capsys):
+    ev = _events(4)
+    ev = ev[(ev["time"] < "2023-03-01") | (ev["time"] >= "2023-05-01")]
+    r = classify(ev, cell_size=100, periods="month")
+    assert "2 period(s) without events left out" in capsys.readouterr().err
+    assert len(r.periods) == 10
+
+
+def test_hex_and_outputs():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    r = classify(_events(5), cell_size=150, shape="hex", periods=6, quiet=True)
+    assert r.plot().axes
+    gj = r.to_geojson()
+    assert len(gj["features"]) == len(r.table) and "category" in gj["features"][0]["properties"]

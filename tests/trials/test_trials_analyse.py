@@ -1,0 +1,234 @@
+"""Tests for whatworks.trials.analyse: parity with R estimatr / glm (golden), clubSandwich, recovery, RI, errors."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from whatworks.errors import WhatworksError
+from whatworks.trials import Protocol, analyse
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "trials_estimatr.json"
+ATOL = 1e-6  # issue 7: ITT and CACE estimates and SEs equal estimatr (HC2) to 1e-6
+
+
+def _golden():
+    return json.loads(GOLDEN.read_text())  # a missing golden file fails here
+
+
+def _list(v):
+    return [] if v is None else ([v] if isinstance(v, str) else list(v))
+
+
+FITS = ["hc2", "lin", "cr2", "lin_cr2", "iv_hc2", "iv_cov_hc2", "iv_cr2"]
+
+
+def test_golden_fits_present():
+    assert set(FITS) == set(_golden()["fits"])
+
+
+# ---------------------------------------------------------------- CHECK OUTPUTS: estimatr parity
+@pytest.mark.parametrize("key", FITS)
+def test_matches_estimatr(key):
+    g = _golden()
+    f = g["fits"][key]
+    df = pd.DataFrame(g["data"])
+    r = analyse(df, f["outcome"], f["treatment"], covariates=_list(f.get("covariates")) or None,
+                cluster=f.get("cluster"), instrument=f.get("instrument"), ri_reps=0)
+    assert r.estimand == ("CACE" if f.get("instrument") else "ITT")
+    ours = r.table.set_index("term")
+    for t in f["terms"]:
+        row = ours.loc[t["term"]]
+        for col in ("estimate", "std_error", "df", "p_value", "conf_low", "conf_high"):
+            assert row[col] == pytest.approx(t[col], abs=ATOL, rel=1e-9), (key, t["term"], col)
+    main = next(t for t in f["terms"] if t["term"] == f["treatment"])
+    assert r.estimate == pytest.approx(main["estimate"], abs=ATOL)
+    assert r.std_error == pytest.approx(main["std_error"], abs=ATOL)
+    assert r.se_type == ("CR2" if f.get("cluster") else "HC2")
+
+
+def test_cr2_matches_clubsandwich_independently():
+    g = _golden()
+    club = g["clubsandwich"]
+    r = analyse(pd.DataFrame(g["data"]), "yc", "zc", cluster="cl", ri_reps=0)
+    assert r.std_error == pytest.approx(club["std_error"], abs=ATOL)
+    assert r.df == pytest.approx(club["df"], abs=1e-6)
+
+
+def test_hc2_matches_statsmodels():
+    g = _golden()
+    df = pd.DataFrame(g["data"])
+    r = analyse(df, "y", "z", ri_reps=0)
+    ref = sm.OLS(df["y"], sm.add_constant(df["z"])).fit(cov_type="HC2")
+    assert r.std_error == pytest.approx(ref.bse["z"], abs=1e-10)
+
+
+@pytest.mark.parametrize("key, family", [("poisson_hc0", "poisson"), ("negbin", "negbin")])
+def test_count_models_match_r(key, family):
+    g = _golden()
+    c = g["counts"][key]
+    r = analyse(pd.DataFrame(g["data"]), c["outcome"], c["treatment"], covariates=_list(c["covariates"]),
+                family=family, ri_reps=0)
+    assert r.estimate == pytest.approx(c["estimate"], abs=ATOL)
+    assert r.std_error == pytest.approx(c["std_error"], abs=ATOL)
+    assert r.rate_ratio == pytest.approx(np.exp(c["estimate"]), abs=ATOL)
+    if family == "negbin":
+        assert r.settings["theta"].value == pytest.approx(c["theta"], rel=1e-5)
+
+
+# ---------------------------------------------------------------- recovery
+def test_cace_recovers_complier_effect():
+    rng = np.random.default_rng(3)
+    n = 4000
+    z = rng.permutation(np.repeat([0, 1], n // 2))
+    complier = rng.random(n) < 0.6
+    d = z * complier
+    y = 2 + 1.5 * d + rng.normal(size=n) + 0.5 * complier  # compliers differ at baseline: naive comparison biased
+    df = pd.DataFrame({"y": y, "z": z, "d": d})
+    r = analyse(df, "y", "d", instrument="z", ri_reps=0)
+    assert r.ci[0] < 1.5 < r.ci[1]
+    assert r.compliance == pytest.approx(0.6, abs=0.03)
+    assert r.itt == pytest.approx(0.9, abs=0.1)
+    assert "CACE" in r.summary() and "compliance" in r.summary()
+
+
+def test_lin_adjustment_tightens_ci_and_recovers():
+    rng = np.random.default_rng(4)
+    n = 600
+    x = rng.normal(size=n)
+    z = rng.permutation(np.repeat([0, 1], n // 2))
+    y = 1 + 0.4 * z + 2 * x + rng.normal(size=n)
+    df = pd.DataFrame({"y": y, "z": z, "x": x})
+    plain = analyse(df, "y", "z", ri_reps=0)
+    lin = analyse(df, "y", "z", covariates=["x"], ri_reps=0)
+    assert lin.std_error < plain.std_error / 1.8
+    assert lin.ci[0] < 0.4 < lin.ci[1]
+
+
+def test_negbin_recovers_hotspot_rate_ratio():
+    rng = np.random.default_rng(5)
+    n = 400
+    base = rng.gamma(4, 2, n)
+    z = rng.permutation(np.repeat([0, 1], n // 2))
+    mu = base * np.where(z == 1, 0.8, 1.0)
+    y = rng.negative_binomial(3, 3 / (3 + mu))
+    df = pd.DataFrame({"crimes": y, "z": z, "log_base": np.log(base)})
+    r = analyse(df, "crimes", "z", covariates=["log_base"], family="negbin", ri_reps=0)
+    assert r.rate_ratio_ci[0] < 0.8 < r.rate_ratio_ci[1]
+    assert "rate ratio" in r.summary()
+
+
+# ---------------------------------------------------------------- randomisation inference
+def test_ri_p_value_is_calibrated_under_the_null_and_small_under_an_effect():
+    rng = np.random.default_rng(6)
+    ps = []
+    for _ in range(200):
+        y = rng.normal(size=40)
+        df = pd.DataFrame({"y": y, "z": rng.permutation(np.repeat([0, 1], 20))})
+        ps.append(analyse(df, "y", "z", ri_reps=199, seed=int(rng.integers(1e9))).ri_p_value)
+    ps = np.array(ps)
+    assert 0.02 <= np.mean(ps <= 0.05) <= 0.10
+    df = pd.DataFrame({"y": np.r_[rng.normal(size=30), rng.normal(size=30) + 1.5], "z": np.repeat([0, 1], 30)})
+    assert analyse(df, "y", "z", ri_reps=999).ri_p_value <= 0.002
+
+
+def test_ri_respects_clusters_and_blocks():
+    rng = np.random.default_rng(8)
+    cl = np.repeat(np.arange(12), 5)
+    block = np.repeat(np.arange(3), 20)
+    zc = np.zeros(12, int)
+    for b in range(3):
+        zc[b * 4 + rng.permutation(4)[:2]] = 1
+    df = pd.DataFrame({"y": rng.normal(size=60) + np.repeat(rng.normal(size=12), 5), "z": zc[cl], "cl": cl, "b": block})
+    r = analyse(df, "y", "z", cluster="cl", blocks="b", ri_reps=500)
+    # 3 blocks with C(4,2) = 6 assignments each: at most 216 distinct assignments, so p >= 1/217
+    assert 0 < r.ri_p_value <= 1 and r.n_clusters == 12
+    bad = df.copy()
+    bad.loc[0, "z"] = 1 - bad.loc[0, "z"]
+    with pytest.raises(WhatworksError, match="varies within a cluster"):
+        analyse(bad, "y", "z", cluster="cl", ri_reps=10)
+
+
+# ---------------------------------------------------------------- protocol and exploratory outcomes
+def _protocol():
+    return Protocol(trial_id="t", title="T", hypotheses=["h"], unit="cell", treatment="patrol", control="none",
+                    primary_outcome="y", secondary_outcomes=["y2"], target_sample=100).freeze(now="2025-01-01")
+
+
+def test_unregistered_outcome_requires_exploratory_and_says_so():
+    rng = np.random.default_rng(9)
+    df = pd.DataFrame({"y": rng.normal(size=20), "arrests": rng.normal(size=20), "z": np.repeat([0, 1], 10)})
+    p = _protocol()
+    assert not analyse(df, "y", "z", protocol=p, ri_reps=0).exploratory
+    with pytest.raises(WhatworksError, match="'arrests' is not in protocol 't'"):
+        analyse(df, "arrests", "z", protocol=p, ri_reps=0)
+    r = analyse(df, "arrests", "z", protocol=p, exploratory=True, ri_reps=0)
+    assert r.exploratory and r.summary().startswith("EXPLORATORY ANALYSIS")
+    assert "[EXPLORATORY]" in repr(r)
+
+
+# ---------------------------------------------------------------- CHECK INPUTS
+def _df():
+    return pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "z": [0, 1, 0, 1, 0, 1], "c": list("aabbcc")})
+
+
+def test_outcome_column_with_text():
+    df = _df().astype({"y": object})
+    df.loc[3, "y"] = "four"
+    with pytest.raises(WhatworksError, match=r"Column 'y' must be numeric.*'four'.*position 3"):
+        analyse(df, "y", "z")
+
+
+def test_bad_treatment_and_other_inputs():
+    df = _df()
+    df.loc[2, "z"] = 2
+    with pytest.raises(WhatworksError, match="must hold 0/1"):
+        analyse(df, "y", "z")
+    with pytest.raises(WhatworksError, match="one arm"):
+        analyse(_df().assign(z=1), "y", "z")
+    with pytest.raises(WhatworksError, match="not found"):
+        analyse(_df(), "y", "treat")
+    with pytest.raises(WhatworksError, match="family"):
+        analyse(_df(), "y", "z", family="binomial")
+    with pytest.raises(WhatworksError, match="non-negative whole-number counts"):
+        analyse(_df().assign(y=[1, 2.5, 3, 4, 5, 6]), "y", "z", family="poisson")
+    with pytest.raises(WhatworksError, match="two-stage least squares for family='gaussian' only"):
+        analyse(_df(), "y", "z", instrument="z", family="poisson")
+    with pytest.raises(WhatworksError, match="missing values"):
+        analyse(_df().assign(c=["a", None, "b", "b", "c", "c"]), "y", "z", cluster="c")
+    with pytest.raises(WhatworksError, match="at least 3 clusters"):
+        analyse(_df().assign(c=list("aaabbb"), z=[0, 0, 0, 1, 1, 1]), "y", "z", cluster="c")
+    with pytest.raises(WhatworksError, match="collinear"):
+        analyse(_df().assign(k=1.0), "y", "z", covariates=["k"])
+
+
+def test_result_plot_and_table():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"y": rng.normal(size=50), "z": np.repeat([0, 1], 25)})
+    r = analyse(df, "y", "z", ri_reps=99)
+    assert list(r.arms["arm"]) == ["control", "treatment"]
+    assert r.plot().axes[0].get_ylabel() == "mean y"
+    assert {"term", "estimate", "std_error", "df", "p_value", "conf_low", "conf_high"} <= set(r.table.columns)
+
+
+def test_recovers_the_synthetic_force_hotspot_rct():
+    # The synthetic force's own pair-randomised hotspot-patrol trial (whatworks.synth), rate ratio in its truth.
+    from whatworks import synth
+
+    force = synth.generate(seed=0, crimes=20_000, months=12, boroughs=2)
+    cells, crimes = force.tables["hotspot_trial"], force.tables["crimes"]
+    month = pd.to_datetime(crimes["month"]).dt.strftime("%Y-%m")
+    start, end = cells["trial_start"].iloc[0], cells["trial_end"].iloc[0]
+    seg = cells["segment_id"].to_numpy()
+    count = lambda rows: rows.groupby("segment_id").size().reindex(seg, fill_value=0).to_numpy()  # noqa: E731
+    df = pd.DataFrame({"crimes": count(crimes[(month >= start) & (month <= end)]),
+                       "log_before": np.log1p(count(crimes[month < start])),
+                       "treatment": (cells["arm"] == "treatment").astype(int).to_numpy(), "pair": cells["pair"]})
+    truth = force.truth["interventions"]["hotspot_rct"]["rate_ratio"]
+    r = analyse(df, "crimes", "treatment", covariates=["log_before"], family="negbin", blocks="pair", ri_reps=500)
+    assert r.rate_ratio_ci[0] < truth < r.rate_ratio_ci[1]
+    assert abs(np.log(r.rate_ratio / truth)) < 0.15
+    assert r.ri_p_value < 0.05
