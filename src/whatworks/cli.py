@@ -78,10 +78,11 @@ def ingest_policeuk(paths: List[Path] = typer.Argument(..., help="CSV files, mon
 @ingest_app.command("records")
 def ingest_records(paths: List[Path] = typer.Argument(..., help="Export files, folders or zips."),
                    mapping: Path = typer.Option(..., "--mapping", help="TOML mapping file (see docs/records-mapping.md)."),
-                   store: Optional[Path] = StoreOpt):
+                   store: Optional[Path] = StoreOpt,
+                   skip_unknown: bool = typer.Option(False, "--skip-unknown", help="Skip files that match no [[files]] block instead of stopping.")):
     """Load a force's records-management (RMS) export through a TOML mapping."""
     with _open(store) as s:
-        rep = _run_ingest(lambda p, **kw: s.ingest_records(p, mapping, **kw), paths)
+        rep = _run_ingest(lambda p, **kw: s.ingest_records(p, mapping, on_unknown="skip" if skip_unknown else "error", **kw), paths)
     _print_report(rep)
 
 
@@ -142,6 +143,95 @@ def quality(store: Optional[Path] = StoreOpt):
     with _open(store, read_only=True) as s:
         prof = s.quality()
     console.print(prof.summary())
+
+
+@app.command()
+def synth(seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives byte-identical files."),
+          crimes: int = typer.Option(200_000, "--crimes", help="Expected crimes and ASB incidents over the period."),
+          months: int = typer.Option(36, "--months", help="Number of months (at least 12)."),
+          boroughs: int = typer.Option(8, "--boroughs", help="Number of boroughs."),
+          start: str = typer.Option("2022-04", "--start", help="First month, YYYY-MM."),
+          out: Path = typer.Option(Path("synthetic-force"), "--out", help="Output folder."),
+          no_zip: bool = typer.Option(False, "--no-zip", help="Do not zip the police.uk archive.")):
+    """Generate a synthetic force with known truth; write its police.uk archive, RMS export, tables and truth."""
+    from whatworks.synth import generate
+
+    force = generate(seed=seed, crimes=crimes, months=months, boroughs=boroughs, start=start)
+    with err_console.status("writing …"):
+        paths = force.write_all(out, archive=not no_zip)
+    t = Table(title="Written")
+    t.add_column("output")
+    t.add_column("path", overflow="fold")
+    for key in ("policeuk", "policeuk_zip", "records", "mapping", "tables", "truth_json", "truth"):
+        if key in paths:
+            t.add_row(key, str(paths[key]))
+    console.print(t)
+    console.print(force.summary())
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("whatworks-demo"), "--out", help="Output folder (refreshed if made by an earlier demo)."),
+         seed: int = typer.Option(0, "--seed", help="Random seed of the synthetic force."),
+         crimes: int = typer.Option(200_000, "--crimes", help="Expected crimes and ASB incidents."),
+         months: int = typer.Option(36, "--months", help="Number of months."),
+         boroughs: int = typer.Option(8, "--boroughs", help="Number of boroughs.")):
+    """Generate a synthetic force, write it as police.uk and RMS files, load them into a store, and show it all."""
+    from whatworks.demo import run_demo
+
+    run_demo(out, seed=seed, crimes=crimes, months=months, boroughs=boroughs, console=console)
+
+
+@ingest_app.command("areas")
+def ingest_areas(paths: List[Path] = typer.Argument(..., help="Area lookup CSV files (long or wide form, see docs/report.md)."),
+                 store: Optional[Path] = StoreOpt):
+    """Load an area lookup: small area → ward → local authority → force, with population and covariates."""
+    with _open(store) as s:
+        rep = _run_ingest(s.ingest_areas, paths)
+    _print_report(rep)
+    for f in rep.files:
+        if f.message:
+            console.print(f"{Path(f.source).name}: {f.message}")
+
+
+def _read_weights(path: Optional[Path]):
+    if path is None:
+        return None
+    import pandas as pd
+
+    if not path.exists():
+        raise WhatworksError(f"pack: the harm weights file {str(path)!r} does not exist. Hint: a CSV with columns crime_type,weight.")
+    return pd.read_csv(path)
+
+
+@app.command()
+def pack(area: Optional[str] = typer.Option(None, "--area", help="Area code or name (default: the whole store)."),
+         period: Optional[str] = typer.Option(None, "--period", help="First..last month, e.g. 2024-04..2025-03 (default: latest 12 months)."),
+         out: Path = typer.Option(Path("pack.html"), "--out", help="The HTML file to write."),
+         source: Optional[str] = typer.Option(None, "--source", help="Source system whose crimes to count (default: police.uk when there are several)."),
+         harm_weights: Optional[Path] = typer.Option(None, "--harm-weights", help="CSV with columns crime_type,weight (your own weights)."),
+         no_hotspots: bool = typer.Option(False, "--no-hotspots", help="Leave out the hot-spot map."),
+         store: Optional[Path] = StoreOpt):
+    """Write the performance pack: one self-contained HTML file (SPC charts, verdicts, year on year, funnels, harm)."""
+    from whatworks.report import pack as build
+
+    weights = _read_weights(harm_weights)
+    with _open(store, read_only=True) as s:
+        r = build(s, area=area, period=period, out=out, source=source, harm_weights=weights, hotspots=not no_hotspots)
+    console.print(r.summary())
+
+
+@app.command()
+def landscape(area: str = typer.Option(..., "--area", help="Area code or name (a borough, local authority, ward …)."),
+              out: Path = typer.Option(Path("landscape.html"), "--out", help="The HTML file to write."),
+              period: Optional[str] = typer.Option(None, "--period", help="First..last month (default: latest 12 months)."),
+              source: Optional[str] = typer.Option(None, "--source", help="Source system whose crimes to count."),
+              store: Optional[Path] = StoreOpt):
+    """Write a one-page profile of an area: crime mix and trend against its most similar areas, residents, workforce."""
+    from whatworks.report import landscape as build
+
+    with _open(store, read_only=True) as s:
+        r = build(s, area, out=out, period=period, source=source)
+    console.print(r.summary())
 
 
 def _mount_optional() -> None:

@@ -102,3 +102,20 @@ def test_status_and_quarantine_export(tmp_path):
         assert s.export_quarantine(tmp_path / "d.parquet", category="duplicate") == 3
         with pytest.raises(WhatworksError, match="unsupported file type"):
             s.export_quarantine(tmp_path / "q.xlsx")
+
+
+def test_unload_removes_one_file_and_it_loads_again(tmp_path):
+    jan = FIX / "2024-01" / "2024-01-west-yorkshire-street.csv"
+    with ww.Store(":memory:") as s:
+        s.ingest_policeuk(FIX)
+        before = s.relations().set_index("name")["rows"]
+        batch = int(s.batches().query("source_file.str.endswith('2024-01-west-yorkshire-street.csv')")["batch_id"].iloc[0])
+        removed = s.unload(batch)
+        assert removed["events"] == 4 and removed["quarantine"] == 6 and removed["batches"] == 1
+        assert removed["event_keys"] == 3  # the three crimes with a Crime ID (the ASB row has none)
+        rep = s.ingest_policeuk(jan)
+        assert rep.files_loaded == 1 and rep.rows_loaded == 4
+        after = s.relations().set_index("name")["rows"]
+        assert (after.drop(["crimes", "outcomes"]) == before.drop(["crimes", "outcomes"])).all()
+        with pytest.raises(WhatworksError, match="no batch 999"):
+            s.unload(999)

@@ -149,7 +149,7 @@ class Store:
             return _policeuk.ingest(self.con, path, force=force, on_unknown=on_unknown, version=__version__,
                                     progress=progress)
 
-    def ingest_records(self, path: str | os.PathLike, mapping: str | os.PathLike, *,
+    def ingest_records(self, path: str | os.PathLike, mapping: str | os.PathLike, *, on_unknown: str = "error",
                        progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
         """Load a force's own records-management (RMS) export through a TOML mapping file.
 
@@ -157,15 +157,48 @@ class Store:
         canonical column, how dates are written and how codes translate (docs/records-mapping.md). Files are matched
         to the mapping's ``[[files]]`` blocks by name pattern. The same guarantees as police.uk ingest hold: one
         transaction per file, same-checksum files skipped, bad rows quarantined with reason and row number.
+        ``on_unknown="skip"`` reports files that match no ``[[files]]`` block as refused instead of stopping.
         """
         self._require_writable()
         from whatworks import __version__
         from whatworks.store import records as _records
-
         from whatworks.store._batch import deferred_checkpoint
 
         with deferred_checkpoint(self.con):
-            return _records.ingest(self.con, path, mapping, version=__version__, progress=progress)
+            return _records.ingest(self.con, path, mapping, version=__version__, progress=progress, on_unknown=on_unknown)
+
+    def unload(self, batch_id: int) -> dict[str, int]:
+        """Remove everything one batch (one loaded file) put in the store, in one transaction, so a file can be
+        loaded again after fixing its mapping. Returns the rows removed per table.
+
+        >>> store.unload(3)   # doctest: +SKIP
+        {'events': 80213, 'stop_searches': 0, ..., 'batches': 1}
+        """
+        self._require_writable()
+        if self.con.execute("SELECT count(*) FROM batches WHERE batch_id = ?", [batch_id]).fetchone()[0] == 0:
+            raise WhatworksError(f"unload(): no batch {batch_id!r} in the store. Hint: store.batches() lists them.")
+        lo, hi = batch_id << 32, (batch_id + 1) << 32
+        steps = [
+            ("event_keys", "DELETE FROM event_keys WHERE event_id >= ? AND event_id < ?", [lo, hi]),
+            ("stop_searches", "DELETE FROM stop_searches WHERE event_id >= ? AND event_id < ?", [lo, hi]),
+            ("events", "DELETE FROM events WHERE batch_id = ?", [batch_id]),
+            ("persons", "DELETE FROM persons WHERE batch_id = ?", [batch_id]),
+            ("event_persons", "DELETE FROM event_persons WHERE batch_id = ?", [batch_id]),
+            ("areas", "DELETE FROM areas WHERE batch_id = ?", [batch_id]),
+            ("area_covariates", "DELETE FROM area_covariates WHERE batch_id = ?", [batch_id]),
+            ("quarantine", "DELETE FROM quarantine WHERE batch_id = ?", [batch_id]),
+            ("batches", "DELETE FROM batches WHERE batch_id = ?", [batch_id]),
+        ]
+        removed: dict[str, int] = {}
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for table, sql, params in steps:
+                removed[table] = int(run(self.con, f"unload batch from {table}", sql, params).fetchone()[0])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return removed
 
     def ingest_areas(self, data, *, covariates: Sequence[str] | None = None, name: str | None = None,
                      progress: Callable[[str, int, int], None] | None = None) -> IngestReport:

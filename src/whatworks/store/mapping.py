@@ -35,6 +35,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,12 @@ _ZONE = {"z", "Z"}
 _HINT = "See docs/records-mapping.md for the format and a worked example."
 
 
+@lru_cache(maxsize=1)
+def _duck() -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB used only to ask whether it understands a date format."""
+    return duckdb.connect()
+
+
 def _mapping_error(where: str, what: str, **kw) -> WhatworksError:
     return error("ingest_records", f"Mapping {where}: {what}", hint=kw.pop("hint", _HINT), **kw)
 
@@ -130,9 +137,20 @@ def format_precision(fmt: str) -> str:
     return "month"
 
 
+def format_zone(fmt: str) -> str | None:
+    """How a format places its time in the world: ``'offset'`` when it reads a UTC offset or zone (``%z``,
+    ``%Z``), ``'utc'`` when it ends in a literal ``Z`` (ISO 8601 for UTC, e.g. ``%Y-%m-%dT%H:%M:%SZ``), else None
+    (the time is already UK local clock time). Zoned times are converted to UK local time on ingest."""
+    if {m.group(2) for m in _DIRECTIVE.finditer(fmt.replace("%%", ""))} & _ZONE:
+        return "offset"
+    if fmt.endswith("Z") and not fmt.replace("%%", "").endswith("%Z"):
+        return "utc"
+    return None
+
+
 def format_has_zone(fmt: str) -> bool:
-    """True when the format reads a UTC offset or zone name (the parsed time is then converted to UK local time)."""
-    return bool({m.group(2) for m in _DIRECTIVE.finditer(fmt.replace("%%", ""))} & _ZONE)
+    """True when times read with this format are converted to UK local time (see :func:`format_zone`)."""
+    return format_zone(fmt) is not None
 
 
 def _check_date_format(where: str, col: str, fmt: Any) -> str:
@@ -140,7 +158,7 @@ def _check_date_format(where: str, col: str, fmt: Any) -> str:
         raise _mapping_error(where, f"[files.formats] {col}: each date format must be a non-empty string.", got=fmt)
     # DuckDB parses the dates, so DuckDB is asked whether it understands the format.
     try:
-        duckdb.connect().execute("SELECT try_strptime('', ?)", [fmt]).fetchall()
+        _duck().cursor().execute("SELECT try_strptime('', ?)", [fmt]).fetchall()
     except duckdb.Error as exc:
         raise _mapping_error(where, f"[files.formats] {col}: {fmt!r} is not a date format DuckDB can read ({exc}).",
                              expected="strptime directives such as %d/%m/%Y %H:%M",
@@ -504,7 +522,7 @@ def _file_spec(origin: str, i: int, block: Any) -> FileSpec:
     for col in DATE_COLUMNS:
         if col in constants:
             fmts = formats.get(col) or DEFAULT_DATE_FORMATS
-            probe = duckdb.connect().execute(
+            probe = _duck().cursor().execute(
                 "SELECT coalesce(" + ", ".join("try_strptime(?, ?)::VARCHAR" for _ in fmts) + ")",
                 [v for f in fmts for v in (constants[col], f)]).fetchone()[0]
             if probe is None:
@@ -545,4 +563,5 @@ def _toml_key(k: str) -> str:
 
 
 __all__ = ["Mapping", "FileSpec", "TableKind", "TABLES", "DATE_COLUMNS", "NUMBER_COLUMNS", "BOOLEAN_COLUMNS",
-           "DEFAULT_DATE_FORMATS", "ENUMS", "TRUE_WORDS", "FALSE_WORDS", "format_precision", "format_has_zone"]
+           "DEFAULT_DATE_FORMATS", "ENUMS", "TRUE_WORDS", "FALSE_WORDS", "format_precision", "format_has_zone",
+           "format_zone"]

@@ -8,10 +8,18 @@
   over the source's months) and the fall is too large for chance: the binomial probability of so few filled
   values at the usual share is below :data:`GAP_P_VALUE`.
 * **codes** — every value of the coded fields (crime type, outcome, stop-and-search vocabularies, person roles) with
-  the first and last month it is seen and the months it is present in. Against the months the source has data
-  (its *span*): ``stable`` = present from the first to the last month without a break; ``appeared`` = first seen
-  after the span starts; ``vanished`` = last seen before it ends; ``intermittent`` = missing in some month in
-  between, or both appeared and vanished.
+  the first and last month it is seen and the months it is present in. Against the months in which the field has
+  any value for the source and kind (its *span*; so a blank month is a completeness gap, not a vanished code):
+  ``stable`` = present from the first to the last month without a break; ``appeared`` = first seen after the span
+  starts; ``vanished`` = last seen before it ends; ``intermittent`` = missing in some month in between, or both
+  appeared and vanished. ``expected_missing`` is how many records of the code the months
+  without it would have held at the code's overall share of the field. ``p_value`` asks whether a constant share
+  explains the change: for a code seen in one unbroken run of months, the probability that all its records fall
+  inside the run, ``(records of the field in the run / all records of the field) ** rows``, times the number of runs
+  that could have been picked out (``M (M + 1) / 2`` for ``M`` months); for a code with gaps, the Poisson probability
+  of none in the fullest month without it, ``exp(-share * records of the field that month)``, times ``M``. (Using the
+  overall share and multiplying by the choices keeps rare codes, which are absent from many months by chance, from
+  being reported.) A change is *notable* when ``p_value < CODE_P_VALUE``.
 * **duplicates** and **quarantined** — rows skipped as duplicates / quarantined as invalid, by source system,
   file format and reason, with the share of the rows read.
 * **late records** — *late* means a record arrived in a batch (file) loaded after the store already held the
@@ -47,31 +55,33 @@ from whatworks.store._sql import run
 # Completeness gaps (module docstring): the fall below the usual share that matters, and the chance threshold.
 GAP_MIN_DROP = 0.10
 GAP_P_VALUE = 0.001
-# A code change is reported in the summary only when the code averaged at least this many records a month while
-# present: a Poisson count with mean 5 is zero in a given month with probability e^-5 < 1%, so its absence is
-# unlikely to be chance. Rarer codes are still listed in `codes`.
-CODE_MIN_MONTHLY = 5
+# A code change is *notable* (reported in the summary) when a constant share of the field explains it with
+# probability below CODE_P_VALUE (see `codes`). Rare codes, and codes missing only from thin edge months, are still
+# listed in `codes` but not reported.
+CODE_P_VALUE = 0.001
+# More notable changes than this in one field are reported as one finding naming the largest.
+CODE_FINDINGS_PER_FIELD = 3
 # A source's invalid or duplicate rows are reported in the summary above this share of the rows read.
 QUARANTINE_MIN_SHARE = 0.001
 DEFAULT_LATE_MONTHS = 2
 
-# Fields profiled for completeness: name -> SQL over `events e` (value present when not NULL / true).
+# Fields profiled for completeness: name -> SQL counting the records of `events e` that have it.
 EVENT_FIELDS: dict[str, str] = {
-    "reference": "e.reference IS NOT NULL",
-    "crime_type": "e.crime_type IS NOT NULL",
-    "outcome": "e.outcome IS NOT NULL",
-    "time_of_day": "e.time_precision = 'minute'",
-    "coordinates": "e.x IS NOT NULL",
-    "location": "e.location IS NOT NULL",
-    "lsoa_code": "e.lsoa_code IS NOT NULL",
-    "lsoa_name": "e.lsoa_name IS NOT NULL",
-    "force": "e.force IS NOT NULL",
+    "reference": "count(e.reference)",
+    "crime_type": "count(e.crime_type)",
+    "outcome": "count(e.outcome)",
+    "time_of_day": "count(*) FILTER (WHERE e.time_precision = 'minute')",
+    "coordinates": "count(e.x)",
+    "location": "count(e.location)",
+    "lsoa_code": "count(e.lsoa_code)",
+    "lsoa_name": "count(e.lsoa_name)",
+    "force": "count(e.force)",
 }
 STOP_FIELDS = ("search_type", "part_of_operation", "operation_name", "gender", "age_range", "self_defined_ethnicity",
                "officer_defined_ethnicity", "legislation", "object_of_search", "outcome_linked_to_object",
                "removal_of_more_than_outer_clothing", "person_id")
 PERSON_FIELDS = ("first_name", "surname", "dob", "sex", "ethnicity", "postcode")
-# Coded fields: name -> (SQL value over `e` / `s`, needs the stop_searches join).
+# Coded fields: columns of `events` and of `stop_searches` (plus `event_persons.role`).
 EVENT_CODES = ("crime_type", "outcome")
 STOP_CODES = ("search_type", "gender", "age_range", "self_defined_ethnicity", "officer_defined_ethnicity",
               "legislation", "object_of_search")
@@ -91,7 +101,8 @@ class QualityProfile(Result):
         ``source_system, kind, month, field, share_present, rows`` (persons have ``kind='person'`` and no month),
         plus ``gap`` (bool) marking the months flagged as gaps.
     codes : DataFrame
-        ``source_system, kind, field, value, first_month, last_month, months_present, months_in_span, rows, status``.
+        ``source_system, kind, field, value, first_month, last_month, months_present, months_in_span, rows, status,
+        expected_missing, p_value, notable``.
     duplicates, quarantined : DataFrame
         ``source_system, format, reason, rows, rows_read, share``.
     late_records : DataFrame
@@ -198,7 +209,7 @@ def _df(con, step: str, sql: str) -> pd.DataFrame:
 
 def completeness(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """``source_system, kind, month, field, share_present, rows`` (fields never filled for a source/kind dropped)."""
-    ev = ", ".join(f"count(*) FILTER (WHERE {expr}) AS {name}" for name, expr in EVENT_FIELDS.items())
+    ev = ", ".join(f"{expr} AS {name}" for name, expr in EVENT_FIELDS.items())
     st = ", ".join(f"count(s.{f}) AS {f}" for f in STOP_FIELDS)
     pe = ", ".join(f"count({f}) AS {f}" for f in PERSON_FIELDS)
     frames = [
@@ -246,39 +257,63 @@ def codes(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     parts += [f"""SELECT e.source_system, e.kind, '{f}' AS field, s.{f} AS value, e.month, count(*) AS n
                   FROM events e JOIN stop_searches s USING (event_id) WHERE s.{f} IS NOT NULL GROUP BY ALL""" for f in STOP_CODES]
     # roles take the month of the event they refer to (references are unique within a source system)
+    # (only the events that have roles are grouped: grouping every reference of a large store is the slow part)
     parts.append("""SELECT p.source_system, e.kind, 'role' AS field, p.role AS value, e.month, count(*) AS n
-                    FROM event_persons p JOIN (SELECT source_system, reference, any_value(kind) AS kind, min(month) AS month
-                                               FROM events WHERE kind <> 'outcome' AND reference IS NOT NULL
-                                               GROUP BY ALL) e USING (source_system, reference)
+                    FROM event_persons p JOIN (
+                      SELECT e.source_system, e.reference, any_value(e.kind) AS kind, min(e.month) AS month
+                      FROM events e SEMI JOIN event_persons r ON r.source_system = e.source_system AND r.reference = e.reference
+                      WHERE e.kind <> 'outcome' GROUP BY ALL) e USING (source_system, reference)
                     GROUP BY ALL""")
+    # The months of a field are those in which the field has any value for the source and kind, so a month where
+    # the field is blank (a completeness gap) does not also make every code look as if it vanished.
     sql = f"""
     WITH counts AS ({' UNION ALL '.join(parts)}),
-    data_months AS (SELECT DISTINCT source_system, kind, month FROM events),
-    span AS (SELECT source_system, kind, min(month) AS span_first, max(month) AS span_last FROM data_months GROUP BY ALL),
+    field_months AS (SELECT source_system, kind, field, month, sum(n) AS t FROM counts GROUP BY ALL),
+    span AS (SELECT source_system, kind, field, min(month) AS span_first, max(month) AS span_last,
+                    count(*) AS months_in_span, sum(t) AS t_all FROM field_months GROUP BY ALL),
     per_code AS (
-      SELECT source_system, kind, field, value, min(month) AS first_month, max(month) AS last_month,
-             count(DISTINCT month) AS months_present, sum(n) AS rows
-      FROM counts GROUP BY ALL),
+      SELECT c.source_system, c.kind, c.field, c.value, min(c.month) AS first_month, max(c.month) AS last_month,
+             count(*) AS months_present, sum(c.n) AS rows, sum(f.t) AS t_present
+      FROM counts c JOIN field_months f USING (source_system, kind, field, month) GROUP BY ALL),
     between_ AS (
       SELECT c.source_system, c.kind, c.field, c.value, count(*) AS months_between
-      FROM per_code c JOIN data_months m ON m.source_system = c.source_system AND m.kind = c.kind
-        AND m.month BETWEEN c.first_month AND c.last_month
+      FROM per_code c JOIN field_months m USING (source_system, kind, field)
+      WHERE m.month BETWEEN c.first_month AND c.last_month
       GROUP BY ALL),
-    in_span AS (SELECT source_system, kind, count(*) AS months_in_span FROM data_months GROUP BY ALL)
+    absent AS (
+      SELECT c.source_system, c.kind, c.field, c.value, sum(f.t) AS t_absent, max(f.t) AS t_absent_max
+      FROM per_code c JOIN field_months f USING (source_system, kind, field)
+      ANTI JOIN counts k ON k.source_system = c.source_system AND k.kind = c.kind AND k.field = c.field
+                        AND k.value = c.value AND k.month = f.month
+      GROUP BY ALL)
     SELECT c.source_system, c.kind, c.field, c.value, c.first_month, c.last_month, c.months_present,
-           i.months_in_span, c.rows::BIGINT AS rows,
+           s.months_in_span, c.rows::BIGINT AS rows,
            CASE WHEN c.months_present < b.months_between
                   OR (c.first_month > s.span_first AND c.last_month < s.span_last) THEN 'intermittent'
                 WHEN c.first_month > s.span_first THEN 'appeared'
                 WHEN c.last_month < s.span_last THEN 'vanished'
-                ELSE 'stable' END AS status
-    FROM per_code c JOIN span s USING (source_system, kind) JOIN in_span i USING (source_system, kind)
+                ELSE 'stable' END AS status,
+           c.months_present = b.months_between AS _contiguous, c.t_present::DOUBLE AS _t_present,
+           s.t_all::DOUBLE AS _t_all, coalesce(a.t_absent, 0)::DOUBLE AS _t_absent,
+           coalesce(a.t_absent_max, 0)::DOUBLE AS _t_absent_max
+    FROM per_code c JOIN span s USING (source_system, kind, field)
     JOIN between_ b USING (source_system, kind, field, value)
+    LEFT JOIN absent a USING (source_system, kind, field, value)
     ORDER BY c.source_system, c.kind, c.field, c.rows DESC, c.value"""
     d = _df(con, "code values over time", sql)
     for col in ("first_month", "last_month"):
         d[col] = pd.to_datetime(d[col])
-    return d
+    share = d["rows"] / d["_t_all"]
+    d["expected_missing"] = share * d["_t_absent"]
+    m = d["months_in_span"].astype(float)
+    with np.errstate(divide="ignore", under="ignore"):
+        # a contiguous run of months: P(all the code's records fall inside it | constant share), times the number of
+        # runs that could have been picked out; a run with gaps: P(none in the fullest month without it), times months.
+        p_run = np.exp(d["rows"] * np.log(d["_t_present"] / d["_t_all"])) * m * (m + 1) / 2
+        p_gap = np.exp(-share * d["_t_absent_max"]) * m
+    d["p_value"] = np.where(d["status"] == "stable", 1.0, np.where(d["_contiguous"], p_run, p_gap)).clip(0, 1)
+    d["notable"] = (d["status"] != "stable") & (d["p_value"] < CODE_P_VALUE)
+    return d.drop(columns=[c for c in d.columns if c.startswith("_")])
 
 
 def _batch_systems_sql() -> str:
@@ -319,12 +354,13 @@ def late_records(con: duckdb.DuckDBPyConnection, late_months: int) -> pd.DataFra
     lag AS (SELECT bm.source_system, bm.kind, bm.n,
                    greatest(coalesce(date_diff('month', bm.month, p.store_max), 0), 0) AS lag
             FROM bm JOIN prior p USING (source_system, kind, batch_id)),
-    outcome_lag AS (
-      SELECT o.source_system, 'outcome' AS kind, 1 AS n, greatest(date_diff('month', c.month, o.month), 0) AS lag
-      FROM events o JOIN (SELECT source_system, reference, min(month) AS month FROM events
-                          WHERE kind IN ('crime', 'asb') AND reference IS NOT NULL GROUP BY ALL) c
-        USING (source_system, reference)
-      WHERE o.kind = 'outcome')
+    outcome_lag AS (  -- each outcome against its crime's month (the earliest, should a reference repeat)
+      SELECT o.source_system, 'outcome' AS kind, 1 AS n,
+             greatest(date_diff('month', min(c.month), any_value(o.month)), 0) AS lag
+      FROM events o JOIN events c ON c.source_system = o.source_system AND c.reference = o.reference
+                                 AND c.kind IN ('crime', 'asb')
+      WHERE o.kind = 'outcome'
+      GROUP BY o.event_id, o.source_system)
     SELECT source_system, kind, 'arrived after later months were loaded' AS measure, sum(n)::BIGINT AS rows,
            (sum(n) FILTER (WHERE lag > {late_months}))::BIGINT AS late_rows, max(lag) AS max_lag_months
     FROM lag GROUP BY ALL
@@ -351,6 +387,14 @@ def _month_list(ms) -> str:
     return ", ".join(ms[:4]) + (f" and {len(ms) - 4} more" if len(ms) > 4 else "")
 
 
+def _code_change(r) -> str:
+    if r.status == "appeared":
+        return f"first appears in {_month(r.first_month)}"
+    if r.status == "vanished":
+        return f"is last seen in {_month(r.last_month)}"
+    return f"comes and goes (present in {r.months_present} of the months from {_month(r.first_month)} to {_month(r.last_month)})"
+
+
 def _findings(comp: pd.DataFrame, cds: pd.DataFrame, dup: pd.DataFrame, quar: pd.DataFrame, late: pd.DataFrame,
               late_months: int) -> pd.DataFrame:
     rows = []
@@ -365,19 +409,24 @@ def _findings(comp: pd.DataFrame, cds: pd.DataFrame, dup: pd.DataFrame, quar: pd
                          f"(lowest {worst['share_present']:.0%} in {_month(worst['month'])}, usually "
                          f"{usual[(sys_, kind, fld)]:.0%}): counts that use it will dip.", missing))
     if not cds.empty:
-        monthly = cds["rows"] / cds["months_present"]
-        changed = cds[(cds["status"] != "stable") & (monthly >= CODE_MIN_MONTHLY)]
-        for r in changed.itertuples():
-            if r.status == "appeared":
-                what = f"first appears in {_month(r.first_month)}"
-            elif r.status == "vanished":
-                what = f"is last seen in {_month(r.last_month)}"
-            else:
-                what = (f"comes and goes (present in {r.months_present} of the months from {_month(r.first_month)} "
-                        f"to {_month(r.last_month)})")
-            rows.append((1, "codes", r.source_system, r.kind, r.field,
-                         f"{r.field} '{r.value}' in {r.source_system} {r.kind} records {what}; {r.rows:,} records. "
-                         "A recoding or a new category breaks a trend line.", int(r.rows)))
+        changed = cds[cds["notable"]].sort_values("expected_missing", ascending=False)
+        for (sys_, kind, fld), g in changed.groupby(["source_system", "kind", "field"], sort=False):
+            why = ("outcomes change as investigations finish, so recent months hold more open cases and older months "
+                   "more final outcomes" if fld == "outcome" and kind in ("crime", "asb") else
+                   "check for a recoding, a new or retired category, or a change in what is recorded: any of them "
+                   "breaks a trend line")
+            if len(g) > CODE_FINDINGS_PER_FIELD:
+                # many codes of one field shifting together is one finding, not a dozen
+                top = "; ".join(f"'{r.value}' {_code_change(r)}" for r in g.head(CODE_FINDINGS_PER_FIELD).itertuples())
+                rows.append((1, "codes", sys_, kind, fld,
+                             f"{len(g)} values of {fld} in {sys_} {kind} records change over time, e.g. {top}: {why}.",
+                             int(round(g["expected_missing"].sum()))))
+                continue
+            for r in g.itertuples():
+                rows.append((1, "codes", sys_, kind, fld,
+                             f"{fld} '{r.value}' in {sys_} {kind} records {_code_change(r)} ({r.rows:,} records; at its "
+                             f"usual share about {r.expected_missing:,.0f} more were expected in the months without it): {why}.",
+                             int(round(r.expected_missing))))
     for area, d in (("quarantined", quar), ("duplicates", dup)):
         if d.empty:
             continue

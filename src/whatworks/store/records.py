@@ -48,7 +48,7 @@ from whatworks.store.geo import BNG_X_RANGE, BNG_Y_RANGE, GB_LAT_RANGE, GB_LON_R
 from whatworks.store.ingest_report import FileOutcome, IngestReport
 from whatworks.store.mapping import (
     BOOLEAN_COLUMNS, DATE_COLUMNS, ENUM_NAMES, ENUMS, FALSE_WORDS, NUMBER_COLUMNS, TRUE_WORDS, FileSpec, Mapping,
-    format_has_zone, format_precision,
+    format_precision, format_zone,
 )
 from whatworks.store.schema import EVENT_COLUMNS, EVENT_PERSON_COLUMNS, PERSON_COLUMNS, STOP_COLUMNS
 
@@ -156,7 +156,10 @@ def _date_parts(spec: FileSpec, col: str) -> tuple[list[str], str, str]:
     parts = []
     for f in fmts:
         e = f"try_strptime({quote_ident(col)}, {quote_literal(f)})"
-        if format_has_zone(f):
+        zone = format_zone(f)
+        if zone == "utc":
+            e = f"timezone('UTC', {e})"
+        if zone is not None:
             e = f"timezone({quote_literal(LOCAL_TZ)}, {e})"
         parts.append(f"({e})::TIMESTAMP")
     value = f"coalesce({', '.join(f'_p_{col}_{i}' for i in range(len(fmts)))})"
