@@ -252,6 +252,20 @@ class Store:
         self._require_relation(table)
         return counts(self.ibis(table), by, where, months=months, value=value)
 
+    # ------------------------------------------------------------------ people (whatworks.store.links)
+    def persons(self, systems: Sequence[str] | None = None) -> pd.DataFrame:
+        """Person records for linkage, latest per (source_system, person_id); see :func:`whatworks.store.links.persons`."""
+        from whatworks.store import links as _links
+
+        return _links.persons(self.con, systems)
+
+    def save_links(self, result, *, model_version: str | None = None, replace: bool = True) -> int:
+        """Save a :class:`whatworks.people.LinkResult` into ``person_links``; see :func:`whatworks.store.links.save_links`."""
+        self._require_writable()
+        from whatworks.store import links as _links
+
+        return _links.save_links(self.con, result, model_version=model_version, replace=replace)
+
     def _require_writable(self) -> None:
         if self.read_only:
             raise StoreError("The store was opened read-only; open it with read_only=False to ingest.")

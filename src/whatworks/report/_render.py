@@ -1,0 +1,74 @@
+"""Render the report templates (Jinja2, shipped as package data in ``whatworks/report/templates``)."""
+
+from __future__ import annotations
+
+import math
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+
+def _missing(v) -> bool:
+    try:
+        return v is None or (isinstance(v, float) and math.isnan(v)) or bool(v != v)
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_num(v, digits: int = 0) -> str:
+    """12,345 / 12.3 — an en dash for a missing value."""
+    if _missing(v):
+        return "–"
+    return f"{float(v):,.{digits}f}"
+
+
+def fmt_pct(v, digits: int = 1) -> str:
+    if _missing(v):
+        return "–"
+    return f"{100 * float(v):.{digits}f}%"
+
+
+def fmt_p(v) -> str:
+    if _missing(v):
+        return "–"
+    v = float(v)
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def fmt_change(rate_ratio) -> str:
+    """A rate ratio as a percentage change: 0.92 → "−8%", 1.0 → "0%"."""
+    if _missing(rate_ratio):
+        return "–"
+    pct = round(100 * (float(rate_ratio) - 1))
+    return "0%" if pct == 0 else f"{pct:+d}%".replace("-", "−")
+
+
+def fmt_value(v, measure: str) -> str:
+    """A headline indicator's value as shown: a count, or a percentage for the solved rate."""
+    return fmt_pct(v) if measure == "solved_rate" else fmt_num(v, 1 if not _missing(v) and float(v) % 1 else 0)
+
+
+def field(name: str, value, text: str | None = None) -> Markup:
+    """A shown number carrying its exact value (``data-value``, Python ``repr``) so tests can read it back."""
+    shown = text if text is not None else fmt_num(value)
+    raw = "nan" if _missing(value) else repr(float(value)) if not isinstance(value, str) else value
+    return Markup(f'<span data-field="{escape(name)}" data-value="{escape(raw)}">{escape(shown)}</span>')
+
+
+_ENV: Environment | None = None
+
+
+def env() -> Environment:
+    global _ENV
+    if _ENV is None:
+        e = Environment(loader=PackageLoader("whatworks.report", "templates"),
+                        autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
+                        trim_blocks=True, lstrip_blocks=True)
+        e.filters.update(num=fmt_num, pct=fmt_pct, pval=fmt_p, value=fmt_value, change=fmt_change)
+        e.globals.update(field=field, missing=_missing, Markup=Markup)
+        _ENV = e
+    return _ENV
+
+
+def render(template: str, **ctx) -> str:
+    return env().get_template(template).render(**ctx)

@@ -1,0 +1,187 @@
+"""Area landscapes: a one-page profile of an area — its crime, its residents, its workforce — against its peers.
+
+After the seed unit's "London landscapes" of crime, citizens and workforce. The area's most similar areas come
+from :func:`whatworks.performance.peers` on the area covariates in the store; its crime mix and trend from
+:func:`whatworks.performance.indicators` (rates per 1,000 residents) for it and its peers; the year-on-year change
+from :func:`whatworks.performance.compare`. Residents' confidence appears once survey data and the survey
+capability exist; workforce when a ``workforce`` table is in the store. The landscape only selects, calls and draws.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from whatworks._announce import Setting, announce
+from whatworks.errors import error
+from whatworks.performance import compare, indicators, peers
+from whatworks.report import _data, _render
+from whatworks.report import charts as _charts
+from whatworks.report.pack import MAX_PEERS, Indicator, _complete, _future_sections, _shift, _window, window_indicators
+
+__all__ = ["landscape", "LandscapeResult"]
+WHERE = "landscape"
+WORKFORCE_KEYS = ("code", "area_code", "borough_code", "lad_code", "ward_code")
+
+
+@dataclass(frozen=True)
+class LandscapeResult:
+    """What :func:`landscape` wrote: ``mix`` (rates per 1,000 by crime type for the area and its peers), ``trend``
+    (monthly rates), ``change`` (CompareResult, this period against the same period last year), ``peers``
+    (PeersResult or None), ``residents`` (the area's and its peers' population and covariates), ``settings``."""
+
+    path: Path | None
+    html: str
+    area: str
+    mix: pd.DataFrame
+    trend: pd.DataFrame
+    change: Any
+    peers: Any
+    residents: pd.DataFrame
+    workforce: pd.DataFrame | None
+    settings: Mapping[str, Setting] = field(default_factory=dict)
+    notes: tuple = ()
+
+    def summary(self) -> str:
+        return (f"Landscape of {self.area}: {len(self.mix['crime_type'].unique())} crime types, "
+                f"{0 if self.peers is None else len(self.residents) - 1} peer areas"
+                + (f"; written to {self.path}" if self.path else "") + ".")
+
+
+def landscape(store, area: str, out: str | Path | None = "landscape.html", *, period=None, source: str | None = None,
+              k: int | None = None, quiet: bool = False) -> LandscapeResult:
+    """Write a one-page HTML profile of an area: crime mix and trend against its most similar areas, residents,
+    confidence and workforce (when the store has them).
+
+    Parameters
+    ----------
+    store : whatworks.Store
+    area : str
+        An area code (or name) in the store's ``areas`` table, or a local authority named in LSOA names.
+    out : path, default "landscape.html"
+        ``None`` to only return the HTML.
+    period : (str, str) or str, optional
+        Months of the crime mix; ``None``: the latest 12 months with data (announced).
+    source : str, optional
+        Which source's crimes to count (see :func:`whatworks.report.pack`).
+    k : int, optional
+        Number of peers; ``None``: up to 7, fewer when there are fewer areas at the level (announced).
+    quiet : bool, default False
+
+    Returns
+    -------
+    LandscapeResult
+
+    Examples
+    --------
+    >>> ww.report.landscape(store, "S09900002", out="eastmere.html")   # doctest: +SKIP
+    """
+    if not isinstance(area, str) or not area:
+        raise error(WHERE, "The 'area' parameter must be an area code.", got=area,
+                    hint="e.g. a borough or local authority code from the areas table (`whatworks status` lists tables).")
+    settings: dict[str, Setting] = {}
+    notes: list[str] = []
+    src = _data.choose_source(store, source, where=WHERE, quiet=quiet, settings=settings)
+    p0, p1 = _data.choose_period(store, src, period, where=WHERE, quiet=quiet, settings=settings)
+    scope = _data.resolve_scope(store, area, src, where=WHERE)
+    if scope.match not in ("area", "district"):
+        raise error(WHERE, f"{area!r} is a force, not an area with comparable areas.",
+                    hint="Give a borough, local authority, ward or small-area code.")
+    level = scope.level
+    unit_table, unit_map = _data.units(store, level)
+    names = dict(zip(unit_table["code"], unit_table["name"].fillna(unit_table["code"])))
+    covs = [c for c in unit_table.columns if c not in ("code", "name", "level", "parent_code", "population",
+                                                        "population_source")]
+    usable = [c for c in covs if unit_table[c].notna().all() and unit_table[c].nunique() > 1]
+    peer_result, peer_codes = None, []
+    if usable and len(unit_table) >= 3:
+        kk = min(MAX_PEERS, len(unit_table) - 1) if k is None else int(k)
+        if k is None:
+            settings["k"] = Setting(kk, "data", f"up to {MAX_PEERS} peers, from {len(unit_table)} {level} areas")
+            announce(f"k set to {kk} peers ({len(unit_table)} {level} areas in the store).", quiet=quiet)
+        peer_result = peers(unit_table, usable, id="code", k=kk)
+        peer_codes = peer_result.of(scope.code)["peer"].tolist()
+    else:
+        notes.append(f"No peers: the {level} areas have no covariates to compare them on (load an area lookup with "
+                     "covariates such as deprivation and density: `whatworks ingest areas FILE`).")
+    group = [scope.code, *peer_codes]
+
+    l0, l1 = _shift(p0, -12), _shift(p1, -12)
+    data_first = pd.Timestamp(store.sql("SELECT min(month) AS m FROM crimes WHERE source_system = ?", [src])["m"].iloc[0])
+    has_last = pd.Timestamp(l0 + "-01") >= data_first
+    h0 = max(data_first, pd.Timestamp(_shift(p1, -35) + "-01"))
+    rows = _data.fetch_rows(store, src, min(h0, pd.Timestamp(l0 + "-01")), pd.Timestamp(p1 + "-01"))
+    rows = rows.merge(unit_map, on="lsoa_code", how="inner")
+    rows = rows[rows["unit"].isin(group)]
+    if rows.empty:
+        raise error(WHERE, f"No records for {scope.name} or its peers from source {src!r}.")
+    pop = unit_table[unit_table["code"].isin(group)][["code", "population"]].rename(columns={"code": "unit"})
+    have_pop = pop["population"].notna().all() and (pop["population"] > 0).all()
+    poparg = pop if have_pop else None
+    if not have_pop:
+        notes.append("Counts, not rates: some of these areas have no population in the store.")
+
+    # crime mix in the period: counts and rates per 1,000 by crime type, for the area and each peer
+    mix = window_indicators(rows, p0, p1, ["unit", "crime_type"], population=poparg)
+    mix["name"] = mix["unit"].map(names)
+    measure = "rate_per_1000" if have_pop else "count"
+    # trend: monthly crimes (ASB excluded) per 1,000 residents, area and peers
+    crimes = Indicator("all").select(_window(rows, f"{h0:%Y-%m}", p1))
+    trend = indicators(crimes, by="unit", period="month", population=poparg).table
+    # this period against the same period last year (all crime excluding ASB), exact test
+    change = None
+    if has_last:
+        own = Indicator("all").select(rows[rows["unit"] == scope.code]).assign(area=scope.code)
+        a = _complete(window_indicators(own, p0, p1, ["area"]), "area", [scope.code])["count"].iloc[0]
+        b = _complete(window_indicators(own, l0, l1, ["area"]), "area", [scope.code])["count"].iloc[0]
+        change = compare(int(a), int(b), labels=[scope.name])
+    else:
+        notes.append(f"No data for the same period last year ({l0}..{l1}).")
+
+    residents = unit_table[unit_table["code"].isin(group)].copy()
+    residents["is_area"] = residents["code"] == scope.code
+    residents = residents.sort_values(["is_area", "code"], ascending=[False, True])
+
+    workforce = None
+    rel = _data.relations(store)
+    if "workforce" in rel:
+        wf = store.table("workforce")
+        key = next((c for c in WORKFORCE_KEYS if c in wf.columns), None)
+        if key is not None:
+            workforce = wf[wf[key] == scope.code].reset_index(drop=True)
+        else:
+            notes.append(f"A workforce table is in the store but has no area column ({', '.join(WORKFORCE_KEYS)}).")
+    future = _future_sections(store)
+
+    # charts
+    area_mix = mix[mix["unit"] == scope.code].set_index("crime_type")[measure]
+    area_mix = area_mix[area_mix > 0].sort_values(ascending=False)
+    peer_mix = mix[mix["unit"].isin(peer_codes)].pivot_table(index="crime_type", columns="unit", values=measure,
+                                                             aggfunc="first").reindex(area_mix.index)
+    what = "per 1,000 residents" if have_pop else "records"
+    mix_svg = _charts.bars(area_mix.index.tolist(), area_mix.to_numpy(),
+                           title=f"Crime mix ({what})", xlabel=what,
+                           compare_low=peer_mix.min(axis=1).to_numpy() if peer_codes else None,
+                           compare_high=peer_mix.max(axis=1).to_numpy() if peer_codes else None,
+                           compare_label="range of most similar areas", width_in=4.2)
+    trend_svg = _charts.lines(trend, x="period_start", y=measure, group="unit", highlight=scope.code,
+                              title=f"Crime (excluding ASB) by month, {what}", ylabel=what, labels=names, height_in=1.9)
+    ctx = dict(title=f"Landscape: {scope.name}", scope=scope, source=src, period=(p0, p1), last_year=(l0, l1),
+               generated=_dt.date.today().isoformat(), names=names, peer_codes=peer_codes, peer_result=peer_result,
+               features=usable, mix=mix, measure=measure, what=what, area_mix=area_mix, peer_mix=peer_mix,
+               mix_svg=mix_svg, trend_svg=trend_svg, change=change, residents=residents.to_dict("records"),
+               covariates=[c for c in covs if residents[c].notna().any()], workforce=workforce, future=future, settings=settings, notes=notes)
+    html = _render.render("landscape.html.j2", **ctx)
+    path = None
+    if out is not None:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+        announce(f"landscape written to {path}.", quiet=quiet)
+    return LandscapeResult(path=path, html=html, area=scope.code, mix=mix, trend=trend, change=change,
+                           peers=peer_result, residents=residents, workforce=workforce, settings=settings,
+                           notes=tuple(notes))

@@ -1,0 +1,484 @@
+"""The performance pack: one self-contained HTML file for a performance meeting.
+
+For each headline indicator the pack shows its SPC (XmR) chart, the Making Data Count variation icon and a
+plain-English verdict on the latest month, and the period against the same period last year with the exact
+test — so a meeting reads signal, not noise. Then: a funnel against comparable areas, a harm-weighted view (only
+from your own weights), hot spots, and the sections later capabilities fill (public confidence, evidence for each
+tactic), each shown only when its data exist.
+
+Every number comes from an analysis: :func:`whatworks.performance.indicators` (counts, rates, solved rates, fed
+from the store's ``crimes`` view), :func:`~whatworks.performance.spc`, :func:`~whatworks.performance.compare`,
+:func:`~whatworks.performance.funnel`, :func:`~whatworks.performance.peers`, :func:`~whatworks.performance.harm`,
+:func:`whatworks.place.grid` and :func:`~whatworks.place.gistar`. The pack only selects, calls and draws.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from whatworks._announce import Setting, announce
+from whatworks.errors import error
+from whatworks.performance import compare, funnel, harm, indicators, peers, spc
+from whatworks.performance.indicators import ASB
+from whatworks.performance.spc import _VERDICT as VERDICTS  # the one wording of SPC verdicts
+from whatworks.report import _data, _render
+from whatworks.report import charts as _charts
+
+__all__ = ["pack", "PackResult", "Indicator", "HEADLINE", "VERDICTS"]
+WHERE = "pack"
+DEFAULT_HISTORY = 36           # months of history behind each SPC chart (three years: seasonality shows)
+MIN_HOTSPOT_POINTS = 50        # fewer located crimes than this: no hot-spot map (Gi* on a handful of points misleads)
+MAX_PEERS = 7                  # most similar areas shown (HMICFRS most similar groups use 7 or 8)
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A headline indicator of the pack.
+
+    Parameters
+    ----------
+    label : str
+        Its name in the pack.
+    crime_types : tuple of str, optional
+        police.uk crime types counted. ``None``: every crime except anti-social behaviour.
+    measure : {"count", "solved_rate"}, default "count"
+        Monthly count of records, or the share of crimes solved (outcome categories as in
+        :mod:`whatworks.performance.indicators`).
+    improvement : {"decrease", "increase", "neutral"}, default "decrease"
+        Which direction is better, for the SPC verdict.
+    """
+
+    label: str
+    crime_types: tuple | None = None
+    measure: str = "count"
+    improvement: str = "decrease"
+
+    def select(self, rows: pd.DataFrame) -> pd.DataFrame:
+        if self.crime_types is None:
+            return rows[(rows["kind"] == "crime").to_numpy() & (rows["crime_type"] != ASB).to_numpy()]
+        return rows[rows["crime_type"].isin(list(self.crime_types)).to_numpy()]
+
+
+HEADLINE: tuple[Indicator, ...] = (
+    Indicator("All crime (excluding ASB)"),
+    Indicator("Burglary", ("Burglary",)),
+    Indicator("Violence and sexual offences", ("Violence and sexual offences",)),
+    Indicator("Robbery", ("Robbery",)),
+    Indicator("Vehicle crime", ("Vehicle crime",)),
+    Indicator("Anti-social behaviour", ("Anti-social behaviour",)),
+    Indicator("Solved rate (all crime)", None, "solved_rate", "increase"),
+)
+
+
+@dataclass(frozen=True)
+class PackResult:
+    """What :func:`pack` wrote, with every analysis result behind it.
+
+    Attributes
+    ----------
+    path : Path or None
+        The HTML file (None when ``out=None``).
+    html : str
+        The whole document.
+    table : DataFrame
+        One row per headline indicator: the latest month's value, mean and limits, point type, variation and
+        verdict; this period's and last year's figures with the exact test.
+    spc, monthly, compare, funnels, peers, harm, hotspots
+        The analysis results shown (``spc`` maps indicator → :class:`SPCResult`).
+    settings : dict of Setting
+        Source, period, area and every default chosen from the data.
+    notes : list of str
+        Sections not shown, and why.
+    """
+
+    path: Path | None
+    html: str
+    table: pd.DataFrame
+    spc: Mapping[str, Any]
+    monthly: Any
+    compare: Any
+    funnels: Mapping[str, Any]
+    peers: Any
+    harm: Any
+    hotspots: Any
+    settings: Mapping[str, Setting] = field(default_factory=dict)
+    notes: tuple = ()
+
+    def summary(self) -> str:
+        t = self.table
+        lines = [f"Performance pack for {self.settings['area'].value}, {self.settings['period'].value}"
+                 + (f": {self.path}" if self.path else "")]
+        for r in t.itertuples():
+            lines.append(f"  {r.indicator}: {r.verdict}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<PackResult {len(self.table)} indicators{', ' + str(self.path) if self.path else ''}>"
+
+
+def _shift(month: str, k: int) -> str:
+    return (pd.Timestamp(month + "-01") + pd.DateOffset(months=k)).strftime("%Y-%m")
+
+
+def _window(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    m = rows["month"]
+    return rows[(m >= pd.Timestamp(a + "-01")).to_numpy() & (m <= pd.Timestamp(b + "-01")).to_numpy()]
+
+
+def window_indicators(rows: pd.DataFrame, first: str, last: str, by: list[str], *, population=None,
+                      harm_weights=None) -> pd.DataFrame:
+    """:func:`indicators` over one whole window (``first``..``last``) as a single period: every record is dated at
+    the window's first month, so the one row per group holds the window's count, solved rate and rate per 1,000."""
+    w = _window(rows, first, last).copy()
+    if w.empty:
+        return pd.DataFrame(columns=[*by, "count"])
+    w["window_start"] = pd.Timestamp(first + "-01")
+    return indicators(w, by=by, period="month", date="window_start", population=population,
+                      harm_weights=harm_weights, harm_on_missing="exclude").table
+
+
+def _complete(tbl: pd.DataFrame, key: str, keys: Sequence[str]) -> pd.DataFrame:
+    """One row per key: a group with no records in the window has none in ``indicators``' table, and is a zero."""
+    t = tbl.copy()
+    t[key] = t[key].astype(str)
+    t = t.set_index(key).reindex(list(keys))
+    absent = t["count"].isna()
+    for c in ("count", "solved", "crimes_for_solved_rate", "charged"):
+        if c in t:
+            t.loc[absent, c] = 0
+    if "rate_per_1000" in t:
+        t.loc[absent, "rate_per_1000"] = 0.0   # no records: a rate of exactly zero
+    return t.reset_index()
+
+
+def pack(store, area: str | None = None, period=None, out: str | Path | None = "pack.html", *,
+         source: str | None = None, headline: Sequence[Indicator] = HEADLINE, harm_weights: pd.DataFrame | None = None,
+         targets: Mapping[str, float] | None = None, history: int = DEFAULT_HISTORY, title: str | None = None,
+         hotspots: bool = True, seed: int = 0, quiet: bool = False) -> PackResult:
+    """Write the performance pack: one self-contained HTML file (inline SVG, no external URL, A4 print styles).
+
+    Parameters
+    ----------
+    store : whatworks.Store
+    area : str, optional
+        An area code in the store's ``areas`` table (force, borough/local authority, ward, small area …), an area
+        name, a local authority named in police.uk LSOA names ("Leeds"), or a force name. ``None``: the whole store.
+    period : (str, str) or str, optional
+        First and last month, ``("2024-04", "2025-03")`` or ``"2024-04..2025-03"``. ``None``: the latest 12 months
+        with data (announced).
+    out : path, default "pack.html"
+        Where to write; ``None`` to only return the HTML.
+    source : str, optional
+        Which source's crimes to count (``events.source_system``). ``None``: the only one, else police.uk (announced):
+        two sources holding the same crimes must not be added together.
+    headline : sequence of Indicator, default :data:`HEADLINE`
+    harm_weights : DataFrame, optional
+        Your own weights, columns ``crime_type`` and ``weight``. Without it the harm section says how to supply one;
+        whatworks never invents weights. Crime types without a weight are left out of the harm totals and counted.
+    targets : dict, optional
+        ``{indicator label: target}`` for the SPC assurance icon (needs a direction of improvement).
+    history : int, default 36
+        Months of history behind each SPC chart, ending at the period's last month.
+    title : str, optional
+    hotspots : bool, default True
+        Map Getis–Ord Gi* hot spots of the period's crimes (needs coordinates).
+    seed : int, default 0
+        Passed to analyses that draw random numbers.
+    quiet : bool, default False
+        Silence announcements of defaults chosen from the data.
+
+    Returns
+    -------
+    PackResult
+
+    Notes
+    -----
+    Same period last year: the exact conditional test of two Poisson counts (:func:`~whatworks.performance.compare`);
+    for the solved rate, solved crimes with the crimes recorded as exposure. The SPC limits use every month of the
+    history (announced by :func:`~whatworks.performance.spc`); the verdict is on the latest month.
+
+    Examples
+    --------
+    >>> import whatworks as ww
+    >>> r = ww.report.pack(store, area="E08000035", period="2024-04..2025-03", out="pack.html")   # doctest: +SKIP
+    >>> print(r.summary())                                                                        # doctest: +SKIP
+    """
+    from whatworks._validate import check_number
+
+    check_number(WHERE, "history", history, low=12, integer=True)
+    if not headline:
+        raise error(WHERE, "The 'headline' parameter needs at least one Indicator.")
+    labels = [i.label for i in headline]
+    if len(set(labels)) != len(labels):
+        raise error(WHERE, "Two headline indicators share a label.", got=labels)
+    for t in (targets or {}):
+        if t not in labels:
+            raise error(WHERE, f"Target given for {t!r}, which is not a headline indicator.", expected=f"one of {labels}")
+    settings: dict[str, Setting] = {}
+    notes: list[str] = []
+    src = _data.choose_source(store, source, where=WHERE, quiet=quiet, settings=settings)
+    p0, p1 = _data.choose_period(store, src, period, where=WHERE, quiet=quiet, settings=settings)
+    scope = _data.resolve_scope(store, area, src, where=WHERE)
+    settings["area"] = Setting(scope.name if scope.code is None else f"{scope.name} ({scope.code})",
+                               "user" if area is not None else "default", scope.match)
+    n_months = (pd.Timestamp(p1 + "-01").to_period("M") - pd.Timestamp(p0 + "-01").to_period("M")).n + 1
+    l0, l1 = _shift(p0, -12), _shift(p1, -12)
+    data_first = pd.Timestamp(store.sql("SELECT min(month) AS m FROM crimes WHERE source_system = ?", [src])["m"].iloc[0])
+    h0 = max(data_first, pd.Timestamp(_shift(p1, -(int(history) - 1)) + "-01"))
+    settings["history"] = Setting(f"{h0:%Y-%m}..{p1}", "data" if h0 > pd.Timestamp(_shift(p1, -(int(history) - 1)) + "-01")
+                                  else "default", f"up to {int(history)} months ending with the period")
+    fetch_from = min(h0, pd.Timestamp(l0 + "-01"))
+    rows = _data.fetch_rows(store, src, fetch_from, pd.Timestamp(p1 + "-01"))
+    area_rows = scope.select(rows)
+    if area_rows.empty:
+        raise error(WHERE, f"No records for {scope.name} from source {src!r} between {fetch_from:%Y-%m} and {p1}.",
+                    hint="Check the area code and the period.")
+    has_last_year = pd.Timestamp(l0 + "-01") >= data_first
+
+    # ---- monthly indicators and SPC ------------------------------------------------------------------------
+    long = pd.concat([ind.select(area_rows).assign(indicator=ind.label) for ind in headline], ignore_index=True)
+    hist = _window(long, f"{h0:%Y-%m}", p1)
+    # indicators() fills every indicator × month with zeros; the records of all indicators together span the history
+    monthly = indicators(hist.assign(indicator=pd.Categorical(hist["indicator"], categories=labels)),
+                         by="indicator", period="month")
+    mt = monthly.table
+    spc_results: dict[str, Any] = {}
+    spc_warnings: list[str] = []
+    for ind in headline:
+        s = mt[mt["indicator"] == ind.label].copy()
+        value = "count" if ind.measure == "count" else "solved_rate"
+        if ind.measure == "solved_rate":
+            dropped = s["solved_rate"].isna()
+            if dropped.any():
+                notes.append(f"{ind.label}: {int(dropped.sum())} month(s) with no crimes have no solved rate and are "
+                             "left off the chart.")
+            s = s[~dropped]
+        if len(s) < 2:
+            notes.append(f"{ind.label}: fewer than 2 months of data, so no SPC chart.")
+            continue
+        if targets and ind.label in targets:
+            s["target"] = float(targets[ind.label])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            r = spc(s, value, "period_start", improvement=ind.improvement,
+                    target="target" if "target" in s else None, quiet=True)
+        spc_warnings += [f"{ind.label}: {w.message}" for w in caught]
+        spc_results[ind.label] = r
+    settings["spc_baseline"] = Setting("all months shown", "default",
+                                       "limits from every month of the history (Making Data Count default)")
+
+    # ---- this period vs the same period last year -------------------------------------------------------------
+    pop = None
+    if scope.population is not None:
+        pop = pd.DataFrame({"area": [scope.code or "all"], "population": [scope.population]})
+    scoped = long.assign(area=scope.code or "all", indicator=pd.Categorical(long["indicator"], categories=labels))
+    this = _complete(window_indicators(scoped, p0, p1, ["area", "indicator"], population=pop), "indicator", labels)
+    last = _complete(window_indicators(scoped, l0, l1, ["area", "indicator"], population=pop), "indicator", labels) \
+        if has_last_year else None
+    if not has_last_year:
+        notes.append(f"No data for the same period last year ({l0}..{l1}), so no year-on-year comparison.")
+    rows_out = []
+    cmp_counts = cmp_solved = None
+    if last is not None:
+        cnt = [i for i in headline if i.measure == "count"]
+        if cnt:
+            a = this.set_index("indicator").loc[[i.label for i in cnt]]
+            b = last.set_index("indicator").loc[[i.label for i in cnt]]
+            cmp_counts = compare(a["count"].to_numpy(), b["count"].to_numpy(), labels=[i.label for i in cnt])
+        sol = [i for i in headline if i.measure == "solved_rate"]
+        if sol:
+            a = this.set_index("indicator").loc[[i.label for i in sol]]
+            b = last.set_index("indicator").loc[[i.label for i in sol]]
+            ok = (a["crimes_for_solved_rate"].to_numpy() > 0) & (b["crimes_for_solved_rate"].to_numpy() > 0)
+            if ok.all():
+                cmp_solved = compare(a["solved"].to_numpy(), b["solved"].to_numpy(),
+                                     exposure_a=a["crimes_for_solved_rate"].to_numpy(),
+                                     exposure_b=b["crimes_for_solved_rate"].to_numpy(), labels=[i.label for i in sol])
+    cmp_table = pd.concat([c.table for c in (cmp_counts, cmp_solved) if c is not None], ignore_index=True) \
+        if (cmp_counts is not None or cmp_solved is not None) else None
+
+    for ind in headline:
+        r = spc_results.get(ind.label)
+        row: dict[str, Any] = {"indicator": ind.label, "measure": ind.measure, "improvement": ind.improvement}
+        if r is not None:
+            v = r.variation.iloc[0]
+            row.update(latest_month=pd.Timestamp(v["latest_date"]).strftime("%Y-%m"), latest_value=float(v["latest_value"]),
+                       mean=float(v["mean"]), lpl=float(v["lpl"]), upl=float(v["upl"]),
+                       point_type=str(v["latest_point_type"]), variation=str(v["variation"]),
+                       direction=str(r.table["direction"].iloc[-1]),
+                       verdict=VERDICTS[str(v["variation"])], n_special=int(v["n_special"]),
+                       assurance=r.assurance.iloc[0]["assurance"], target=r.assurance.iloc[0]["target"])
+        else:
+            row.update(variation=None, verdict="no chart: too few months")
+        t_row = this[this["indicator"] == ind.label]
+        if len(t_row):
+            tr = t_row.iloc[0]
+            if ind.measure == "count":
+                row["this_period"] = float(tr["count"])
+                if "rate_per_1000" in tr:
+                    row["rate_per_1000"] = float(tr["rate_per_1000"])
+            else:
+                row["this_period"] = float(tr["solved_rate"]) if pd.notna(tr["solved_rate"]) else np.nan
+                row["this_solved"], row["this_crimes"] = int(tr["solved"]), int(tr["crimes_for_solved_rate"])
+        if last is not None:
+            l_row = last[last["indicator"] == ind.label].iloc[0]
+            if ind.measure == "count":
+                row["last_period"] = float(l_row["count"])
+            else:
+                row["last_period"] = float(l_row["solved_rate"]) if pd.notna(l_row["solved_rate"]) else np.nan
+                row["last_solved"], row["last_crimes"] = int(l_row["solved"]), int(l_row["crimes_for_solved_rate"])
+        if cmp_table is not None and ind.label in set(cmp_table["label"]):
+            c = cmp_table[cmp_table["label"] == ind.label].iloc[0]
+            row.update(rate_ratio=float(c["rate_ratio"]), ci_low=float(c["ci_low"]), ci_high=float(c["ci_high"]),
+                       p_value=float(c["p_value"]), significant=bool(c["significant"]), change_verdict=c["verdict"])
+        rows_out.append(row)
+    table = pd.DataFrame(rows_out)
+
+    # ---- funnels against comparable areas ----------------------------------------------------------------------
+    funnels: dict[str, Any] = {}
+    peer_result = None
+    peer_codes: list[str] = []
+    unit_table, unit_map = _data.units(store, scope.unit_level)
+    funnel_notes: list[str] = []
+    if len(unit_table) >= 2 and len(unit_map):
+        urows = _window(rows, p0, p1).merge(unit_map, on="lsoa_code", how="inner")
+        crimes_u = headline[0].select(urows) if headline[0].measure == "count" else Indicator("all").select(urows)
+        names = dict(zip(unit_table["code"], unit_table["name"].fillna(unit_table["code"])))
+        # most similar areas on the units' covariates
+        covs = [c for c in unit_table.columns if c not in ("code", "name", "level", "parent_code", "population",
+                                                            "population_source")]
+        usable = [c for c in covs if unit_table[c].notna().all() and unit_table[c].nunique() > 1]
+        if scope.code is not None and scope.code in set(unit_table["code"]) and usable and len(unit_table) >= 3:
+            k = min(MAX_PEERS, len(unit_table) - 1)
+            peer_result = peers(unit_table, usable, id="code", k=k)
+            peer_codes = peer_result.of(scope.code)["peer"].tolist()
+            settings["peers"] = Setting(k, "data", f"the {k} most similar {scope.unit_level} areas on {', '.join(usable)}")
+        with_pop = unit_table[unit_table["population"].notna() & (unit_table["population"] > 0)]
+        if len(with_pop) >= 2 and len(crimes_u):
+            cu = crimes_u[crimes_u["unit"].isin(with_pop["code"])]
+            upop = with_pop[["code", "population"]].rename(columns={"code": "unit"})
+            ui = _complete(window_indicators(cu, p0, p1, ["unit"], population=upop), "unit", with_pop["code"].tolist())
+            ui["population"] = ui["unit"].map(dict(zip(upop["unit"], upop["population"])))
+            ui["label"] = ui["unit"].astype(str).map(names)
+            funnels["rate"] = funnel(ui, "count", "population", kind="rate", id="unit", per=1000, quiet=True)
+        else:
+            funnel_notes.append(f"No crime-rate funnel: the {scope.unit_level} areas need populations "
+                                "(load an area lookup with `whatworks ingest areas FILE`).")
+        solved_u = Indicator("all").select(urows)
+        if len(solved_u):
+            si = window_indicators(solved_u, p0, p1, ["unit"])
+            si = si[si["crimes_for_solved_rate"] > 0].copy()
+            si["label"] = si["unit"].astype(str).map(names)
+            if len(si) >= 2:
+                funnels["solved"] = funnel(si, "solved", "crimes_for_solved_rate", kind="proportion", id="unit", quiet=True)
+    else:
+        funnel_notes.append("No funnel: the store has no comparable areas. Load an area lookup with "
+                            "`whatworks ingest areas FILE` (or police.uk data, whose LSOA names give local authorities).")
+    notes += funnel_notes
+
+    # ---- harm ---------------------------------------------------------------------------------------------------
+    harm_result = harm_last = None
+    if harm_weights is not None:
+        hr = _window(area_rows, p0, p1)
+        harm_result = harm(hr, harm_weights, by="crime_type", on_missing="exclude")
+        if has_last_year:
+            harm_last = harm(_window(area_rows, l0, l1), harm_weights, by="crime_type", on_missing="exclude")
+
+    # ---- hot spots ------------------------------------------------------------------------------------------------
+    hot = None
+    hot_note = None
+    if hotspots:
+        from whatworks.place import gistar, grid
+
+        pts = headline[0].select(_window(area_rows, p0, p1)) if headline[0].measure == "count" else \
+            Indicator("all").select(_window(area_rows, p0, p1))
+        pts = pts[pts["x"].notna() & pts["y"].notna()]
+        if len(pts) >= MIN_HOTSPOT_POINTS:
+            g = grid(pts, "x", "y", crs="EPSG:27700", quiet=True)
+            try:
+                hot = (g, gistar(g, seed=seed, quiet=True))
+            except Exception as exc:  # noqa: BLE001 - a map that cannot be made is reported, not hidden
+                hot_note = f"Hot spots could not be mapped: {str(exc).splitlines()[0]}"
+        else:
+            hot_note = (f"Not enough located crimes for a hot-spot map ({len(pts)} with coordinates; at least "
+                        f"{MIN_HOTSPOT_POINTS} needed).")
+    else:
+        hot_note = "Hot-spot map switched off for this pack."
+
+    future = _future_sections(store)
+
+    # ---- render --------------------------------------------------------------------------------------------------
+    charts = {}
+    for ind in headline:
+        r = spc_results.get(ind.label)
+        if r is None:
+            continue
+        ylabel = "solved share of crimes" if ind.measure == "solved_rate" else "records per month"
+        charts[ind.label] = _charts.spc_chart(r, title=f"{ind.label}: monthly, with process limits", ylabel=ylabel,
+                                              period=(p0, p1))
+    funnel_svgs = {}
+    unit_names = dict(zip(unit_table["code"], unit_table["name"].fillna(unit_table["code"]))) if len(unit_table) else {}
+    if "rate" in funnels:
+        funnel_svgs["rate"] = _charts.funnel_chart(
+            funnels["rate"], title=f"{headline[0].label if headline[0].measure == 'count' else 'All crime'}: "
+                                   f"rate per 1,000 residents, {p0} to {p1}",
+            ylabel="per 1,000 residents", xlabel="residents", highlight=scope.code, peers=peer_codes, names=unit_names)
+    if "solved" in funnels:
+        funnel_svgs["solved"] = _charts.funnel_chart(funnels["solved"], title=f"Solved rate, {p0} to {p1}",
+                                                     ylabel="share solved", xlabel="crimes recorded", highlight=scope.code,
+                                                     peers=peer_codes, names=unit_names)
+    hot_svg = _charts.result_chart(hot[1], title=f"Crime hot spots (Getis–Ord Gi*), {p0} to {p1}",
+                                   width_in=4.6, height_in=4.2, raster=True) if hot else None
+    harm_svg = None
+    if harm_result is not None:
+        ht = harm_result.table.sort_values("harm", ascending=False)
+        ht = ht[ht["harm"] > 0]
+        if len(ht):
+            harm_svg = _charts.bars(ht["crime_type"].tolist(), ht["harm"].to_numpy(),
+                                    title=f"Harm by crime type, {p0} to {p1} (your weights)", xlabel="harm (sum of weights)")
+    ctx = dict(
+        title=title or f"Performance pack: {scope.name}", scope=scope, source=src, period=(p0, p1), n_months=n_months,
+        last_year=(l0, l1), has_last_year=has_last_year, generated=_dt.date.today().isoformat(),
+        table=table, rows=table.to_dict("records"), headline=headline, charts=charts, spc=spc_results, icons=_charts.variation_icon,
+        assurance_icon=_charts.assurance_icon, funnels=funnels, funnel_svgs=funnel_svgs, funnel_notes=funnel_notes,
+        peer_codes=peer_codes, peer_names=[(c, dict(zip(unit_table["code"], unit_table["name"])).get(c, c))
+                                           for c in peer_codes],
+        peer_result=peer_result, unit_level=scope.unit_level, harm=harm_result, harm_last=harm_last, harm_svg=harm_svg,
+        hot=hot[1] if hot else None, hot_grid=hot[0] if hot else None, hot_svg=hot_svg, hot_note=hot_note,
+        future=future, settings=settings, notes=notes, spc_warnings=spc_warnings, verdicts=VERDICTS,
+        cmp=cmp_table, population=scope.population, population_source=scope.population_source,
+    )
+    html = _render.render("pack.html.j2", **ctx)
+    path = None
+    if out is not None:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+        announce(f"pack written to {path}.", quiet=quiet)
+    return PackResult(path=path, html=html, table=table, spc=spc_results, monthly=monthly,
+                      compare=cmp_table, funnels=funnels, peers=peer_result, harm=harm_result, hotspots=hot[1] if hot else None,
+                      settings=settings, notes=tuple(notes))
+
+
+def _future_sections(store) -> dict[str, str | None]:
+    """Sections later capabilities fill: None when they can be drawn, else the one-line reason they are not."""
+    rel = _data.relations(store)
+    out: dict[str, str | None] = {}
+    out["confidence"] = ("Not yet available: no public attitude survey responses in the store. The survey capability "
+                         "will fill this section (confidence that the police do a good job, by area, with its "
+                         "uncertainty)." if "survey_responses" not in rel else
+                         "Not yet available: survey responses are in the store, but this version of whatworks has no "
+                         "survey estimates to draw them with.")
+    out["evidence"] = ("Not yet available: no evidence registry in the store. The evidence capability will list, for "
+                       "each tactic in use, what the research says works (with its strength: Maryland scale, EMMIE)."
+                       if "evidence" not in rel else
+                       "Not yet available: an evidence table is in the store, but this version of whatworks cannot "
+                       "read it yet.")
+    return out

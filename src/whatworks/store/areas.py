@@ -1,0 +1,525 @@
+"""Areas and populations: load an ONS-style area lookup into ``areas`` / ``area_covariates``, and read it back.
+
+Two file shapes are accepted (recognised by their header; names match ignoring case, spaces and punctuation):
+
+**Long form** — one row per area, any number of levels in one file::
+
+    code,name,level,parent_code,population,imd_score,density
+    E01011229,Leeds 001A,lsoa,E05011400,1630,12.5,4100
+    E05011400,Adel & Wharfedale,ward,E08000035,,,
+    E08000035,Leeds,lad,E23000010,812000,,
+    E23000010,West Yorkshire,force,,,,
+
+``code`` and ``level`` are required; ``name``, ``parent_code`` and ``population`` are optional columns. Every
+other column is a covariate (deprivation, density …) and goes to ``area_covariates`` (one row per area ×
+covariate). A column whose non-blank values are mostly not numbers (say a region name) is not a covariate: it is
+left out and the file's outcome message says so.
+
+**Wide form** — one row per small area with its ward, local authority (and optionally force) on the same row,
+as ONS lookup files are published::
+
+    lsoa_code,lsoa_name,ward_code,ward_name,lad_code,lad_name,population,imd_score
+    E01011229,Leeds 001A,E05011400,Adel & Wharfedale,E08000035,Leeds,1630,12.5
+
+Level columns are ``<level>_code`` / ``<level>_name`` for the levels oa, lsoa, msoa, ward, lad, utla, csp,
+force (``pfa`` and ``police_force`` mean force), or ONS's own headers such as ``LSOA21CD``, ``LSOA21NM``,
+``WD23CD``, ``LAD23CD``, ``PFA23NM``. Each level present nests in the next one present, in that order (so a
+file may not hold both msoa and ward: they do not nest). ``population`` and covariates belong to the smallest
+level; higher levels get no population of their own (:func:`area_table` adds up their small areas).
+
+Row rules (a failing row goes to the quarantine with every reason that applies, its file and row number):
+
+* ``code`` (long) / the smallest level's code (wide) must be present; long-form rows need a ``level``;
+* ``population`` must be blank or a non-negative number; a covariate value must be blank or a number;
+* ``parent_code`` must name an area in the same file or already in the store (a row whose parent was itself
+  quarantined is quarantined too, naming it); an area may not be its own parent;
+* wide form: a ward (or any higher area) must have the same name and parent on every row that mentions it.
+
+A code repeated within the file is a duplicate (kept in the quarantine under ``duplicate`` with where the first
+copy is). A code already in the store is **replaced** by the new row, with its covariates: a newer lookup
+supersedes an older one. Each file loads in one transaction, and the same bytes are never loaded twice.
+
+Without any lookup, police.uk LSOA names still give the local authority: "Leeds 001A" is small area 001A of
+Leeds. :func:`district_from_lsoa_name` does that for a Series, and :func:`ancestors` uses it for every small
+area in ``events`` that the ``areas`` table does not know (level ``district``, code = the district's name).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from whatworks.errors import IngestError, WhatworksError
+from whatworks.store import _batch, _csv
+from whatworks.store._sources import Source, find_sources
+from whatworks.store._sql import run
+from whatworks.store.ingest_report import FileOutcome, IngestReport
+
+FORMAT = "areas"
+LONG_COLUMNS = ("code", "name", "level", "parent_code", "population")
+# Wide-form levels, smallest first; each level present nests in the next one present.
+WIDE_LEVELS = ("oa", "lsoa", "msoa", "ward", "lad", "utla", "csp", "force")
+_LEVEL_ALIASES = {"wd": "ward", "ltla": "lad", "pfa": "force", "police_force": "force", "la": "lad", "cty": "utla"}
+_ONS_HEADER = re.compile(r"^(oa|lsoa|msoa|wd|ward|lad|ltla|utla|cty|csp|pfa)\d{2}(cd|nm)$")
+_WIDE_HEADER = re.compile(r"^(oa|lsoa|msoa|wd|ward|lad|ltla|la|utla|cty|csp|pfa|police_force|force)_(code|name)$")
+# police.uk / ONS LSOA names: "<local authority name> <3-digit MSOA number><letter>", e.g. "Leeds 001A".
+LSOA_NAME_PATTERN = r"^(.*\S)\s+[0-9]{3}[A-Z]$"
+DERIVED_LEVEL = "district"
+MAX_DEPTH = 20          # deepest hierarchy followed (a guard against parent cycles)
+COVARIATE_MIN_NUMERIC = 0.5  # a column is a covariate when at least half its non-blank values are numbers
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+def district_from_lsoa_name(names) -> pd.Series:
+    """The local authority (district) named in police.uk / ONS LSOA names: "Leeds 001A" → "Leeds".
+
+    Names that do not follow the pattern ``<district> <three digits><letter>`` give a missing value.
+
+    Parameters
+    ----------
+    names : Series or list of str
+
+    Returns
+    -------
+    pandas.Series of str (missing where the name does not follow the pattern)
+
+    Examples
+    --------
+    >>> district_from_lsoa_name(["Leeds 001A", "Bradford 063D", "City of London 001F", "oops"]).tolist()
+    ['Leeds', 'Bradford', 'City of London', nan]
+    """
+    s = pd.Series(names, dtype=object)
+    return s.str.extract(LSOA_NAME_PATTERN, expand=False)
+
+
+# ---------------------------------------------------------------------------------------------- reading a file
+
+
+@dataclass(frozen=True)
+class _Shape:
+    kind: str                         # "long" | "wide"
+    fields: list[str]                 # canonical field name per file column, in file order
+    levels: tuple[str, ...] = ()      # wide: levels present, smallest first
+    covariates: tuple[str, ...] = ()  # candidate covariate fields
+
+
+def _shape(header: list[str], source: str) -> _Shape:
+    norm = [_norm(h) for h in header]
+    fields: list[str] = []
+    levels: list[str] = []
+    for raw, h in zip(header, norm):
+        m = _ONS_HEADER.match(h)
+        w = _WIDE_HEADER.match(h)
+        if m:
+            lvl, part = _LEVEL_ALIASES.get(m.group(1), m.group(1)), "code" if m.group(2) == "cd" else "name"
+        elif w:
+            lvl, part = _LEVEL_ALIASES.get(w.group(1), w.group(1)), w.group(2)
+        else:
+            fields.append(h)
+            continue
+        fields.append(f"{lvl}_{part}")
+        if lvl not in levels:
+            levels.append(lvl)
+    dup = sorted({f for f in fields if fields.count(f) > 1})
+    if dup:
+        raise IngestError(f"ingest_areas(): {source} has the column(s) {dup} more than once (after normalising names). "
+                          "Nothing was loaded. Hint: rename or drop the repeated columns.")
+    if "code" in fields:
+        if "level" not in fields:
+            raise IngestError(f"ingest_areas(): {source} has a 'code' column but no 'level' column. Expected the long form "
+                              "(code, name, level, parent_code, population, covariates…) or the wide form (lsoa_code, "
+                              "lsoa_name, ward_code, …). Nothing was loaded. Hint: add a 'level' column (lsoa, ward, lad, force …).")
+        cov = tuple(f for f in fields if f not in LONG_COLUMNS)
+        return _Shape("long", fields, (), cov)
+    if not levels:
+        raise IngestError(f"ingest_areas(): {source} is not an area lookup: its header is {header[:20]!r}. Expected the long "
+                          "form (code, name, level, parent_code, population, covariates…) or the wide form (lsoa_code, "
+                          "lsoa_name, ward_code, ward_name, lad_code, lad_name, population, covariates…). Nothing was loaded.")
+    ordered = tuple(lv for lv in WIDE_LEVELS if lv in levels)
+    if "msoa" in ordered and "ward" in ordered:
+        raise IngestError(f"ingest_areas(): {source} holds both MSOA and ward columns; they do not nest in each other, so "
+                          "whatworks cannot tell which is the parent. Nothing was loaded. Hint: load two files, one "
+                          "small area → MSOA and one small area → ward → local authority.")
+    missing = [f"{lv}_code" for lv in ordered if f"{lv}_code" not in fields]
+    if missing:
+        raise IngestError(f"ingest_areas(): {source} has name columns without their code columns {missing}. Nothing was loaded.")
+    level_fields = {f"{lv}_{p}" for lv in ordered for p in ("code", "name")}
+    cov = tuple(f for f in fields if f not in level_fields and f != "population")
+    return _Shape("wide", fields, ordered, cov)
+
+
+def _numeric(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce")
+
+
+def _choose_covariates(df: pd.DataFrame, candidates, chosen) -> tuple[list[str], list[str]]:
+    """(covariate fields, fields left out as text)."""
+    if chosen is not None:
+        chosen = [_norm(c) for c in chosen]
+        unknown = [c for c in chosen if c not in candidates]
+        if unknown:
+            raise IngestError(f"ingest_areas(): covariate column(s) {unknown} are not in the file. "
+                              f"Expected some of {list(candidates)}. Nothing was loaded.")
+        return chosen, [c for c in candidates if c not in chosen]
+    keep, text = [], []
+    for c in candidates:
+        v = df[c].dropna()
+        share = float(_numeric(v).notna().mean()) if len(v) else 1.0
+        (keep if share >= COVARIATE_MIN_NUMERIC else text).append(c)
+    return keep, text
+
+
+def _reasons(parts: list[pd.Series], index) -> pd.Series:
+    """Join per-rule reason Series (None where the rule passes) with '; '."""
+    out = pd.Series([None] * len(index), index=index, dtype=object)
+    for p in parts:
+        p = p.reindex(index)
+        has = p.notna()
+        out = out.where(~has, np.where(out.notna(), out.astype(str) + "; " + p.astype(str), p))
+    return out
+
+
+def _rows_long(df: pd.DataFrame, covs: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Area rows (one per file row) and per-row reasons for the row-level rules."""
+    idx = df.index
+    code = df["code"]
+    level = df["level"].str.lower() if "level" in df else pd.Series(None, index=idx, dtype=object)
+    pop_raw = df["population"] if "population" in df else pd.Series(None, index=idx, dtype=object)
+    pop = _numeric(pop_raw)
+    parent = df["parent_code"] if "parent_code" in df else pd.Series(None, index=idx, dtype=object)
+    rules = [
+        code.isna().map({True: "missing code", False: None}),
+        level.isna().map({True: "missing level", False: None}),
+        pd.Series(np.where(pop_raw.notna() & pop.isna(), "non-numeric population", None), index=idx),
+        pd.Series(np.where(pop < 0, "negative population", None), index=idx),
+        pd.Series(np.where(code.notna() & (parent == code), "area is its own parent", None), index=idx),
+    ]
+    for c in covs:
+        bad = df[c].notna() & _numeric(df[c]).isna()
+        rules.append(pd.Series(np.where(bad, f"non-numeric value in covariate '{c}'", None), index=idx))
+    rows = pd.DataFrame({"source_row": df["source_row"], "code": code, "name": df.get("name"), "level": level,
+                         "parent_code": parent, "population": pop})
+    return rows, _reasons(rules, idx)
+
+
+def _rows_wide(df: pd.DataFrame, levels: tuple[str, ...], covs: list[str]) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
+    """(small-area rows, per-row reasons, higher-level area rows with their first row and conflicts)."""
+    idx = df.index
+    small = levels[0]
+    code = df[f"{small}_code"]
+    pop_raw = df["population"] if "population" in df else pd.Series(None, index=idx, dtype=object)
+    pop = _numeric(pop_raw)
+    rules = [
+        code.isna().map({True: f"missing {small}_code", False: None}),
+        pd.Series(np.where(pop_raw.notna() & pop.isna(), "non-numeric population", None), index=idx),
+        pd.Series(np.where(pop < 0, "negative population", None), index=idx),
+    ]
+    for c in covs:
+        bad = df[c].notna() & _numeric(df[c]).isna()
+        rules.append(pd.Series(np.where(bad, f"non-numeric value in covariate '{c}'", None), index=idx))
+    parent_of_small = df[f"{levels[1]}_code"] if len(levels) > 1 else pd.Series(None, index=idx, dtype=object)
+    for upper in levels[1:]:
+        rules.append(df[f"{upper}_code"].isna().map({True: f"missing {upper}_code", False: None}))
+    # higher levels: the same area must have the same name and parent on every row
+    for i, lv in enumerate(levels[1:], start=1):
+        c = df[f"{lv}_code"]
+        name = df[f"{lv}_name"] if f"{lv}_name" in df else pd.Series(None, index=idx, dtype=object)
+        parent = df[f"{levels[i + 1]}_code"] if i + 1 < len(levels) else pd.Series(None, index=idx, dtype=object)
+        sig = name.fillna("\x00") + "\x01" + parent.fillna("\x00")
+        first = pd.DataFrame({"c": c, "sig": sig, "row": df["source_row"], "name": name, "parent": parent})
+        first = first[c.notna()]
+        head = first.drop_duplicates("c")
+        ref = first.merge(head[["c", "sig", "row", "name", "parent"]], on="c", suffixes=("", "_first"), how="left")
+        ref.index = first.index
+        conflict = ref["sig"] != ref["sig_first"]
+        msg = pd.Series(None, index=idx, dtype=object)
+        msg[ref.index[conflict]] = [
+            f"{lv} '{r.c}' has name {r.name_first!r} and parent {r.parent_first!r} on row {r.row_first} "
+            f"but name {r.name!r} and parent {r.parent!r} here" for r in ref[conflict].itertuples()]
+        rules.append(msg)
+    rows = pd.DataFrame({"source_row": df["source_row"], "code": code,
+                         "name": df[f"{small}_name"] if f"{small}_name" in df else None, "level": small,
+                         "parent_code": parent_of_small, "population": pop})
+    return rows, _reasons(rules, idx), df
+
+
+def _uppers(df: pd.DataFrame, levels: tuple[str, ...], ok: np.ndarray) -> pd.DataFrame:
+    """Higher-level area rows from the valid wide rows (first row that names each)."""
+    parts = []
+    sub = df[ok]
+    for i, lv in enumerate(levels[1:], start=1):
+        parent = sub[f"{levels[i + 1]}_code"] if i + 1 < len(levels) else None
+        t = pd.DataFrame({"code": sub[f"{lv}_code"], "name": sub[f"{lv}_name"] if f"{lv}_name" in sub else None,
+                          "level": lv, "parent_code": parent, "population": np.nan})
+        parts.append(t.drop_duplicates("code"))
+    if not parts:
+        return pd.DataFrame(columns=["code", "name", "level", "parent_code", "population"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _parents(rows: pd.DataFrame, reasons: pd.Series, store_codes: set[str]) -> pd.Series:
+    """Add the parent rule: a parent must be in the file (and loaded) or in the store. Cascades to the children of
+    quarantined areas, naming the quarantined parent and its row."""
+    reasons = reasons.copy()
+    row_of = dict(zip(rows["code"], rows["source_row"]))
+    for _ in range(MAX_DEPTH + 1):
+        valid = reasons.isna()
+        ok_codes = set(rows.loc[valid, "code"].dropna()) | store_codes
+        p = rows["parent_code"]
+        bad = valid & p.notna() & ~p.isin(ok_codes)
+        if not bad.any():
+            break
+        for i in rows.index[bad]:
+            par = rows.at[i, "parent_code"]
+            if par in row_of:
+                reasons.at[i] = f"parent_code {par!r} is quarantined (row {row_of[par]})"
+            else:
+                reasons.at[i] = f"unknown parent_code {par!r} (not in this file or the store)"
+    return reasons
+
+
+def _load_frame(con, source_name: str, df: pd.DataFrame, shape: _Shape, checksum: str, covariates,
+                version: str) -> FileOutcome:
+    """Validate ``df`` (all strings, blanks as None, with ``source_row``) and load it; ``_rejects`` already holds
+    the rows that could not be split."""
+    covs, text = _choose_covariates(df, shape.covariates, covariates)
+    store_codes = {r[0] for r in con.execute("SELECT DISTINCT code FROM areas").fetchall()}
+    if shape.kind == "long":
+        rows, reasons = _rows_long(df, covs)
+        uppers = None
+    else:
+        rows, reasons, _ = _rows_wide(df, shape.levels, covs)
+    # duplicates (same code earlier in the file, among rows without row-level problems)
+    valid = reasons.isna()
+    first_row = rows[valid].groupby("code")["source_row"].transform("min")
+    dup = pd.Series(False, index=rows.index)
+    dup[first_row.index] = rows.loc[first_row.index, "source_row"] != first_row
+    dup_first = first_row[dup[first_row.index]]
+    if shape.kind == "long":
+        reasons = _parents(rows.assign(_dup=dup)[~dup], reasons[~dup], store_codes).reindex(rows.index)
+        reasons[dup] = None
+    else:
+        ok = (reasons.isna() & ~dup).to_numpy()
+        uppers = _uppers(df, shape.levels, ok)
+    ok = (reasons.isna() & ~dup).to_numpy()
+    batch_id = _batch.next_batch_id(con)
+    with _batch.transaction(con):
+        _batch.quarantine_rejects(con, batch_id, source_name)
+        raw_cols = [c for c in df.columns if c != "source_row"]
+        raw = df[raw_cols].apply(lambda r: r.dropna().to_json(), axis=1) if len(df) else pd.Series([], dtype=object)
+        q_bad = pd.DataFrame({"source_row": rows["source_row"][reasons.notna()], "category": "invalid",
+                              "reason": reasons[reasons.notna()], "raw": raw[reasons.notna()]})
+        q_dup = pd.DataFrame({"source_row": rows["source_row"][dup], "category": "duplicate",
+                              "reason": "code repeated within the file", "raw":
+                              [f'{{"first_copy": "row {int(f)}", "row": {r}}}' for f, r in zip(dup_first, raw[dup])]})
+        q = pd.concat([q_bad, q_dup], ignore_index=True)
+        if len(q):
+            _insert(con, "quarantine area rows", "quarantine", pa.table({
+                "batch_id": pa.array([batch_id] * len(q), pa.int32()), "source_file": pa.array([source_name] * len(q)),
+                "source_row": pa.array(q["source_row"].astype("int64")), "category": pa.array(q["category"].tolist()),
+                "reason": pa.array(q["reason"].astype(str).tolist()), "raw": pa.array(q["raw"].astype(str).tolist())}))
+        load = rows[ok]
+        if uppers is not None:
+            # higher areas come from the valid rows; their parents are checked against the file and the store
+            load = pd.concat([load.drop(columns="source_row"), uppers], ignore_index=True)
+        else:
+            load = load.drop(columns="source_row")
+        load = load.reset_index(drop=True)
+        codes = load["code"].tolist()
+        replaced = sorted(set(codes) & store_codes)
+        if codes:
+            con.register("_area_codes", pa.table({"code": pa.array(codes, pa.string())}))
+            try:
+                run(con, "replace areas", "DELETE FROM areas WHERE code IN (SELECT code FROM _area_codes)")
+                run(con, "replace covariates", "DELETE FROM area_covariates WHERE code IN (SELECT code FROM _area_codes)")
+            finally:
+                con.unregister("_area_codes")
+            _insert(con, "insert areas", "areas", pa.table({
+                "code": pa.array(load["code"].astype(str).tolist()),
+                "name": pa.array([None if pd.isna(v) else str(v) for v in load["name"]], pa.string()),
+                "level": pa.array(load["level"].astype(str).tolist()),
+                "parent_code": pa.array([None if pd.isna(v) else str(v) for v in load["parent_code"]], pa.string()),
+                "population": pa.array(load["population"].astype(float).tolist(), pa.float64()),
+                "batch_id": pa.array([batch_id] * len(load), pa.int32())}))
+        if covs and ok.any():
+            sub = df[ok]
+            small = sub["code"] if shape.kind == "long" else sub[f"{shape.levels[0]}_code"]
+            long = pd.DataFrame({"code": np.repeat(small.to_numpy(), len(covs)),
+                                 "covariate": np.tile(np.array(covs, dtype=object), len(sub)),
+                                 "value": _numeric(pd.Series(sub[covs].to_numpy().ravel())).to_numpy()})
+            long = long[long["value"].notna()]
+            if len(long):
+                _insert(con, "insert covariates", "area_covariates", pa.table({
+                    "code": pa.array(long["code"].astype(str).tolist()), "covariate": pa.array(long["covariate"].tolist()),
+                    "value": pa.array(long["value"].astype(float).tolist(), pa.float64()),
+                    "batch_id": pa.array([batch_id] * len(long), pa.int32())}))
+        n_read = len(df) + int(con.execute("SELECT count(*) FROM _rejects").fetchone()[0])
+        quarantined, duplicates = _batch.record_batch(con, batch_id, source_name, checksum, FORMAT, n_read,
+                                                      int(ok.sum()), version)
+        msg = [f"{shape.kind} form", f"{len(load):,} areas loaded"]
+        if shape.kind == "wide":
+            msg.append("levels " + " → ".join(shape.levels))
+        if covs:
+            msg.append("covariates " + ", ".join(covs))
+        if text:
+            msg.append("text columns left out (not covariates): " + ", ".join(text))
+        if replaced:
+            msg.append(f"{len(replaced):,} areas already in the store replaced")
+        outcome = FileOutcome(source_name, FORMAT, "loaded", batch_id, n_read, int(ok.sum()), quarantined, duplicates,
+                              _batch.reasons(con, batch_id), checksum=checksum, message="; ".join(msg))
+    return outcome
+
+
+def _insert(con, step: str, table: str, arrow: pa.Table) -> None:
+    con.register("_area_arrow", arrow)
+    try:
+        cols = ", ".join(arrow.column_names)
+        run(con, step, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _area_arrow")
+    finally:
+        con.unregister("_area_arrow")
+
+
+def _load_file(con, source: Source, path: Path, *, covariates, version: str, delimiter: str = ",") -> FileOutcome:
+    header = _csv.read_header(path, delimiter=delimiter)
+    if not header:
+        raise IngestError(f"ingest_areas(): {source.name} is empty (no header). Nothing was loaded.")
+    shape = _shape(header, source.name)
+    facts = _csv.file_facts(path)
+    prior = _batch.already_loaded(con, facts.checksum)
+    if prior:
+        return FileOutcome(source.name, FORMAT, "already_loaded", prior[0], checksum=facts.checksum,
+                           message=f"same bytes as batch {prior[0]} ({prior[1]}, loaded {prior[2]}); nothing done")
+    cols = [f"c{i}" for i in range(len(header))]
+    _csv.load(con, path, cols, facts=facts, delimiter=delimiter)
+    try:
+        raw = con.execute("SELECT * FROM _rows ORDER BY source_row").df()
+        raw.columns = ["source_row", *shape.fields]
+        for c in shape.fields:
+            raw[c] = raw[c].astype(object).where(raw[c].notna(), None)
+            raw[c] = raw[c].map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
+        return _load_frame(con, source.name, raw, shape, facts.checksum, covariates, version)
+    finally:
+        _csv.cleanup(con)
+
+
+def ingest(con: duckdb.DuckDBPyConnection, data, *, covariates=None, name: str | None = None, version: str,
+           progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+    """Load area lookup(s) from a CSV file, a folder or zip of CSV files, or a DataFrame. See the module docs."""
+    if isinstance(data, pd.DataFrame):
+        label = name or "<DataFrame>"
+        with tempfile.TemporaryDirectory(prefix="whatworks-areas-") as tmp:
+            path = Path(tmp) / "areas.csv"
+            data.to_csv(path, index=False, lineterminator="\n")
+            src = Source(name=label, path=path)
+            if progress:
+                progress(label, 0, 1)
+            out = _load_file(con, src, path, covariates=covariates, version=version)
+            if progress:
+                progress("", 1, 1)
+        return IngestReport((out,))
+    if not isinstance(data, (str, os.PathLike)):
+        raise WhatworksError(f"ingest_areas(): The 'data' argument must be a path or a pandas DataFrame. "
+                             f"Got {type(data).__name__!r} instead.")
+    sources = find_sources(data)
+    outcomes = []
+    for i, src in enumerate(sources):
+        if progress:
+            progress(src.name, i, len(sources))
+        with src.local() as local:
+            outcomes.append(_load_file(con, src, local, covariates=covariates, version=version))
+    if progress:
+        progress("", len(sources), len(sources))
+    return IngestReport(tuple(outcomes))
+
+
+# ---------------------------------------------------------------------------------------------- reading back
+
+
+def _con(store):
+    return store.con if hasattr(store, "con") else store
+
+
+def ancestors(store) -> pd.DataFrame:
+    """Every area's place in the hierarchy: one row per (area, area containing it, itself included).
+
+    Columns ``lsoa_code`` (the area: an ``areas`` code, or an ``events.lsoa_code``), ``code``, ``name``, ``level``
+    of the containing area, ``depth`` (0 = the area itself) and ``leaf`` (the area has no children: a smallest
+    area, whose population adds up). Every ``events.lsoa_code`` the ``areas`` table does not know is included too:
+    for those the local authority named in the LSOA name ("Leeds 001A" → code and name "Leeds", level
+    ``district``) is the only ancestor (:func:`district_from_lsoa_name`).
+    """
+    con = _con(store)
+    known = con.execute(f"""
+        WITH RECURSIVE up(leaf, code, depth) AS (
+          SELECT code, code, 0 FROM areas
+          UNION ALL
+          SELECT u.leaf, a.parent_code, u.depth + 1 FROM up u JOIN areas a ON a.code = u.code
+          WHERE a.parent_code IS NOT NULL AND u.depth < {MAX_DEPTH})
+        SELECT u.leaf AS lsoa_code, u.code, a.name, coalesce(a.level, 'unknown') AS level, u.depth,
+               u.leaf NOT IN (SELECT parent_code FROM areas WHERE parent_code IS NOT NULL) AS leaf
+        FROM up u LEFT JOIN areas a ON a.code = u.code
+        ORDER BY lsoa_code, depth""").df()
+    derived = con.execute(f"""
+        SELECT lsoa_code, any_value(lsoa_name) AS lsoa_name FROM events
+        WHERE lsoa_code IS NOT NULL AND lsoa_code NOT IN (SELECT code FROM areas)
+        GROUP BY lsoa_code ORDER BY lsoa_code""").df()
+    if len(derived):
+        district = district_from_lsoa_name(derived["lsoa_name"])
+        self_rows = pd.DataFrame({"lsoa_code": derived["lsoa_code"], "code": derived["lsoa_code"],
+                                  "name": derived["lsoa_name"], "level": "lsoa", "depth": 0, "leaf": True})
+        up_rows = pd.DataFrame({"lsoa_code": derived["lsoa_code"], "code": district, "name": district,
+                                "level": DERIVED_LEVEL, "depth": 1, "leaf": True})[district.notna().to_numpy()]
+        known = pd.concat([known, self_rows, up_rows], ignore_index=True)
+    return known.reset_index(drop=True)
+
+
+def area_table(store, level: str | None = None) -> pd.DataFrame:
+    """Areas with their population and covariates as columns (one row per area).
+
+    ``population`` is the area's own figure when the lookup gave one, otherwise the sum over the small areas it
+    contains when every one of them has a population (``population_source`` says which: ``"lookup"``,
+    ``"sum of small areas"`` or missing). Districts
+    derived from LSOA names appear with level ``district`` and no population. ``level`` filters the rows.
+    """
+    con = _con(store)
+    anc = ancestors(con)
+    areas = con.execute("SELECT code, name, level, parent_code, population FROM areas").df()
+    derived = anc[~anc["code"].isin(areas["code"])][["code", "name", "level"]].drop_duplicates("code")
+    derived = derived.assign(parent_code=None, population=np.nan)
+    t = pd.concat([areas, derived], ignore_index=True) if len(derived) else areas
+    leaf_pop = areas.set_index("code")["population"]
+    leaves = anc[anc["leaf"].astype(bool)]
+    sums = leaves.assign(pop=leaves["lsoa_code"].map(leaf_pop)).groupby("code")["pop"].agg(["sum", "count", "size"])
+    own = t["population"].notna()
+    complete = (sums["count"] == sums["size"]) & (sums["size"] > 0)   # every small area inside has a population
+    summed = t["code"].map(sums["sum"].where(complete))
+    t["population_source"] = np.where(own, "lookup", np.where(summed.notna(), "sum of small areas", None))
+    t["population"] = t["population"].where(own, summed)
+    cov = con.execute("SELECT code, covariate, value FROM area_covariates").df()
+    if len(cov):
+        wide = cov.pivot_table(index="code", columns="covariate", values="value", aggfunc="first")
+        t = t.merge(wide, left_on="code", right_index=True, how="left")
+    if level is not None:
+        t = t[t["level"] == level]
+    return t.sort_values(["level", "code"]).reset_index(drop=True)
+
+
+def covariate_names(store) -> list[str]:
+    """Names of the covariates in ``area_covariates``."""
+    return [r[0] for r in _con(store).execute("SELECT DISTINCT covariate FROM area_covariates ORDER BY 1").fetchall()]
+
+
+__all__ = ["ingest", "district_from_lsoa_name", "ancestors", "area_table", "covariate_names", "LSOA_NAME_PATTERN",
+           "DERIVED_LEVEL", "WIDE_LEVELS"]
