@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from whatworks.errors import error
 from whatworks.store.geo import from_bng
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,8 +47,6 @@ STOP_HEADER = ("Type", "Date", "Part of a policing operation", "Policing operati
                "Outcome", "Outcome linked to object of search", "Removal of more than just outer clothing")
 NO_LOCATION = "No Location"
 ZIP_LEVEL = 1          # fast deflate: the archive is mostly repeated text and still shrinks ~5x
-# pyarrow's "needed" style quotes every string; police.uk files quote nothing. Tables are written unquoted unless
-# a value holds the delimiter, a quote or a line break (then every string of that table is quoted: still valid CSV).
 
 RMS_DATE = "%d/%m/%Y %H:%M"
 # Person files per system: (file name, column headers, dob format, delimiter). Different systems, different habits.
@@ -72,16 +71,38 @@ def _header(fh, names, delimiter: str = ",") -> None:
     fh.write((delimiter.join(names) + "\n").encode("utf-8"))
 
 
-def _needs_quotes(table: pa.Table, delimiter: str) -> bool:
-    pattern = f"[{delimiter}\"\\r\\n]"
+def _check_text(values, what: str, delimiter: str = ",") -> None:
+    """Refuse text that would need CSV quoting. Event files are written unquoted, like police.uk's, and every
+    value in them comes from a vocabulary checked here once (so a bad name fails loudly, never a broken file)."""
+    unsafe = (delimiter, '"', "\n", "\r")
+    for v in values:
+        if v is not None and any(c in str(v) for c in unsafe):
+            raise error("write", f"A {what} contains a delimiter, quote or line break, which the unquoted police.uk-style "
+                                 "files cannot hold.", got=v, hint="Remove the character from the vocabulary.")
+
+
+def _check_vocabularies() -> None:
+    from whatworks.synth import _constants as C
+
+    words = [C.FORCE_NAME, C.NOT_STATED, C.NFA, *C.CRIME_TYPES, *C.OUTCOME_CATEGORIES, *C.SEARCH_TYPES, *C.AGE_RANGES,
+             *C.ETHNIC_GROUPS, *C.OBJECTS, *(v[1] for v in C.OBJECTS.values()), *C.FIND_OUTCOMES,
+             *(x for v in C.SELF_DEFINED.values() for x in v), *C.RMS_OFFENCE_CODES.values()]
+    _check_text(words, "vocabulary")
+
+
+def _has_unsafe(table: pa.Table, delimiter: str) -> bool:
     for col in table.columns:
-        if pa.types.is_string(col.type) and pc.any(pc.match_substring_regex(col, pattern)).as_py():
-            return True
+        if pa.types.is_string(col.type):
+            for ch in {delimiter, '"', "\n", "\r"}:
+                if pc.any(pc.match_substring(col, ch)).as_py():
+                    return True
     return False
 
 
-def _write_table(fh, table: pa.Table, delimiter: str = ",") -> None:
-    quoted = _needs_quotes(table, delimiter)
+def _write_table(fh, table: pa.Table, delimiter: str = ",", *, check: bool = False) -> None:
+    """Write rows without a header. Unquoted (police.uk style) unless ``check`` finds a value that needs quotes,
+    in which case every string of the table is quoted (still valid CSV)."""
+    quoted = check and _has_unsafe(table, delimiter)
     opts = pcsv.WriteOptions(include_header=False, quoting_style="needed" if quoted else "none", delimiter=delimiter)
     pcsv.write_csv(table, fh, opts)
 
@@ -136,6 +157,7 @@ class _Segments:
         self.location = pa.array(["On or near " + s for s in seg["street"]], pa.string())
         self.street = pa.array(list(seg["street"]), pa.string())
         names = dict(zip(geo.lsoas["code"], geo.lsoas["name"]))
+        _check_text(set(seg["street"]) | set(names.values()), "street or area name")
         self.lsoa_code = pa.array(list(seg["lsoa_code"]), pa.string())
         self.lsoa_name = pa.array([names[c] for c in seg["lsoa_code"]], pa.string())
 
@@ -146,7 +168,53 @@ class _Segments:
 # ---------------------------------------------------------------------------------------------- police.uk
 
 
+class _Zipper:
+    """Adds finished files to a zip on a background thread: deflate releases the GIL, so compressing month
+    *m* overlaps generating month *m + 1*. Members are added in the order given (deterministic bytes)."""
+
+    def __init__(self, path: Path, stamp: tuple):
+        import queue
+        import threading
+
+        self.path, self.stamp = path, stamp
+        self.queue: queue.Queue = queue.Queue(maxsize=64)
+        self.error: BaseException | None = None
+        self.zf = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL)
+        self.thread = threading.Thread(target=self._run, name="whatworks-zip", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue
+            try:
+                f, arcname = item
+                info = zipfile.ZipInfo(arcname, date_time=self.stamp)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                with open(f, "rb") as src, self.zf.open(info, "w", force_zip64=f.stat().st_size > (1 << 30)) as dst:
+                    while chunk := src.read(1 << 22):
+                        dst.write(chunk)
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread by close()
+                self.error = exc
+
+    def add(self, f: Path, arcname: str) -> None:
+        self.queue.put((f, arcname))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        self.zf.close()
+        if self.error is not None:
+            raise self.error
+
+
 class PoliceUKWriter:
+    """Writes one month folder per :meth:`month` call (street, outcomes, stop-and-search) and zips as it goes."""
+
     def __init__(self, force: "SyntheticForce", directory: Path, segments: _Segments, *, archive: bool):
         from whatworks.synth import _constants as C
 
@@ -154,7 +222,12 @@ class PoliceUKWriter:
         self.name, self.slug = C.FORCE_NAME, C.FORCE_SLUG
         self.labels = force.month_labels
         self.pending: dict[int, list[pa.Table]] = {}
-        self.files: list[Path] = []
+        _check_vocabularies()
+        self.zipper = None
+        if archive:
+            last = pd.Timestamp(self.labels[-1] + "-01")
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.zipper = _Zipper(self.dir.with_name(self.dir.name + ".zip"), (max(last.year, 1980), last.month, 1, 0, 0, 0))
 
     def _path(self, label: str, kind: str) -> Path:
         d = self.dir / label
@@ -179,7 +252,6 @@ class PoliceUKWriter:
         with open(path, "wb") as fh:
             _header(fh, STREET_HEADER)
             _write(fh, cols, STREET_HEADER)
-        self.files.append(path)
 
         # outcomes: rows wait for their own month's file
         from whatworks.synth.force import outcome_rows
@@ -210,7 +282,6 @@ class PoliceUKWriter:
             _header(fh, OUTCOMES_HEADER)
             for t in parts:
                 _write_table(fh, t)
-        self.files.append(path)
 
         # stop and search
         k = len(sf)
@@ -234,30 +305,34 @@ class PoliceUKWriter:
         with open(path, "wb") as fh:
             _header(fh, STOP_HEADER)
             _write(fh, cols, STOP_HEADER)
-        self.files.append(path)
+        if self.zipper is not None:
+            for kind in ("outcomes", "stop-and-search", "street"):   # sorted order within the month
+                self.zipper.add(self._path(label, kind), f"{label}/{label}-{self.slug}-{kind}.csv")
 
     def finish(self) -> dict[str, Path]:
         paths = {"policeuk": self.dir}
-        if self.archive:
-            zpath = self.dir.with_name(self.dir.name + ".zip")
-            last = pd.Timestamp(self.labels[-1] + "-01")
-            stamp = (max(last.year, 1980), last.month, 1, 0, 0, 0)
-            with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as zf:
-                for f in sorted(self.files):
-                    info = zipfile.ZipInfo(f"{f.parent.name}/{f.name}", date_time=stamp)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    with open(f, "rb") as src, zf.open(info, "w", force_zip64=f.stat().st_size > (1 << 30)) as dst:
-                        while chunk := src.read(1 << 22):
-                            dst.write(chunk)
-            paths["policeuk_zip"] = zpath
+        if self.zipper is not None:
+            self.zipper.close()
+            paths["policeuk_zip"] = self.zipper.path
         return paths
+
+    def abort(self) -> BaseException | None:
+        """Stop the zip thread after a failure elsewhere; returns the zip thread's own error, if any."""
+        if self.zipper is None:
+            return None
+        z = self.zipper
+        z.queue.put(None)
+        z.thread.join()
+        z.zf.close()
+        return z.error
 
 
 # ---------------------------------------------------------------------------------------------- RMS export
 
 
 class RecordsWriter:
+    """Appends each month to the RMS export files; writes the persons files and ``mapping.toml`` at the end."""
+
     CRIMES = ("CrimeRef", "RecordType", "Committed", "Offence", "Easting", "Northing", "LSOA", "Street", "Outcome")
     STOPS = ("SearchRef", "SearchDateTime", "SubjectRef", "Easting", "Northing", "LSOA", "SearchType", "Gender", "AgeRange",
              "SelfDefinedEthnicity", "OfficerDefinedEthnicity", "Legislation", "ObjectOfSearch", "Outcome",
@@ -329,7 +404,7 @@ class RecordsWriter:
                                      _s(p["sex"]), _s(p["ethnicity"]), _s(p["postcode"]))))
             with open(self.dir / fname, "wb") as fh:
                 _header(fh, header, delim)
-                _write_table(fh, pa.table({n: cols[n] for n in header}), delim)
+                _write_table(fh, pa.table({n: cols[n] for n in header}), delim, check=True)
         mapping = self.dir / "mapping.toml"
         mapping.write_text(mapping_toml(), encoding="utf-8")
         return {"records": self.dir, "mapping": mapping}
@@ -413,15 +488,16 @@ def write_tables(force: "SyntheticForce", directory: Path, final: dict) -> dict[
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     paths = {}
-    for name in ("areas", "segments", "survey", "survey_margins", "workforce", "hotspot_trial", "policy_adoption",
-                 "interventions"):
-        paths[f"table_{name}"] = _csv(force.tables[name], d / f"{name}.csv")
-    paths["table_om_programme"] = _csv(final["om_programme"], d / "om_programme.csv")
+    for name in TABLE_FILES:
+        table = final["om_programme"] if name == "om_programme" else force.tables[name]
+        paths[f"table_{name}"] = _csv(table, d / f"{name}.csv")
     paths["tables"] = d
     return paths
 
 
 class TruthWriter:
+    """Streams the row-level truth of crimes and stops; writes ``truth.json`` and the other truth tables at the end."""
+
     def __init__(self, force: "SyntheticForce", directory: Path):
         from whatworks.synth.crimes import TRUTH_COLUMNS
         from whatworks.synth.stops import STOP_TRUTH_COLUMNS
@@ -459,9 +535,49 @@ class TruthWriter:
 # ---------------------------------------------------------------------------------------------- one pass
 
 
+TABLE_FILES = ("areas", "segments", "survey", "survey_margins", "workforce", "hotspot_trial", "policy_adoption",
+               "interventions", "om_programme")
+TRUTH_FILES = ("truth.json", "crimes_truth.csv", "stops_truth.csv", "person_identity.csv", "om_programme_truth.csv",
+               "survey_truth.csv")
+
+
+def _check_folder(path: Path | None, allowed: set[str], what: str) -> None:
+    """Refuse to write into a folder holding anything this writer would not write there (a stale month folder, someone
+    else's export), since readers load every file in a folder."""
+    if path is None or not path.exists():
+        return
+    if not path.is_dir():
+        raise error("write", f"The {what} path {str(path)!r} is a file, not a folder.", hint="Pass a folder path.")
+    extra = sorted(p.name for p in path.iterdir() if p.name not in allowed)
+    if extra:
+        raise error("write", f"The {what} folder {str(path)!r} already holds files this force would not write, so the "
+                             "folder would no longer be one force's data.", got=extra[:5],
+                    hint="Write into a new or empty folder (files with the same names as this force's are replaced).")
+
+
 def write_force(force: "SyntheticForce", *, policeuk: str | Path | None = None, records: str | Path | None = None,
                 tables: str | Path | None = None, truth: str | Path | None = None, archive: bool = True) -> dict[str, Path]:
-    """Write any of the four outputs of ``force`` in one pass over its months. Returns every path written."""
+    """Write any of the four outputs of ``force`` in one pass over its months. Returns every path written.
+
+    Parameters
+    ----------
+    force : SyntheticForce
+    policeuk, records, tables, truth : path-like, optional
+        Folders for the police.uk archive (its zip goes beside it as ``<folder>.zip`` when ``archive``), the RMS
+        export with ``mapping.toml``, the analyst tables and the truth. A folder that exists may only hold files of
+        the same names (they are replaced); anything else is refused with a :class:`WhatworksError`.
+    archive : bool, default True
+        Also zip the police.uk archive.
+    """
+    from whatworks.synth import _constants as C
+
+    _check_folder(Path(policeuk) if policeuk else None, set(force.month_labels), "police.uk")
+    _check_folder(Path(records) if records else None, {"crimes.csv", "stops.csv", "arrests.csv", "roles.csv", "mapping.toml",
+                                                       *(v[0] for v in PERSON_FILES.values())}, "records")
+    _check_folder(Path(tables) if tables else None, {f"{t}.csv" for t in TABLE_FILES}, "tables")
+    _check_folder(Path(truth) if truth else None, set(TRUTH_FILES), "truth")
+    if set(PERSON_FILES) != set(C.PERSON_SYSTEMS):
+        raise error("write", "Every person system needs a file layout in PERSON_FILES.", got=sorted(PERSON_FILES))
     segs = _Segments(force) if (policeuk or records) else None
     writers = []
     pu = PoliceUKWriter(force, Path(policeuk), segs, archive=archive) if policeuk else None
@@ -469,9 +585,15 @@ def write_force(force: "SyntheticForce", *, policeuk: str | Path | None = None, 
     tw = TruthWriter(force, Path(truth)) if truth else None
     writers = [w for w in (pu, rw, tw) if w is not None]
     if writers:
-        for batch in force.iter_months():
-            for w in writers:
-                w.month(batch)
+        try:
+            for batch in force.iter_months():
+                for w in writers:
+                    w.month(batch)
+        except BaseException as exc:
+            zip_error = pu.abort() if pu else None
+            if zip_error is not None:
+                exc.add_note(f"the police.uk zip writer also failed: {zip_error!r}")
+            raise
     final = force.finalised()
     paths: dict[str, Path] = {}
     if pu:

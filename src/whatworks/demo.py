@@ -1,0 +1,250 @@
+"""``whatworks demo``: a seeded synthetic force, written as real files, loaded through the real readers.
+
+The demo is a list of steps (:data:`DEMO_STEPS`), each a small function of a shared :class:`DemoContext`, so later
+capabilities add theirs (the performance pack, the dashboard) without touching the others::
+
+    from whatworks.demo import DEMO_STEPS, DemoStep, run_demo
+    run_demo("out/", steps=[*DEMO_STEPS[:-1], DemoStep("pack", "Build the performance pack", build_pack), DEMO_STEPS[-1]])
+
+Steps by default: generate the force -> write the police.uk archive, the RMS export, the analyst tables and the
+truth -> ingest the archive and the export into the store in the output folder -> show what is in the store ->
+show where every output is.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from whatworks.errors import error
+
+DEFAULT_OUT = "whatworks-demo"
+STORE_NAME = "whatworks.duckdb"
+MARKER = ".whatworks-demo"
+_OWNED = ("policeuk", "policeuk.zip", "records", "tables", "truth", STORE_NAME, STORE_NAME + ".wal")
+
+
+@dataclass
+class DemoContext:
+    """What the steps share: the options, the force, the store, every path written and each step's time."""
+
+    out_dir: Path
+    seed: int
+    crimes: int
+    months: int
+    boroughs: int
+    console: Any
+    force: Any = None
+    store: Any = None
+    paths: dict[str, Path] = field(default_factory=dict)
+    outputs: list[tuple[str, Path]] = field(default_factory=list)   # (what it is, where) in print order
+    reports: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    store_summary: Any = None
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    name: str
+    description: str
+    run: Callable[[DemoContext], None]
+
+
+# ---------------------------------------------------------------------------------------------- steps
+
+
+def _generate(ctx: DemoContext) -> None:
+    from whatworks.synth import generate
+
+    ctx.force = generate(seed=ctx.seed, crimes=ctx.crimes, months=ctx.months, boroughs=ctx.boroughs)
+
+
+def _write(ctx: DemoContext) -> None:
+    ctx.paths = ctx.force.write_all(ctx.out_dir)
+    p = ctx.paths
+    ctx.outputs += [
+        ("police.uk archive (month folders)", p["policeuk"]),
+        ("police.uk archive (zip, as downloaded)", p["policeuk_zip"]),
+        ("RMS export (crimes, stops, arrests, roles, persons)", p["records"]),
+        ("mapping file for the RMS export", p["mapping"]),
+        ("analyst tables (areas, survey, workforce, interventions)", p["tables"]),
+        ("truth: every injected effect (JSON)", p["truth_json"]),
+        ("truth tables (true identities, near-repeat parents)", p["truth"]),
+    ]
+
+
+def _ingest(ctx: DemoContext) -> None:
+    from whatworks.store import Store
+
+    store_path = ctx.out_dir / STORE_NAME
+    ctx.store = Store(store_path)
+    ctx.reports["policeuk"] = ctx.store.ingest_policeuk(ctx.paths["policeuk_zip"])
+    ctx.reports["records"] = ctx.store.ingest_records(ctx.paths["records"], ctx.paths["mapping"])
+    ctx.outputs.append(("the store (DuckDB): open with whatworks.Store(path) or `whatworks status --store path`", store_path))
+
+
+def _show_store(ctx: DemoContext) -> None:
+    from rich.table import Table
+
+    s = ctx.store
+    ev = s.sql("""SELECT source_system, kind, count(*) AS n, min(month) AS first, max(month) AS last
+                  FROM events GROUP BY ALL ORDER BY source_system, kind""")
+    people = s.sql("SELECT source_system, count(*) AS n FROM persons GROUP BY ALL ORDER BY source_system")
+    roles = s.sql("SELECT role, count(*) AS n FROM event_persons GROUP BY ALL ORDER BY role")
+    quarantined = int(s.sql("SELECT count(*) AS n FROM quarantine WHERE category = 'invalid'")["n"].iloc[0])
+    ctx.store_summary = {"events": ev, "persons": people, "roles": roles, "quarantined": quarantined}
+    t = Table(title="What is in the store")
+    for c in ("source", "kind", "rows", "first month", "last month"):
+        t.add_column(c, justify="right" if c == "rows" else "left")
+    for r in ev.itertuples(index=False):
+        t.add_row(r.source_system, r.kind, f"{r.n:,}", str(r.first)[:7], str(r.last)[:7])
+    for r in people.itertuples(index=False):
+        t.add_row(r.source_system, "person records", f"{r.n:,}", "", "")
+    for r in roles.itertuples(index=False):
+        t.add_row("", f"role: {r.role}", f"{r.n:,}", "", "")
+    t.add_row("", "quarantined rows", f"{quarantined:,}", "", "")
+    ctx.console.print(t)
+    top = s.sql("""SELECT crime_type, count(*) AS n FROM crimes WHERE source_system = 'police.uk'
+                   GROUP BY ALL ORDER BY n DESC""")
+    t2 = Table(title="police.uk crimes and ASB by type")
+    t2.add_column("crime type")
+    t2.add_column("rows", justify="right")
+    for r in top.itertuples(index=False):
+        t2.add_row(r.crime_type, f"{r.n:,}")
+    ctx.console.print(t2)
+
+
+def _show_outputs(ctx: DemoContext) -> None:
+    from rich.table import Table
+
+    t = Table(title="Where everything is")
+    t.add_column("output")
+    t.add_column("path", overflow="fold")
+    for what, where in ctx.outputs:
+        t.add_row(what, str(where))
+    ctx.console.print(t)
+    ctx.console.print(ctx.force.summary())
+
+
+def _pack(ctx: DemoContext) -> None:
+    from whatworks.report._demo import build_pack   # areas into the store, then the performance pack
+
+    build_pack(ctx)
+
+
+def _people(ctx: DemoContext) -> None:
+    """Link the people across the four systems, save the links, and answer the seed's question: for those arrested in
+    an event window, what was their stop-and-search and criminal history, and were they known to probation?"""
+    import pandas as pd
+    from rich.table import Table
+
+    from whatworks.people import histories, link
+    from whatworks.store.links import involvements, links
+
+    s = ctx.store
+    persons = s.persons()
+    linked = link(persons, source="source_system", record_id="person_id", exact=["sex", "ethnicity"], quiet=True)
+    s.save_links(linked)
+    probation = [x for x in persons["source_system"].unique() if x.endswith("probation")]
+    start = pd.Timestamp(ctx.force.truth["survey"]["event"]["date"])   # the synthetic force's public-order event
+    answer = histories(involvements(s.con), links(s.con), window=(start, start + pd.Timedelta(days=13)),
+                       caseload=persons[persons["source_system"].isin(probation)])
+    ctx.reports["people_links"] = linked
+    ctx.reports["disorder_question"] = answer
+    ctx.console.print(linked.summary())
+    t = Table(title=f"People arrested {start:%d %b %Y} to {start + pd.Timedelta(days=13):%d %b %Y}: what was known before")
+    for c in ("measure", "people", "share (95% CI)"):
+        t.add_column(c, justify="left" if c == "measure" else "right")
+    for r in answer.shares.itertuples(index=False):
+        t.add_row(r.measure, f"{r.people:,} of {len(answer.table):,}", f"{r.share:.0%} ({r.ci_low:.0%}–{r.ci_high:.0%})")
+    ctx.console.print(t)
+
+
+DEMO_STEPS: list[DemoStep] = [
+    DemoStep("generate", "Generate the synthetic force", _generate),
+    DemoStep("write", "Write the police.uk archive, the RMS export, the tables and the truth", _write),
+    DemoStep("ingest", "Load the archive and the export through the real readers", _ingest),
+    DemoStep("store", "Show what is in the store", _show_store),
+    DemoStep("pack", "Load the areas and build the performance pack", _pack),
+    DemoStep("people", "Link the people across systems and answer the disorder question", _people),
+    DemoStep("outputs", "Show where every output is", _show_outputs),
+]
+
+
+# ---------------------------------------------------------------------------------------------- runner
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    out_dir: Path
+    paths: dict[str, Path]
+    outputs: list[tuple[str, Path]]
+    reports: dict[str, Any]
+    timings: dict[str, float]
+    store_summary: Any
+
+    @property
+    def store_path(self) -> Path:
+        return self.out_dir / STORE_NAME
+
+
+def _prepare(out_dir: Path) -> None:
+    """Use ``out_dir`` for the demo: create it, or clear the demo's own outputs from an earlier run. A folder
+    with other content and no demo marker is refused rather than overwritten."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise error("demo", f"The output path {str(out_dir)!r} is a file.", hint="Pass a folder, e.g. --out whatworks-demo")
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+        raise error("demo", f"The folder {str(out_dir)!r} is not empty and was not made by `whatworks demo`, so the demo "
+                            "will not write into it.", hint="Choose a new or empty folder with --out.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in _OWNED:
+        p = out_dir / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    (out_dir / MARKER).write_text("made by `whatworks demo`; its outputs here are replaced on the next run\n", encoding="utf-8")
+
+
+def run_demo(out_dir: str | Path = DEFAULT_OUT, *, seed: int = 0, crimes: int = 200_000, months: int = 36, boroughs: int = 8,
+             console=None, steps: list[DemoStep] | None = None) -> DemoResult:
+    """Run the demo: generate a seeded synthetic force, write its files, ingest them, show the store and the outputs.
+
+    Parameters
+    ----------
+    out_dir : path-like, default "whatworks-demo"
+        Folder for every output (created; a folder made by an earlier demo is refreshed; any other non-empty folder is refused).
+    seed, crimes, months, boroughs : int
+        Passed to :func:`whatworks.synth.generate`.
+    console : rich.console.Console, optional
+        Where to print (default: a new Console on stdout).
+    steps : list of DemoStep, optional
+        The steps to run, in order (default :data:`DEMO_STEPS`).
+
+    Returns
+    -------
+    DemoResult
+        Paths, ingest reports, per-step timings (seconds) and what the store holds.
+    """
+    from rich.console import Console
+
+    console = console or Console()
+    out = Path(out_dir)
+    _prepare(out)
+    ctx = DemoContext(out_dir=out, seed=int(seed), crimes=int(crimes), months=int(months), boroughs=int(boroughs),
+                      console=console)
+    try:
+        for step in steps or DEMO_STEPS:
+            t0 = time.perf_counter()
+            with console.status(step.description + " …"):
+                step.run(ctx)
+            ctx.timings[step.name] = round(time.perf_counter() - t0, 2)
+            console.print(f"[green]✓[/green] {step.description} ({ctx.timings[step.name]:.1f} s)")
+    finally:
+        if ctx.store is not None:
+            ctx.store.close()
+    return DemoResult(out_dir=out, paths=ctx.paths, outputs=ctx.outputs, reports=ctx.reports, timings=ctx.timings,
+                      store_summary=ctx.store_summary)
