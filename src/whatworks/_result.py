@@ -29,12 +29,17 @@ PALETTE = {
 
 
 def new_axes(ax=None, *, figsize=(8, 4.5)):
-    """Return ``(fig, ax)``: the given axes' figure, or a new figure with the house style."""
-    import matplotlib.pyplot as plt
+    """Return ``(fig, ax)``: the given axes' figure, or a new figure with the house style.
+
+    New figures are made without pyplot, so a library call never opens a window or piles figures up in pyplot's
+    registry; notebooks still display the returned Figure.
+    """
+    from matplotlib.figure import Figure
 
     if ax is not None:
         return ax.figure, ax
-    fig, ax = plt.subplots(figsize=figsize)
+    fig = Figure(figsize=figsize)
+    ax = fig.subplots()
     ax.spines[["top", "right"]].set_visible(False)
     return fig, ax
 

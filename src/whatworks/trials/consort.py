@@ -47,12 +47,9 @@ class ConsortResult(Result):
 
     def plot(self, ax=None):
         """Draw the diagram (a tall figure unless ``ax`` is given) and return the Figure."""
-        import matplotlib.pyplot as plt
+        from whatworks._result import new_axes
 
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(9, 10))
-        else:
-            fig = ax.figure
+        fig, ax = new_axes(ax, figsize=(9, 10))
         self._draw(ax)
         return fig
 
@@ -65,7 +62,6 @@ class ConsortResult(Result):
             fig = self.plot()
             buf = io.StringIO()
             fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-        plt.close(fig)
         return buf.getvalue()
 
     def _draw(self, ax) -> None:
