@@ -1,0 +1,146 @@
+"""Small pure helpers shared by the people analyses: dates, concentration curves, confidence intervals, pseudonyms."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from whatworks.errors import error
+
+DEFAULT_TOP = (0.01, 0.05, 0.10, 0.20)   # shares of units reported in "top x% account for y%" tables
+DEFAULT_BOOT = 1000                      # bootstrap replicates for concentration CIs
+Z95 = float(stats.norm.ppf(0.975))
+
+
+def parse_dates(where: str, df: pd.DataFrame, column: str) -> pd.Series:
+    """``df[column]`` as datetimes; unparseable non-missing values are an error naming the first offending row;
+    missing values are an error too (an event with no date cannot be placed in time)."""
+    s = df[column]
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    else:
+        out = pd.to_datetime(s, errors="coerce", format="mixed") if s.dtype == object or pd.api.types.is_string_dtype(s) \
+            else pd.to_datetime(s, errors="coerce")
+    bad = out.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise error(where, f"Column '{column}' must hold a date for every row.", got=s.iloc[i],
+                    row=f"position {i} (index {df.index[i]!r})",
+                    hint="Dates like 2024-06-01 or 2024-06-01 14:30 work; drop or fix rows with no date first.")
+    return out.astype("datetime64[ns]")
+
+
+def month_level(dates: pd.Series) -> bool:
+    """True when every date is midnight on the first of a month (police.uk month-only data)."""
+    d = pd.DatetimeIndex(dates)
+    return bool(len(d)) and bool(((d.day == 1) & (d.hour == 0) & (d.minute == 0) & (d.second == 0)).all())
+
+
+def ids_as_text(where: str, df: pd.DataFrame, column: str) -> pd.Series:
+    """Identifier column as text; missing identifiers are an error (the caller drops unknown people explicitly)."""
+    s = df[column]
+    bad = s.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise error(where, f"Column '{column}' has missing identifiers.", got=s.iloc[i],
+                    row=f"position {i} (index {df.index[i]!r})",
+                    hint=f"Keep only rows with a known {column} (e.g. df[df['{column}'].notna()]); whatworks never drops them silently.")
+    return s.astype(str)
+
+
+def top_share(counts: np.ndarray, share_of_units: float) -> float:
+    """Share of the total held by the top ``ceil(share_of_units * n)`` units (largest first)."""
+    x = np.asarray(counts, float)
+    n = x.size
+    if n == 0 or x.sum() <= 0:
+        return float("nan")
+    k = max(1, int(np.ceil(share_of_units * n - 1e-9)))
+    part = -np.partition(-x, k - 1)[:k] if k < n else x
+    return float(part.sum() / x.sum())
+
+
+def bootstrap_top_share(counts: np.ndarray, share_of_units: float, *, n_boot: int, seed: int,
+                        level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI for :func:`top_share`, resampling units with replacement."""
+    x = np.asarray(counts, float)
+    if x.size < 2 or n_boot < 1:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    reps = np.empty(n_boot)
+    for b in range(n_boot):
+        reps[b] = top_share(x[rng.integers(0, x.size, x.size)], share_of_units)
+    a = (1 - level) / 2
+    lo, hi = np.quantile(reps, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+def lorenz(counts: np.ndarray) -> pd.DataFrame:
+    """Concentration curve, largest units first: ``rank``, ``count``, ``share_of_units``, ``share_of_total`` (cumulative)."""
+    x = np.sort(np.asarray(counts, float))[::-1]
+    n = x.size
+    total = x.sum() if n else 0.0
+    return pd.DataFrame({"rank": np.arange(1, n + 1), "count": x, "share_of_units": np.arange(1, n + 1) / max(n, 1),
+                         "share_of_total": np.cumsum(x) / total if total > 0 else np.zeros(n)})
+
+
+def wilson(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n (statsmodels ``proportion_confint(method="wilson")``)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n <= 0:
+        return float("nan"), float("nan")
+    lo, hi = proportion_confint(k, n, alpha=1 - level, method="wilson")
+    return float(lo), float(hi)
+
+
+def ratio_ci(y: np.ndarray, x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Ratio estimate R = Σy / Σx over independent units with its linearisation (delta-method) CI.
+
+    Var(R) ≈ Σ (y_i − R x_i)² / (n (n − 1) x̄²) — the standard ratio-estimator variance (Cochran 1977, §6.3).
+    """
+    y, x = np.asarray(y, float), np.asarray(x, float)
+    n = y.size
+    if n < 2 or x.sum() <= 0:
+        return float("nan"), float("nan"), float("nan")
+    r = y.sum() / x.sum()
+    d = y - r * x
+    se = np.sqrt((d ** 2).sum() / (n * (n - 1))) / x.mean()
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return float(r), float(r - z * se), float(r + z * se)
+
+
+def pseudonymise_frame(df: pd.DataFrame, columns: Sequence[str], key: Any) -> pd.DataFrame:
+    """Copy of ``df`` with ``columns`` pseudonymised when ``key`` is given (else ``df`` unchanged)."""
+    if key is None:
+        return df
+    from whatworks.privacy import pseudonymise
+
+    out = df.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = pseudonymise(out[c], key)
+    return out
+
+
+def check_key(where: str, key: Any) -> None:
+    """Validate a pseudonymisation key early (before any work), without keeping it anywhere."""
+    if key is None:
+        return
+    from whatworks.privacy.pseudonymise import _key_bytes
+
+    _key_bytes(where, key)
+
+
+def check_top(where: str, top: Sequence[float]) -> tuple[float, ...]:
+    try:
+        vals = tuple(float(v) for v in top)
+    except (TypeError, ValueError):
+        raise error(where, "The 'top' parameter must be a list of shares between 0 and 1.", got=top) from None
+    if not vals or any(not (0 < v <= 1) for v in vals):
+        raise error(where, "The 'top' parameter must be a list of shares between 0 and 1 (e.g. 0.1 for the top 10%).", got=top)
+    return vals

@@ -1,0 +1,551 @@
+"""Probabilistic record linkage of people across systems that share no identifier (Splink inside).
+
+Custody, stop and search, crime records and probation each give a person their own id, and each holds the name,
+date of birth and postcode with its own errors. :func:`link` finds which records are the same person with a
+Fellegi–Sunter model trained without labels (Splink: random-sampling u, expectation-maximisation m, both on capped
+samples of pairs), scores the pairs that share a blocking key, and joins pairs above ``threshold`` into clusters
+(connected components). Each cluster is one person.
+
+Runs on DuckDB (default; in memory, spilling to a private temporary folder that is removed afterwards) or, with the
+same settings, on a Spark cluster (``backend="spark"`` with a classic SparkSession).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import re
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from whatworks._announce import Setting, announce
+from whatworks._result import PALETTE, Result
+from whatworks._validate import check_choice, check_number, require_columns, require_dataframe
+from whatworks.errors import error
+from whatworks.people._common import check_key
+
+__all__ = ["link", "LinkResult", "pairwise_metrics", "prepare_records", "DOB_FORMATS"]
+
+DEFAULT_THRESHOLD = 0.9
+DEFAULT_MAX_PAIRS_U = 2_000_000     # random pairs for the u probabilities
+DEFAULT_MAX_PAIRS_EM = 500_000      # blocked pairs per EM session (REFERENCE.md: an uncapped EM pass can run for >13 min)
+DEFAULT_PRIOR_RECALL = 0.7          # assumed recall of the exact name + date-of-birth rule, for the prior match probability
+DOB_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y")
+# strftime -> Spark (Java) date patterns for the ISO string the records are normalised to
+_DIALECT_DATE_FORMAT = {"duckdb": "%Y-%m-%d", "spark": "yyyy-MM-dd"}
+_UK_POSTCODE_NOSPACE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+_RULE_WORDS = {"dob": "date of birth", "first_name": "first name", "substr(dob, 1, 4)": "year of birth",
+               "substr(dob, 6, 5)": "day and month of birth"}
+SECTOR_REGEX = "^[A-Za-z]{1,2}[0-9][A-Za-z0-9]? [0-9]"
+DISTRICT_REGEX = "^[A-Za-z]{1,2}[0-9][A-Za-z0-9]?"
+
+
+@dataclass(frozen=True, repr=False, kw_only=True)
+class LinkResult(Result):
+    """Clusters of records that are the same person.
+
+    ``table``: one row per input record: ``source``, ``record_id`` (pseudonymised when a key was given),
+    ``cluster_id`` (``L`` + number; one per person found), ``cluster_size``, ``sources_in_cluster``,
+    ``best_match_weight`` and ``best_match_probability`` (the strongest link from this record to another in its
+    cluster; NaN for a record alone), and ``label`` when a label column was given.
+
+    Fields: ``pairs`` (scored pairs at or above the threshold: both records, ``match_weight``,
+    ``match_probability``), ``threshold``, ``blocking_rules``, ``n_records``, ``n_clusters``, ``metrics``
+    (pairwise precision, recall and F1 against the labels, or None), ``model`` (the trained Splink model as a
+    dict: comparisons with their m and u probabilities), ``model_version``, ``backend``, ``pseudonymised``,
+    ``timings`` (seconds per stage).
+    """
+
+    pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    threshold: float = DEFAULT_THRESHOLD
+    blocking_rules: tuple[str, ...] = ()
+    n_records: int = 0
+    n_clusters: int = 0
+    metrics: dict | None = None
+    model: dict = field(default_factory=dict)
+    model_version: str = ""
+    backend: str = "duckdb"
+    pseudonymised: bool = False
+    timings: dict = field(default_factory=dict)
+
+    def _headline(self) -> str:
+        m = "" if not self.metrics else (f"; precision {self.metrics['precision']:.3f}, recall {self.metrics['recall']:.3f}")
+        return f"{self.n_records:,} records -> {self.n_clusters:,} people{m}"
+
+    def summary(self) -> str:
+        t = self.table
+        multi = t[t["cluster_size"] > 1]
+        cross = t[t["sources_in_cluster"] > 1]["cluster_id"].nunique()
+        lines = [f"{self.n_records:,} records from {t['source'].nunique()} sources were linked into {self.n_clusters:,} "
+                 f"people: {multi['cluster_id'].nunique():,} people have more than one record, {cross:,} appear in more "
+                 "than one source.",
+                 f"Two records are joined when Splink's match probability is at least {self.threshold:g} (connected "
+                 "components: A–B and B–C put A, B and C together). Only pairs sharing a blocking key are scored: "
+                 + "; ".join(self.blocking_rules) + ". A true match that shares none of these keys cannot be found, so "
+                 "blocking limits recall; a lower threshold finds more matches at the cost of more false ones."]
+        if self.metrics:
+            m = self.metrics
+            lines.append(f"Against the labels: pairwise precision {m['precision']:.3f}, recall {m['recall']:.3f}, "
+                         f"F1 {m['f1']:.3f} ({m['true_positive_pairs']:,} true pairs found, {m['false_positive_pairs']:,} "
+                         f"false, {m['false_negative_pairs']:,} missed).")
+        if self.pseudonymised:
+            lines.append("Record ids are pseudonymised (HMAC-SHA256, caller's key).")
+        return " ".join(lines)
+
+    def _draw(self, ax) -> None:
+        p = self.pairs
+        if not len(p):
+            ax.text(0.5, 0.5, "no pairs above the threshold", ha="center", transform=ax.transAxes)
+            return
+        ax.hist(p["match_weight"], bins=40, color=PALETTE["blue"])
+        ax.set_xlabel("match weight of linked pairs (log2 Bayes factor incl. prior)")
+        ax.set_ylabel("pairs")
+        ax.set_title(f"Record linkage: {self.n_records:,} records -> {self.n_clusters:,} people", loc="left")
+
+
+# ---------------------------------------------------------------------------------------------- pure steps
+
+
+def _clean_name(s: pd.Series) -> pd.Series:
+    out = (s.astype("string").str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+           .str.lower().str.replace(r"[^a-z]", "", regex=True))
+    return _none_for_blank(out)
+
+
+def _none_for_blank(s: pd.Series) -> pd.Series:
+    """Object Series with None (what Splink treats as missing) for missing or empty text."""
+    blank = (s.isna() | (s == "")).fillna(True).to_numpy(bool)
+    out = s.astype(object).to_numpy(copy=True)
+    out[blank] = None
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+def _clean_postcode(s: pd.Series) -> pd.Series:
+    txt = s.astype("string").str.upper().str.replace(r"\s+", "", regex=True)
+    txt = txt.str.replace(_UK_POSTCODE_NOSPACE.pattern, r"\1 \2", regex=True)   # UK: one space before the inward code
+    return _none_for_blank(txt)
+
+
+def _clean_text(s: pd.Series) -> pd.Series:
+    out = s.astype("string").str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
+    return _none_for_blank(out)
+
+
+def choose_dob_format(values: pd.Series) -> tuple[str, str]:
+    """The format in :data:`DOB_FORMATS` that parses the most of the non-missing values (ties: the earlier one)."""
+    s = values.dropna().astype(str)
+    s = s[s.str.strip() != ""]
+    if s.empty:
+        return DOB_FORMATS[0], "no dates of birth to inspect"
+    sample = s.iloc[:: max(1, len(s) // 20_000)]
+    best, best_n = DOB_FORMATS[0], -1
+    for f in DOB_FORMATS:
+        n = int(pd.to_datetime(sample, format=f, errors="coerce").notna().sum())
+        if n > best_n:
+            best, best_n = f, n
+    return best, f"parses {best_n / len(sample):.1%} of the dates of birth"
+
+
+def prepare_records(records: pd.DataFrame, *, source: str, record_id: str, first_name: str | None, surname: str | None,
+                    dob: str | None, postcode: str | None, other: Sequence[str] = (), exact: Sequence[str] = (),
+                    dob_format: str | None = None,
+                    label: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Standardise the matching fields: names lower-case letters only (accents removed); dates of birth as ISO text
+    (unparseable → missing); postcodes upper-case with one space before the inward code; other fields lower-case
+    trimmed text (``other`` and ``exact``). Returns the frame Splink sees (``unique_id`` = source + record id) and notes for ``.settings``."""
+    out = pd.DataFrame({"source": records[source].astype(str).to_numpy(),
+                        "record_id": records[record_id].astype(str).to_numpy()})
+    out["unique_id"] = out["source"] + "\x1f" + out["record_id"]
+    notes: dict = {}
+    if first_name:
+        out["first_name"] = _clean_name(records[first_name]).to_numpy()
+    if surname:
+        out["surname"] = _clean_name(records[surname]).to_numpy()
+    if dob:
+        col = records[dob]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            parsed = pd.to_datetime(col)
+            notes["dob_format"] = ("date values", "the column holds dates")
+        else:
+            fmt, why = (dob_format, "given by the caller") if dob_format else choose_dob_format(col)
+            notes["dob_format"] = (fmt, why)
+            parsed = pd.to_datetime(col.astype("string"), format=fmt, errors="coerce")
+            bad = int((parsed.isna() & col.notna() & (col.astype("string").str.strip() != "")).sum())
+            notes["dob_unparsed"] = bad
+        out["dob"] = parsed.dt.strftime("%Y-%m-%d").astype(object).where(parsed.notna(), None).to_numpy()
+    if postcode:
+        out["postcode"] = _clean_postcode(records[postcode]).to_numpy()
+    for i, c in enumerate(other):
+        out[f"other_{i}"] = _clean_text(records[c]).to_numpy()
+    for i, c in enumerate(exact):
+        out[f"exact_{i}"] = _clean_text(records[c]).to_numpy()
+    if label:
+        out["label"] = records[label].astype(str).to_numpy()
+    return out, notes
+
+
+def blocking_rules_for(columns: set[str]) -> list[tuple[str, ...]]:
+    """Blocking rules used to choose which pairs are scored, from the fields present (each a tuple of expressions
+    that must all be equal). Together they let a true match through if it agrees exactly on any one of: date of
+    birth; surname and postcode; first name and postcode; both names and year of birth; both names and day and month
+    of birth (a wrong year). Each rule is specific enough that no block is huge even when a few names are very common
+    (one million records score about 35 million pairs on the synthetic force, whose names are unusually concentrated)."""
+    rules: list[tuple[str, ...]] = []
+    has = columns.__contains__
+    if has("dob"):
+        rules.append(("dob",))
+    if has("surname") and has("postcode"):
+        rules.append(("surname", "postcode"))
+    if has("first_name") and has("postcode"):
+        rules.append(("first_name", "postcode"))
+    if has("first_name") and has("surname") and has("dob"):
+        rules.append(("first_name", "surname", "substr(dob, 1, 4)"))
+    if has("first_name") and has("surname") and has("dob"):
+        rules.append(("first_name", "surname", "substr(dob, 6, 5)"))
+    if not rules and has("first_name") and has("surname"):
+        rules.append(("first_name", "surname"))
+    return rules
+
+
+def pairwise_metrics(cluster: Sequence[Any], label: Sequence[Any]) -> dict:
+    """Pairwise precision, recall and F1 of a clustering against true labels.
+
+    A pair of records is *predicted* when both are in one cluster and *true* when both have one label. precision =
+    true predicted pairs / predicted pairs; recall = true predicted pairs / true pairs; F1 = their harmonic mean.
+    Counted from cluster × label cell sizes (Σ C(n, 2)), so no pair list is built.
+    """
+    d = pd.DataFrame({"c": np.asarray(cluster), "l": np.asarray(label)})
+
+    def npairs(sizes: pd.Series) -> int:
+        v = sizes.to_numpy(dtype=np.int64)
+        return int((v * (v - 1) // 2).sum())
+
+    tp = npairs(d.groupby(["c", "l"]).size())
+    pred = npairs(d.groupby("c").size())
+    true = npairs(d.groupby("l").size())
+    precision = tp / pred if pred else float("nan")
+    recall = tp / true if true else float("nan")
+    f1 = 2 * precision * recall / (precision + recall) if pred and true and (precision + recall) > 0 else float("nan")
+    return {"precision": precision, "recall": recall, "f1": f1, "true_positive_pairs": tp,
+            "false_positive_pairs": pred - tp, "false_negative_pairs": true - tp, "predicted_pairs": pred, "true_pairs": true}
+
+
+def _settings(columns: set[str], n_other: tuple[int, int], dialect: str, rules: list[tuple[str, ...]]):
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+    from splink import ColumnExpression, SettingsCreator, block_on
+
+    comps = []
+    if "first_name" in columns:
+        comps.append(cl.NameComparison("first_name").configure(term_frequency_adjustments=True))
+    if "surname" in columns:
+        comps.append(cl.NameComparison("surname").configure(term_frequency_adjustments=True))
+    if "dob" in columns:
+        comps.append(cl.DateOfBirthComparison("dob", input_is_string=True, datetime_format=_DIALECT_DATE_FORMAT[dialect]))
+    if "postcode" in columns:
+        pc = ColumnExpression("postcode")
+        # Splink's PostcodeComparison ends at "same area"; one force's records all share an area, so that level is
+        # never informative here. Instead: exact, one edit (a mistyped postcode), same sector, same district.
+        comps.append(cl.CustomComparison([
+            cll.NullLevel("postcode"),
+            cll.ExactMatchLevel("postcode").configure(label_for_charts="exact postcode"),
+            cll.DamerauLevenshteinLevel("postcode", 1).configure(label_for_charts="postcode one edit apart"),
+            cll.ExactMatchLevel(pc.regex_extract(SECTOR_REGEX)).configure(label_for_charts="same sector"),
+            cll.ExactMatchLevel(pc.regex_extract(DISTRICT_REGEX)).configure(label_for_charts="same district"),
+            cll.ElseLevel(),
+        ], output_column_name="postcode"))
+    for i in range(n_other[0]):
+        comps.append(cl.LevenshteinAtThresholds(f"other_{i}", [1, 2]))
+    for i in range(n_other[1]):
+        comps.append(cl.ExactMatch(f"exact_{i}"))
+    return SettingsCreator(
+        link_type="dedupe_only", unique_id_column_name="unique_id", comparisons=comps,
+        blocking_rules_to_generate_predictions=[block_on(*r) for r in rules],
+        retain_intermediate_calculation_columns=False, retain_matching_columns=False,
+        additional_columns_to_retain=[],
+    )
+
+
+@contextlib.contextmanager
+def _splink_logging():
+    lg = logging.getLogger("splink")
+    old_level, old_prop = lg.level, lg.propagate
+    lg.setLevel(logging.ERROR)   # Splink's training chatter is summarised in .settings instead
+    try:
+        yield
+    finally:
+        lg.setLevel(old_level)
+        lg.propagate = old_prop
+
+
+def _number_clusters(prepared: pd.DataFrame, clusters: pd.DataFrame) -> np.ndarray:
+    """Cluster of each prepared record, renumbered 0, 1, … by each cluster's first record in input order (so the
+    numbers do not depend on the backend, and a cluster id never carries a raw record id)."""
+    cid = clusters.set_index("unique_id")["cluster_id"].reindex(prepared["unique_id"].to_numpy())
+    if cid.isna().any():
+        missing = cid.index[cid.isna()][0]
+        raise error("link", "Splink's clustering lost a record.", got=missing.replace("\x1f", ":"),
+                    hint="Report this as a bug with the records' sizes and backend.")
+    codes, _ = pd.factorize(cid.to_numpy())   # factorize numbers in order of first appearance
+    return codes
+
+
+def link(records: pd.DataFrame, source: str = "source", record_id: str = "record_id",
+         first_name: str | None = "first_name", surname: str | None = "surname", dob: str | None = "dob",
+         postcode: str | None = "postcode", *, other: Sequence[str] = (), exact: Sequence[str] = (),
+         threshold: float = DEFAULT_THRESHOLD,
+         label: str | None = None, dob_format: str | None = None, backend: str = "duckdb", spark: Any = None,
+         max_pairs_em: float = DEFAULT_MAX_PAIRS_EM, max_pairs_u: float = DEFAULT_MAX_PAIRS_U,
+         prior_recall: float = DEFAULT_PRIOR_RECALL, memory_limit: str | None = None, seed: int = 0,
+         key: str | bytes | None = None, quiet: bool = False) -> LinkResult:
+    """Link person records across (and within) systems into people, with Splink.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        One row per person record: a source column, a record id unique within its source, and the identifying fields.
+        The store's ``persons`` table works as it is (``Store.persons()``; source ``source_system``, id ``person_id``).
+    source : str, default "source"
+        Source system of each record.
+    record_id : str, default "record_id"
+        Record id within its source; (source, record id) must be unique.
+    first_name, surname, dob, postcode : str or None
+        Identifying fields (``None`` leaves one out; at least two are needed). ``dob`` may hold dates or text.
+    other : list of str, default ()
+        Further fields compared by edit distance (≤ 1, ≤ 2 characters), e.g. suburb, address line, NI number.
+    exact : list of str, default ()
+        Further categorical fields compared as equal or not, e.g. ``["sex"]``.
+    threshold : float, default 0.9
+        Match probability at or above which two records are joined.
+    label : str, optional
+        Column holding the true identity (test data, or a clerically reviewed sample): adds pairwise precision,
+        recall and F1 to ``.metrics`` and ``.summary()``. Not used for training.
+    dob_format : str, optional
+        strftime format of text dates of birth. ``None``: the format in :data:`DOB_FORMATS` that parses most values
+        (announced).
+    backend : {"duckdb", "spark"}, default "duckdb"
+        Where Splink runs. ``"spark"`` needs ``spark=`` a classic SparkSession (not Spark Connect); the same model
+        settings are used, with Spark's date pattern.
+    spark : pyspark.sql.SparkSession, optional
+    max_pairs_em : float, default 500,000
+        Cap on blocked pairs in each EM training session (Splink samples records to reach it).
+    max_pairs_u : float, default 2,000,000
+        Random pairs sampled for the u probabilities.
+    prior_recall : float, default 0.7
+        Assumed recall of exact agreement on names and date of birth, used to estimate the prior probability that
+        two random records match (Splink's deterministic-rules estimator).
+    memory_limit : str, optional
+        DuckDB memory limit (e.g. ``"4GB"``); beyond it DuckDB spills to a private temporary folder.
+    seed : int, default 0
+        Seed of the u sampling.
+    key : str or bytes, optional
+        Pseudonymise ``record_id`` in ``.table`` and ``.pairs`` (HMAC-SHA256). A pseudonymised result cannot be saved
+        to the store (the store keeps raw ids).
+    quiet : bool, default False
+
+    Returns
+    -------
+    LinkResult
+
+    Notes
+    -----
+    Fellegi–Sunter: each compared field falls in a level (exact, close, …, different, missing); a pair's match weight
+    is log2 of the prior odds plus Σ log2(m/u) over fields, where m = P(level | match) and u = P(level | non-match);
+    match probability = 2^w / (1 + 2^w). Names use term-frequency adjustments (agreeing on a rare surname counts
+    for more). u is estimated from random pairs, m by EM on blocked pairs, without labels.
+
+    References
+    ----------
+    Fellegi, I. P. & Sunter, A. B. (1969). A theory for record linkage. *JASA* 64(328), 1183–1210.
+    Linacre, R. et al. (2022). Splink: free software for probabilistic record linkage at scale. *International
+    Journal of Population Data Science* 7(3).
+
+    Examples
+    --------
+    >>> import whatworks as ww                                                   # doctest: +SKIP
+    >>> store = ww.Store("force.duckdb")                                         # doctest: +SKIP
+    >>> people = ww.people.link(store.persons(), source="source_system", record_id="person_id")  # doctest: +SKIP
+    >>> store.save_links(people)                                                 # doctest: +SKIP
+    """
+    import time
+
+    fn = "link"
+    require_dataframe(fn, "records", records)
+    fields = {"first_name": first_name, "surname": surname, "dob": dob, "postcode": postcode}
+    present = {k: v for k, v in fields.items() if v is not None}
+    other = list(other or [])
+    exact = list(exact or [])
+    require_columns(fn, records, [source, record_id, *present.values(), *other, *exact, label], arg="records")
+    if len(present) < 2:
+        raise error(fn, "At least two identifying fields (first_name, surname, dob, postcode) are needed.",
+                    got=list(present), hint="Pass the column names, e.g. first_name='forename'.")
+    check_number(fn, "threshold", threshold, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    check_number(fn, "max_pairs_em", max_pairs_em, low=1_000)
+    check_number(fn, "max_pairs_u", max_pairs_u, low=1_000)
+    check_number(fn, "prior_recall", prior_recall, low=0, high=1, low_inclusive=False)
+    check_number(fn, "seed", seed, low=0, integer=True)
+    check_choice(fn, "backend", backend, ("duckdb", "spark"))
+    check_key(fn, key)
+    if backend == "spark" and spark is None:
+        raise error(fn, "backend='spark' needs a SparkSession passed as spark=.",
+                    hint="from pyspark.sql import SparkSession; spark = SparkSession.builder.getOrCreate()")
+    if len(records) < 2:
+        raise error(fn, "At least two records are needed to link.", got=len(records))
+    for c in (source, record_id):
+        bad = records[c].isna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise error(fn, f"Column '{c}' has missing values.", row=f"position {i} (index {records.index[i]!r})",
+                        hint="Every record needs its source and id.")
+    dup = records.duplicated([source, record_id]).to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        raise error(fn, f"(source, record id) must be unique; ({records[source].iloc[i]!r}, {records[record_id].iloc[i]!r}) "
+                        "appears twice.", row=f"position {i} (index {records.index[i]!r})",
+                    hint="Keep one record per id (e.g. the latest), or make the ids unique.")
+    if label is not None and records[label].isna().any():
+        i = int(np.flatnonzero(records[label].isna().to_numpy())[0])
+        raise error(fn, f"Label column '{label}' has missing values.", row=f"position {i}",
+                    hint="Give every record its true identity, or leave label=None.")
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    prepared, notes = prepare_records(records, source=source, record_id=record_id, **present, other=other, exact=exact,
+                                      dob_format=dob_format, label=label)
+    settings: dict[str, Setting] = {
+        "threshold": Setting(threshold, "default" if threshold == DEFAULT_THRESHOLD else "user",
+                             "match probability at or above which two records are joined"),
+        "fields": Setting({**present, **({"other": other} if other else {}), **({"exact": exact} if exact else {})}, "user"),
+        "backend": Setting(backend, "default" if backend == "duckdb" else "user"),
+        "max_pairs_em": Setting(int(max_pairs_em), "default" if max_pairs_em == DEFAULT_MAX_PAIRS_EM else "user",
+                                "cap on blocked pairs per EM session", "pairs"),
+        "max_pairs_u": Setting(int(max_pairs_u), "default" if max_pairs_u == DEFAULT_MAX_PAIRS_U else "user",
+                               "random pairs for u", "pairs"),
+        "prior_recall": Setting(prior_recall, "default" if prior_recall == DEFAULT_PRIOR_RECALL else "user",
+                                "assumed recall of exact names + date of birth"),
+        "seed": Setting(seed, "user"),
+        "pseudonymised": Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
+                                 if key is not None else "no key given: raw ids in .table"),
+    }
+    if "dob_format" in notes:
+        fmt, why = notes["dob_format"]
+        src = "user" if dob_format else "data"
+        settings["dob_format"] = Setting(fmt, src, why)
+        if src == "data" and fmt != "date values":
+            announce(f"date of birth format set to {fmt} ({why}).", quiet=quiet)
+        if notes.get("dob_unparsed"):
+            settings["dob_unparsed"] = Setting(notes["dob_unparsed"], "data", "dates of birth that could not be read; "
+                                               "treated as missing")
+            announce(f"{notes['dob_unparsed']:,} dates of birth could not be read as {fmt}; treated as missing.", quiet=quiet)
+    cols = set(present)
+    rules = blocking_rules_for(cols)
+    rule_txt = tuple(" and ".join(f"same {_RULE_WORDS.get(r, r)}" for r in rule) for rule in rules)
+    settings["blocking_rules"] = Setting(list(rule_txt), "data", "chosen from the fields present")
+    announce("blocking rules set to: " + "; ".join(rule_txt) + " (chosen from the fields present).", quiet=quiet)
+    announce(f"EM training capped at {int(max_pairs_em):,} pairs per session; u from {int(max_pairs_u):,} random pairs.",
+             quiet=quiet)
+    timings["prepare"] = round(time.perf_counter() - t0, 3)
+
+    model, edges, clusters = _run_splink(prepared, cols, (len(other), len(exact)), rules, backend=backend, spark=spark,
+                                         threshold=threshold, max_pairs_em=max_pairs_em, max_pairs_u=max_pairs_u,
+                                         prior_recall=prior_recall, memory_limit=memory_limit, seed=int(seed),
+                                         timings=timings)
+
+    t1 = time.perf_counter()
+    comp = _number_clusters(prepared, clusters)
+    table = prepared[["source", "record_id"]].copy()
+    table["cluster_id"] = pd.Series(comp).map(lambda v: f"L{v + 1:07d}").to_numpy()
+    table["cluster_size"] = table.groupby("cluster_id")["record_id"].transform("size").to_numpy()
+    table["sources_in_cluster"] = table.groupby("cluster_id")["source"].transform("nunique").to_numpy()
+    best = pd.concat([edges[["unique_id_l", "match_weight", "match_probability"]].rename(columns={"unique_id_l": "u"}),
+                      edges[["unique_id_r", "match_weight", "match_probability"]].rename(columns={"unique_id_r": "u"})])
+    best = best.groupby("u").max()
+    table["best_match_weight"] = best["match_weight"].reindex(prepared["unique_id"].to_numpy()).to_numpy()
+    table["best_match_probability"] = best["match_probability"].reindex(prepared["unique_id"].to_numpy()).to_numpy()
+    metrics = None
+    if label is not None:
+        table["label"] = prepared["label"].to_numpy()
+        metrics = pairwise_metrics(table["cluster_id"], table["label"])
+    split = edges["unique_id_l"].str.split("\x1f", n=1, expand=True) if len(edges) else pd.DataFrame(columns=[0, 1])
+    split_r = edges["unique_id_r"].str.split("\x1f", n=1, expand=True) if len(edges) else pd.DataFrame(columns=[0, 1])
+    pairs = pd.DataFrame({"source_l": split[0].to_numpy(), "record_id_l": split[1].to_numpy(),
+                          "source_r": split_r[0].to_numpy(), "record_id_r": split_r[1].to_numpy(),
+                          "match_weight": edges["match_weight"].to_numpy(float),
+                          "match_probability": edges["match_probability"].to_numpy(float)})
+    if key is not None:
+        from whatworks.privacy import pseudonymise
+
+        table["record_id"] = pseudonymise(table["record_id"], key).to_numpy()
+        pairs["record_id_l"] = pseudonymise(pairs["record_id_l"], key).to_numpy()
+        pairs["record_id_r"] = pseudonymise(pairs["record_id_r"], key).to_numpy()
+    timings["tables"] = round(time.perf_counter() - t1, 3)
+    # the model's digest identifies the trained parameters (Splink's random per-run linker uid left out)
+    stable = {k: v for k, v in model.items() if k != "linker_uid"}
+    digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    import splink
+
+    version = f"splink {splink.__version__}; threshold {threshold:g}; model {digest}"
+    return LinkResult(table=table, settings=settings, pairs=pairs, threshold=float(threshold), blocking_rules=rule_txt,
+                      n_records=len(table), n_clusters=int(comp.max() + 1) if len(comp) else 0, metrics=metrics,
+                      model=model, model_version=version, backend=backend, pseudonymised=key is not None, timings=timings)
+
+
+def _run_splink(prepared: pd.DataFrame, cols: set[str], n_other: tuple[int, int], rules: list[tuple[str, ...]], *, backend: str,
+                spark: Any, threshold: float, max_pairs_em: float, max_pairs_u: float, prior_recall: float,
+                memory_limit: str | None, seed: int, timings: dict) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Train the model, score the blocked pairs, cluster them (connected components at the threshold) and return
+    (model dict, pairs at or above the threshold, unique_id -> cluster_id)."""
+    import time
+
+    from splink import Linker, block_on
+
+    splink_input = prepared.drop(columns=[c for c in ("source", "record_id", "label") if c in prepared.columns])
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_splink_logging())
+        if backend == "duckdb":
+            import duckdb
+            from splink import DuckDBAPI
+
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="whatworks-link-"))
+            con = duckdb.connect(":memory:")
+            stack.callback(con.close)
+            con.execute(f"SET temp_directory = '{tmp}'")
+            con.execute("SET enable_progress_bar = false")
+            if memory_limit:
+                con.execute(f"SET memory_limit = '{memory_limit}'")
+            db_api = DuckDBAPI(con)
+        else:
+            from splink import SparkAPI
+
+            db_api = SparkAPI(spark_session=spark)
+        t = time.perf_counter()
+        sdf = db_api.register(splink_input)
+        linker = Linker(sdf, _settings(cols, n_other, backend, rules), log_level=None)
+        deterministic = [c for c in ("first_name", "surname", "dob") if c in cols]
+        try:
+            linker.training.estimate_probability_two_random_records_match([block_on(*deterministic)], recall=prior_recall)
+        except ValueError as exc:
+            raise error("link", f"Could not estimate the prior match probability: {exc}",
+                        hint="Raise prior_recall, or check the identifying fields are filled in.") from exc
+        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
+        em_rules = [r for r in (("dob",), ("postcode",), ("surname",)) if r[0] in cols][:2]
+        for r in em_rules:
+            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*r), max_pairs=max_pairs_em)
+        timings["train"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        pred = linker.inference.predict(threshold_match_probability=threshold)
+        edges = pred.as_pandas_dataframe()[["unique_id_l", "unique_id_r", "match_weight", "match_probability"]]
+        edges = edges[edges["match_probability"] >= threshold].reset_index(drop=True)
+        timings["predict"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
+        clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+            pred, threshold_match_probability=threshold).as_pandas_dataframe()[["unique_id", "cluster_id"]]
+        timings["cluster"] = round(time.perf_counter() - t, 3)
+        model = linker.misc.save_model_to_json()
+    return model, edges, clusters
