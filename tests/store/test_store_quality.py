@@ -152,9 +152,9 @@ def test_code_statuses(prof, gapshire):
 
 def test_code_status_rules_on_a_tiny_store():
     with ww.Store(":memory:") as s:
-        s.sql("""INSERT INTO events (event_id, kind, month, time_precision, crime_type, source_system, source_file,
+        s.sql("""INSERT INTO events (event_id, kind, month, time_precision, crime_type, source_system,
                                      source_row, batch_id)
-                 SELECT row_number() OVER (), 'crime', m::DATE, 'month', t, 'x', 'f', 2, 1 FROM (VALUES
+                 SELECT row_number() OVER (), 'crime', m::DATE, 'month', t, 'x', 2, 1 FROM (VALUES
                    ('2024-01-01', 'A'), ('2024-02-01', 'A'), ('2024-03-01', 'A'), ('2024-04-01', 'A'),
                    ('2024-02-01', 'B'), ('2024-03-01', 'B'), ('2024-04-01', 'B'),
                    ('2024-01-01', 'C'), ('2024-02-01', 'C'),
@@ -242,9 +242,9 @@ def test_empty_store_and_clean_store():
     with ww.Store(":memory:") as s:
         p = s.quality()
         assert p.records == 0 and p.table.empty and "empty" in p.summary()
-        s.sql("""INSERT INTO events (event_id, kind, month, time_precision, crime_type, source_system, source_file,
+        s.sql("""INSERT INTO events (event_id, kind, month, time_precision, crime_type, source_system,
                                      source_row, batch_id)
-                 SELECT i, 'crime', DATE '2024-01-01' + INTERVAL (i % 3) MONTH, 'month', 'Burglary', 'x', 'f', i, 1
+                 SELECT i, 'crime', DATE '2024-01-01' + INTERVAL (i % 3) MONTH, 'month', 'Burglary', 'x', i, 1
                  FROM range(30) t(i)""")
         p = s.quality()
         assert p.table.empty and "no completeness gaps, code changes" in p.summary()

@@ -114,8 +114,8 @@ def test_crime_rows_quarantined_with_every_reason(loaded):
 
 def test_crimes_loaded_with_translated_codes_times_and_coordinates(loaded):
     store, _ = loaded
-    ev = store.sql("""SELECT * FROM events WHERE kind IN ('crime', 'asb') AND source_file LIKE '%2024-01.csv'
-                      ORDER BY source_row""")
+    ev = store.sql("""SELECT e.* FROM events e JOIN batches b USING (batch_id)
+                      WHERE e.kind IN ('crime', 'asb') AND b.source_file LIKE '%2024-01.csv' ORDER BY source_row""")
     assert ev["source_row"].tolist() == [2, 3, 4, 10, 14]
     assert ev["reference"].tolist() == ["CR/24/0001", "CR/24/0002", "CR/24/0003", "CR/24/0009", "CR/24/0012"]
     assert ev["kind"].tolist() == ["crime", "crime", "asb", "crime", "crime"]
@@ -155,7 +155,7 @@ def test_bom_crlf_file_and_duplicate_across_files(loaded):
     first = json.loads(dup[dup["source_file"].str.endswith("crimes_2024-02.csv")]["raw"].iloc[0])
     assert first["first_copy"].endswith("crimes_2024-01.csv row 2")
     assert first["row"]["CrimeRef"] == "CR/24/0001"
-    feb = store.sql("SELECT reference, occurred FROM events WHERE source_file LIKE '%2024-02.csv' ORDER BY source_row")
+    feb = store.sql("SELECT crime_id AS reference, occurred FROM crimes WHERE source_file LIKE '%2024-02.csv' ORDER BY source_row")
     assert feb["reference"].tolist() == ["CR/24/0101", "CR/24/0102"]
     assert str(feb.loc[1, "occurred"]) == "2024-02-29 12:00:00"  # leap day parses; 30/02 does not
 

@@ -129,8 +129,7 @@ def _fast(con, path: Path, columns: list[str], delimiter: str, encoding: str, fa
             "CREATE TEMP TABLE _stage AS " + wrap(f"""read_csv({quote_literal(str(path))},
                   header=true, columns={spec}, delim={quote_literal(delimiter)}, quote='"', escape='"',
                   encoding={quote_literal(encoding)}, auto_detect=false, strict_mode=true, null_padding=false,
-                  store_rejects=true, rejects_table='_duck_rej', rejects_scan='_duck_rej_scan',
-                  max_line_size=10000000)""")
+                  store_rejects=true, rejects_table='_duck_rej', rejects_scan='_duck_rej_scan')""")
         )
     except duckdb.Error:
         con.execute("DROP TABLE IF EXISTS _stage")

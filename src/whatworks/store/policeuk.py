@@ -183,9 +183,10 @@ def _duplicates_sql(fmt: Format) -> str | None:
     # rows alone; the store is searched through event_keys, and every hash hit is confirmed on the real values.
     return f"""CREATE TEMP TABLE _dups AS
       WITH hits AS (
-        SELECT c.source_row, min(e.source_file) AS f, min(e.source_row) AS r
+        SELECT c.source_row, arg_min(b.source_file, e.event_id) AS f, arg_min(e.source_row, e.event_id) AS r
         FROM _rows c JOIN event_keys k ON k.key_hash = c.k_hash
         JOIN events e ON e.event_id = k.event_id AND e.source_system = '{SOURCE_SYSTEM}' AND {same}
+        JOIN batches b ON b.batch_id = e.batch_id
         WHERE c.reason IS NULL
         GROUP BY c.source_row),
       repeated AS (
@@ -206,23 +207,28 @@ def _duplicates_sql(fmt: Format) -> str | None:
 
 
 def _stage_coordinates(con) -> None:
-    """``_xy(c_lon, c_lat, x, y)`` for the distinct valid points: police.uk snaps crimes to anonymous map points,
-    so converting each distinct point once is far cheaper than converting every row."""
-    pts = con.execute("SELECT DISTINCT c_lon, c_lat FROM _rows WHERE reason IS NULL AND c_lon IS NOT NULL").fetchnumpy()
+    """Make sure ``_xy_cache(c_lon, c_lat, x, y)`` holds British National Grid coordinates for every valid point of
+    this file. police.uk snaps crimes to a limited set of anonymous map points that recur month after month, so each
+    distinct point is converted once per connection and remembered (a temp table: nothing is added to the store)."""
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _xy_cache (c_lon DOUBLE, c_lat DOUBLE, x DOUBLE, y DOUBLE)")
+    pts = con.execute("""SELECT DISTINCT c_lon, c_lat FROM _rows r WHERE reason IS NULL AND c_lon IS NOT NULL
+                         AND NOT EXISTS (SELECT 1 FROM _xy_cache k WHERE k.c_lon = r.c_lon AND k.c_lat = r.c_lat)""").fetchnumpy()
     lon, lat = pts["c_lon"], pts["c_lat"]
+    if len(lon) == 0:
+        return
     x, y = to_bng(lon, lat)
     con.register("_xy_arrow", pa.table({"c_lon": lon, "c_lat": lat, "x": x, "y": y}))
     try:
-        run(con, "stage coordinates", "CREATE TEMP TABLE _xy AS SELECT * FROM _xy_arrow")
+        run(con, "stage coordinates", "INSERT INTO _xy_cache SELECT * FROM _xy_arrow")
     finally:
         con.unregister("_xy_arrow")
 
 
 def _insert_sql(fmt: Format) -> list[tuple[str, str]]:
-    base = """FROM _rows c LEFT JOIN _xy USING (c_lon, c_lat)
+    base = """FROM _rows c LEFT JOIN _xy_cache _xy USING (c_lon, c_lat)
               WHERE c.reason IS NULL AND c.source_row NOT IN (SELECT source_row FROM _dups)"""
     eid = "(getvariable('ww_batch')::BIGINT << 32) + c.source_row"
-    prov = f"'{SOURCE_SYSTEM}', getvariable('ww_source'), c.source_row, getvariable('ww_batch')"
+    prov = f"'{SOURCE_SYSTEM}', c.source_row, getvariable('ww_batch')"
     if fmt is STREET:
         return [("insert crimes", f"""INSERT INTO events SELECT {eid},
             CASE WHEN crime_type = 'Anti-social behaviour' THEN 'asb' ELSE 'crime' END, crime_id,
@@ -253,8 +259,9 @@ def _stop_force(con, source: Source, force: str | None) -> str | None:
         return None
     slug = m.group("slug")
     row = con.execute(
-        """SELECT force FROM events WHERE source_system = ? AND kind IN ('crime', 'asb')
-           AND regexp_extract(source_file, '\\d{4}-\\d{2}-(.+)-street\\.csv$', 1) = ? AND force IS NOT NULL LIMIT 1""",
+        """SELECT e.force FROM batches b JOIN events e USING (batch_id)
+           WHERE b.format = 'policeuk_street' AND e.source_system = ? AND e.force IS NOT NULL
+             AND regexp_extract(b.source_file, '\\d{4}-\\d{2}-(.+)-street\\.csv$', 1) = ? LIMIT 1""",
         [SOURCE_SYSTEM, slug]).fetchone()
     return row[0] if row else slug
 
@@ -265,9 +272,12 @@ def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], 
     by_lower = {h.lower(): f for h, f in zip(fmt.header, fmt.fields)}
     columns = [by_lower[h.strip().lower()] for h in header]
     batch_id = _batch.next_batch_id(con)
+    checksum = facts.checksum
+    # Reading and checking fill temp tables only, so they run before the file's transaction opens (temp tables
+    # filled inside a transaction cost more); everything that touches the store happens inside it.
+    loaded_csv = _csv.load(con, path, columns, force_exact=force_exact, facts=facts, wrap=lambda src: _check_sql(fmt, src))
+    _stage_coordinates(con)
     with _batch.transaction(con):
-        checksum = facts.checksum
-        loaded_csv = _csv.load(con, path, columns, force_exact=force_exact, facts=facts, wrap=lambda src: _check_sql(fmt, src))
         con.execute("SET VARIABLE ww_batch = ?", [batch_id])
         con.execute("SET VARIABLE ww_source = ?", [source.name])
         con.execute("SET VARIABLE ww_force = ?", [_stop_force(con, source, force) if fmt is STOP_SEARCH else None])
@@ -280,7 +290,6 @@ def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], 
         run(con, "quarantine duplicates", f"""INSERT INTO quarantine
             SELECT ?, ?, d.source_row, 'duplicate', d.reason, json_object('first_copy', d.first_copy, 'row', {_raw_json(fmt)}::JSON)::VARCHAR
             FROM _dups d JOIN _rows USING (source_row)""", [batch_id, source.name])
-        _stage_coordinates(con)
         loaded = 0
         for step, sql in _insert_sql(fmt):
             n = run(con, step, sql).fetchone()[0]
@@ -294,7 +303,7 @@ def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], 
                               duplicates, _batch.reasons(con, batch_id), checksum=checksum,
                               message=f"read on the {loaded_csv.path_used} path")
         _csv.cleanup(con)
-        run(con, "drop work tables", "DROP TABLE _dups; DROP TABLE _xy")
+        run(con, "drop work tables", "DROP TABLE _dups")
     return outcome
 
 

@@ -256,11 +256,12 @@ def _duplicates_sql(plan: _Plan, provided: dict[str, str | None]) -> str | None:
         if "reference" not in provided:
             return None
         keys, label = ["reference"], "reference"
-        store = f"""SELECT c.reference, arg_min(e.source_file || ' row ' || e.source_row, e.event_id) AS first_copy
+        store = f"""SELECT c.reference, arg_min(b.source_file || ' row ' || e.source_row, e.event_id) AS first_copy
                     FROM (SELECT DISTINCT reference, k_hash FROM _checked WHERE reason IS NULL AND k_hash IS NOT NULL) c
                     JOIN event_keys k ON k.key_hash = c.k_hash
                     JOIN events e ON e.event_id = k.event_id AND e.source_system = {sys_} AND e.reference = c.reference
                                  AND e.kind <> 'outcome'
+                    JOIN batches b ON b.batch_id = e.batch_id
                     GROUP BY c.reference"""
     elif table == "persons":
         keys, label = ["person_id"], "person_id"

@@ -4,6 +4,9 @@ A store records its schema version in ``meta``. Opening a store made by an older
 migrations in :data:`MIGRATIONS` in order, inside one transaction; a store from a newer whatworks is
 refused with a message that says to upgrade.
 
+Provenance: every row carries ``batch_id`` and ``source_row``; ``batches`` names the file (the friendly views show
+``source_file``), so a 100,000-row file does not store its path 100,000 times.
+
 Identifiers: ``events.event_id = batch_id * 2**32 + source_row`` — unique by construction, so bulk loads
 need no index. ``source_row`` is the spreadsheet row number of the record in its file (the header is row 1,
 the first data record row 2), which is what an analyst sees when opening the file in Excel.
@@ -37,8 +40,7 @@ EVENT_COLUMNS: dict[str, str] = {
     "reported_by": "VARCHAR",
     "context": "VARCHAR",
     "source_system": "VARCHAR",          # 'police.uk' or the RMS mapping's source name
-    "source_file": "VARCHAR NOT NULL",
-    "source_row": "BIGINT NOT NULL",
+    "source_row": "BIGINT NOT NULL",     # the file is batches.source_file (the views show it)
     "batch_id": "INTEGER NOT NULL",
 }
 
@@ -143,20 +145,21 @@ DDL_V1: list[tuple[str, str]] = [
                l.outcome_month AS last_outcome_month,
                e.outcome AS published_outcome_category,
                e.lon, e.lat, e.x, e.y, e.location, e.lsoa_code, e.lsoa_name, e.force, e.reported_by, e.context,
-               e.source_system, e.source_file, e.source_row, e.batch_id
+               e.source_system, b.source_file, e.source_row, e.batch_id
         FROM events e
+        JOIN batches b USING (batch_id)
         LEFT JOIN latest l ON l.rk = 1 AND l.reference = e.reference AND l.source_system = e.source_system
         WHERE e.kind IN ('crime', 'asb')"""),
     ("create outcomes view", """
         CREATE OR REPLACE VIEW outcomes AS
-        SELECT event_id, reference AS crime_id, month, outcome AS outcome_type, lon, lat, x, y, location, lsoa_code, lsoa_name,
-               force, reported_by, source_system, source_file, source_row, batch_id
-        FROM events WHERE kind = 'outcome'"""),
+        SELECT e.event_id, e.reference AS crime_id, e.month, e.outcome AS outcome_type, e.lon, e.lat, e.x, e.y, e.location,
+               e.lsoa_code, e.lsoa_name, e.force, e.reported_by, e.source_system, b.source_file, e.source_row, e.batch_id
+        FROM events e JOIN batches b USING (batch_id) WHERE e.kind = 'outcome'"""),
     ("create stops view", """
         CREATE OR REPLACE VIEW stops AS
         SELECT e.event_id, e.occurred, e.month, e.time_precision, e.outcome, e.lon, e.lat, e.x, e.y, e.lsoa_code, e.force,
-               s.* EXCLUDE (event_id), e.source_system, e.source_file, e.source_row, e.batch_id
-        FROM events e JOIN stop_searches s USING (event_id)
+               s.* EXCLUDE (event_id), e.source_system, b.source_file, e.source_row, e.batch_id
+        FROM events e JOIN stop_searches s USING (event_id) JOIN batches b ON b.batch_id = e.batch_id
         WHERE e.kind = 'stop_search'"""),
 ]
 
