@@ -524,6 +524,7 @@ class TruthWriter:
         paths["truth_person_identity"] = _csv(final["person_identity"], self.dir / "person_identity.csv")
         paths["truth_om_programme"] = _csv(final["om_truth"], self.dir / "om_programme_truth.csv")
         paths["truth_survey"] = _csv(self.force.truth_tables["survey"], self.dir / "survey_truth.csv")
+        paths["truth_segment_risk"] = _csv(self.force.truth_tables["segment_risk"], self.dir / "segment_risk_truth.csv")
         tj = self.dir / "truth.json"
         tj.write_text(self.force.truth_json(), encoding="utf-8")
         paths["truth_json"] = tj
@@ -538,7 +539,7 @@ class TruthWriter:
 TABLE_FILES = ("areas", "segments", "survey", "survey_margins", "workforce", "hotspot_trial", "policy_adoption",
                "interventions", "om_programme")
 TRUTH_FILES = ("truth.json", "crimes_truth.csv", "stops_truth.csv", "person_identity.csv", "om_programme_truth.csv",
-               "survey_truth.csv")
+               "survey_truth.csv", "segment_risk_truth.csv")
 
 
 def _check_folder(path: Path | None, allowed: set[str], what: str) -> None:

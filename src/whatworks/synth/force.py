@@ -20,7 +20,8 @@ from whatworks._validate import check_number
 from whatworks.errors import error
 from whatworks.synth import _constants as C
 from whatworks.synth import interventions as _iv
-from whatworks.synth.crimes import RMS_COLUMNS, TRUTH_COLUMNS, TYPES, CrimeModel, CrimeStream, build_model
+from whatworks.synth.crimes import (RMS_COLUMNS, TRUTH_COLUMNS, TYPES, CrimeModel, CrimeStream, build_model,
+                                    segment_expectations)
 from whatworks.synth.geography import Geography, build_geography
 from whatworks.synth.people import People, build_people, person_records
 from whatworks.synth.stops import STOP_TRUTH_COLUMNS, StopModel
@@ -34,7 +35,7 @@ STOP_COLUMNS = ["reference", "occurred", "utc_offset_minutes", "month", "search_
                 "self_defined_ethnicity", "officer_defined_ethnicity", "legislation", "object_of_search", "outcome",
                 "outcome_linked_to_object", "removal_of_more_than_outer_clothing", "person_id"]
 STREAM_TABLES = ("crimes", "outcomes", "stops", "arrests", "roles", "persons", "om_programme")
-STREAM_TRUTH = ("crimes", "stops", "person_identity", "om_programme")
+STREAM_TRUTH = ("crimes", "stops", "person_identity", "om_programme", "segment_risk")   # built on first access
 
 
 # ---------------------------------------------------------------------------------------------- derived rows
@@ -218,7 +219,8 @@ class SyntheticForce:
         measured stylised facts once the crimes have been generated.
     truth_tables : Mapping[str, pandas.DataFrame]
         Row-level truth: ``crimes`` (true victim/offender, near-repeat parent), ``stops`` (true group and person),
-        ``person_identity`` (each system record's true person), ``om_programme``, ``survey``.
+        ``person_identity`` (each system record's true person), ``om_programme``, ``survey``, ``segment_risk``
+        (expected crimes per street segment over the period, in total and by type: the planted hot spots).
     """
 
     seed: int
@@ -470,6 +472,8 @@ def generate(seed: int = 0, crimes: int = 200_000, months: int = 36, boroughs: i
             return engine.ensure_final()["person_identity"]
         if name == "om_programme":
             return engine.ensure_final()["om_truth"]
+        if name == "segment_risk":
+            return segment_expectations(model, geo.segments)
         raise KeyError(name)
 
     force = SyntheticForce(seed=seed, params=params, truth=truth,
