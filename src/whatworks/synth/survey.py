@@ -120,7 +120,9 @@ def build_survey(seed: int, geo: Geography, people: People, *, start: pd.Timesta
     answer = np.where(confident, np.where(u < 0.25, ANSWERS[0], ANSWERS[1]),
                       np.where(u < 0.6, ANSWERS[2], np.where(u < 0.9, ANSWERS[3], ANSWERS[4])))
 
-    design = (np.bincount(p_bor, minlength=nb) / np.bincount(rb, minlength=nb))[rb]
+    interviews = np.bincount(rb, minlength=nb)
+    # adults per interview by borough (a borough with no interviews has no respondents to weight)
+    design = np.divide(np.bincount(p_bor, minlength=nb), interviews, out=np.zeros(nb), where=interviews > 0)[rb]
     sexage_s = sexage[idx]
     eth_s = eth[idx]
     weight = _rake(design, [rb * 12 + sexage_s, rb * G + eth_s], [pop_sexage.astype(float), pop_eth.astype(float)])
