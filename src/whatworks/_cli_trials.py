@@ -12,6 +12,7 @@ from typing import List, Optional
 
 import typer
 
+from whatworks.store.exports import write_text
 from whatworks.errors import WhatworksError
 
 app = typer.Typer(help="Randomised trials: protocol, case-by-case assignment, tamper-evident log, analysis, CONSORT.",
@@ -215,7 +216,7 @@ def analyse_cmd(trial_id: str = typer.Argument(...),
         if consort_out is not None:
             diagram = consort(alloc.records(), analysed=df["unit"], title=p.title,
                               arm_labels={"treatment": p.treatment, "control": p.control})
-            consort_out.write_text(diagram.svg(), encoding="utf-8")
+            write_text(consort_out, diagram.svg())
             typer.echo(f"CONSORT diagram written to {consort_out}")
     except WhatworksError as exc:
         _fail(exc)
@@ -240,7 +241,7 @@ def consort_cmd(trial_id: str = typer.Argument(...),
             analysed = _outcome_frame(alloc, outcomes, id_column, outcome or p.primary_outcome, "exclude")["unit"]
         diagram = consort(alloc.records(), analysed=analysed, title=p.title,
                           arm_labels={"treatment": p.treatment, "control": p.control})
-        out.write_text(diagram.svg(), encoding="utf-8")
+        write_text(out, diagram.svg())
     except WhatworksError as exc:
         _fail(exc)
     typer.echo(diagram.summary())

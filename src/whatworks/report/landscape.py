@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from whatworks.store.exports import write_text
 from whatworks._announce import Setting, announce
 from whatworks.errors import error
 from whatworks.performance import compare, indicators, peers
@@ -178,9 +179,7 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
     html = _render.render("landscape.html.j2", **ctx)
     path = None
     if out is not None:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        path = write_text(out, html)
         announce(f"landscape written to {path}.", quiet=quiet)
     return LandscapeResult(path=path, html=html, area=scope.code, mix=mix, trend=trend, change=change,
                            peers=peer_result, residents=residents, workforce=workforce, settings=settings,

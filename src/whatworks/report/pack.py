@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from whatworks.store.exports import write_text
 from whatworks._announce import Setting, announce
 from whatworks.errors import error
 from whatworks.performance import compare, funnel, harm, indicators, peers, spc
@@ -458,9 +459,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     html = _render.render("pack.html.j2", **ctx)
     path = None
     if out is not None:
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        path = write_text(out, html)
         announce(f"pack written to {path}.", quiet=quiet)
     return PackResult(path=path, html=html, table=table, spc=spc_results, monthly=monthly,
                       compare=cmp_table, funnels=funnels, peers=peer_result, harm=harm_result, hotspots=hot[1] if hot else None,

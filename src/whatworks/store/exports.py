@@ -29,6 +29,17 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a text output (an HTML pack or landscape, an SVG diagram) atomically, creating its folder; return the path.
+
+    Outputs go through here because only ``store/`` touches files (DESIGN.md): a half-written pack never replaces a good one.
+    """
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(p, text)
+    return p
+
+
 def write_geojson(result, path: str | os.PathLike) -> Path:
     """Write a grid result's cells as a GeoJSON FeatureCollection (polygons in the input CRS) and return the path.
 
