@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -296,6 +297,65 @@ def _number_clusters(prepared: pd.DataFrame, clusters: pd.DataFrame) -> np.ndarr
     return codes
 
 
+def _check_spark_session(fn: str, spark: Any) -> None:
+    """A classic SparkSession (Splink reads its JVM context) with a checkpoint folder for Splink's intermediate
+    tables (Splink writes them as parquet there, to break Spark's lineage); Databricks is left to Splink."""
+    if spark is None:
+        raise error(fn, "backend='spark' needs a SparkSession passed as spark=.",
+                    hint="from pyspark.sql import SparkSession; spark = SparkSession.builder.getOrCreate()")
+    jsc = getattr(spark, "_jsc", None)
+    if jsc is None:
+        raise error(fn, "backend='spark' needs a classic SparkSession; Splink cannot run on Spark Connect.",
+                    got=type(spark).__module__ + "." + type(spark).__name__,
+                    hint="Create the session with SparkSession.builder.master(...) rather than .remote(...).")
+    if "DATABRICKS_RUNTIME_VERSION" not in os.environ and jsc.sc().getCheckpointDir().isEmpty():
+        raise error(fn, "The SparkSession has no checkpoint folder; Splink writes its intermediate tables there.",
+                    hint="spark.sparkContext.setCheckpointDir('/path/to/scratch') before linking.")
+
+
+def _spark_api(spark: Any):
+    """Splink's SparkAPI, checking that its similarity functions (Jaro-Winkler for names, Damerau-Levenshtein for
+    postcodes) were registered from the jar that ships with Splink: a session started without the jar gets a clear
+    error here instead of Splink's warning (which :func:`_splink_logging` hides) and a failing query later."""
+    from splink import SparkAPI
+
+    api = SparkAPI(spark_session=spark)
+    missing = [f for f in ("jaro_winkler", "damerau_levenshtein") if not spark.catalog.functionExists(f)]
+    if missing:
+        raise error("link", "Splink's Spark similarity functions are not available in this SparkSession.",
+                    expected="functions registered from Splink's jar", got=f"missing {missing}",
+                    hint="Start the session with Splink's jar: from splink.backends.spark import "
+                         "similarity_jar_location; SparkSession.builder.config('spark.jars', similarity_jar_location())")
+    return api
+
+
+def _spark_leftovers(spark: Any):
+    """Note the session's temporary views and the entries of its checkpoint folder now; the returned function drops
+    the ``__splink__`` views and parquet folders that appeared since (Splink leaves some of both behind, and they
+    hold the person records), so a run leaves the caller's session and scratch space as it found them."""
+    sc = spark._jsc.sc()
+    folder = None if sc.getCheckpointDir().isEmpty() else spark._jvm.org.apache.hadoop.fs.Path(sc.getCheckpointDir().get())
+    fs = folder.getFileSystem(sc.hadoopConfiguration()) if folder is not None else None
+
+    def views() -> set[str]:
+        return {t.name for t in spark.catalog.listTables() if t.isTemporary and t.name.startswith("__splink__")}
+
+    def files() -> set[str]:
+        if fs is None or not fs.exists(folder):
+            return set()
+        return {st.getPath().getName() for st in fs.listStatus(folder) if st.getPath().getName().startswith("__splink__")}
+
+    before_views, before_files = views(), files()
+
+    def drop() -> None:
+        for v in views() - before_views:
+            spark.catalog.dropTempView(v)
+        for f in files() - before_files:
+            fs.delete(spark._jvm.org.apache.hadoop.fs.Path(folder, f), True)
+
+    return drop
+
+
 def link(records: pd.DataFrame, source: str = "source", record_id: str = "record_id",
          first_name: str | None = "first_name", surname: str | None = "surname", dob: str | None = "dob",
          postcode: str | None = "postcode", *, other: Sequence[str] = (), exact: Sequence[str] = (),
@@ -333,6 +393,10 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
         Where Splink runs. ``"spark"`` needs ``spark=`` a classic SparkSession (not Spark Connect); the same model
         settings are used, with Spark's date pattern.
     spark : pyspark.sql.SparkSession, optional
+        For ``backend="spark"``: started with Splink's jar (``.config("spark.jars",
+        splink.backends.spark.similarity_jar_location())``) and given a checkpoint folder
+        (``spark.sparkContext.setCheckpointDir(...)``), where Splink writes its intermediate tables as parquet. The
+        ``__splink__`` views and folders a run creates are removed when it ends.
     max_pairs_em : float, default 500,000
         Cap on blocked pairs in each EM training session (Splink samples records to reach it).
     max_pairs_u : float, default 2,000,000
@@ -392,9 +456,8 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
     check_number(fn, "seed", seed, low=0, integer=True)
     check_choice(fn, "backend", backend, ("duckdb", "spark"))
     check_key(fn, key)
-    if backend == "spark" and spark is None:
-        raise error(fn, "backend='spark' needs a SparkSession passed as spark=.",
-                    hint="from pyspark.sql import SparkSession; spark = SparkSession.builder.getOrCreate()")
+    if backend == "spark":
+        _check_spark_session(fn, spark)
     if len(records) < 2:
         raise error(fn, "At least two records are needed to link.", got=len(records))
     for c in (source, record_id):
@@ -521,9 +584,8 @@ def _run_splink(prepared: pd.DataFrame, cols: set[str], n_other: tuple[int, int]
                 con.execute(f"SET memory_limit = '{memory_limit}'")
             db_api = DuckDBAPI(con)
         else:
-            from splink import SparkAPI
-
-            db_api = SparkAPI(spark_session=spark)
+            db_api = _spark_api(spark)
+            stack.callback(_spark_leftovers(spark))   # the caller's session outlives this call
         t = time.perf_counter()
         sdf = db_api.register(splink_input)
         linker = Linker(sdf, _settings(cols, n_other, backend, rules), log_level=None)
