@@ -188,3 +188,13 @@ def test_police_uk_locations_month_level(force):
     assert r.resolution == "month"
     # place concentration: the top 5% of places with crime hold far more than 5% of it
     assert r.top_shares.set_index("top").loc[0.05, "share_of_events"] > 0.2
+
+
+def test_one_unit_gives_the_share_with_no_interval():
+    # Review regression: with one unit the share is defined but its CI is not; max(0, nan) used to turn the
+    # missing CI into (0, 1).
+    r = ww.people.repeats(pd.DataFrame({"v": ["a", "a"], "occurred": ["2024-01-01", "2024-01-05"]}), who="v",
+                          n_boot=10, quiet=True)
+    assert r.repeat_share == 1.0
+    assert np.isnan(r.repeat_share_ci[0]) and np.isnan(r.repeat_share_ci[1])
+    assert ratio_ci(np.array([2.0]), np.array([2.0]))[0] == 1.0

@@ -168,3 +168,19 @@ def test_by_month_over_time(synth_stops):
     r = ww.people.stop_search(st, pop, by="month", quiet=True)
     assert r.table["month"].nunique() == 24
     assert r.table.groupby("group")["searches"].sum().to_dict() == r.overall.set_index("group")["searches"].to_dict()
+
+
+def test_searches_outside_population_areas_or_none_at_all_are_errors():
+    # Review regression: searches in an area missing from the population table used to drop out of .table silently.
+    stops = pd.DataFrame({"officer_defined_ethnicity": ["White"] * 4 + ["Black"] * 4, "lsoa": ["A", "A", "B", "X"] * 2,
+                          "outcome_linked_to_object": [True, False] * 4, "outcome": ["Arrest"] * 8})
+    pop = pd.DataFrame({"lsoa": ["A", "A", "B", "B"], "group": ["White", "Black"] * 2, "population": [100, 50, 100, 50]})
+    with pytest.raises(WhatworksError, match="no population") as e:
+        ww.people.stop_search(stops, pop, by="lsoa", quiet=True)
+    assert "'X'" in str(e.value) and "position 3" in str(e.value)
+    ok = ww.people.stop_search(stops[stops["lsoa"] != "X"], pop, by="lsoa", quiet=True)
+    assert ok.table["searches"].sum() == 6
+    with pytest.raises(WhatworksError, match="no searches"):
+        ww.people.stop_search(stops.iloc[:0], pop, quiet=True)
+    with pytest.raises(WhatworksError, match="no searches"):
+        ww.people.stop_search(stops.assign(officer_defined_ethnicity=np.nan), pop, quiet=True)

@@ -232,3 +232,20 @@ def test_recovers_the_synthetic_force_hotspot_rct():
     assert r.rate_ratio_ci[0] < truth < r.rate_ratio_ci[1]
     assert abs(np.log(r.rate_ratio / truth)) < 0.15
     assert r.ri_p_value < 0.05
+
+
+# --- review regressions: degenerate arms give a WhatworksError, not a wrong SE or a statsmodels error
+def test_single_unit_arm_is_an_error_not_a_zero_variance_se():
+    # One treated unit has leverage 1: HC2 would silently count its variance as 0.
+    d = pd.DataFrame({"z": [1, 0, 0, 0, 0, 0], "y": [1.0, 2, 3, 4, 5, 6]})
+    with pytest.raises(WhatworksError, match="at least two units"):
+        analyse(d, "y", "z", ri_reps=0)
+
+
+@pytest.mark.parametrize("family", ["poisson", "negbin"])
+def test_count_arm_with_no_events_is_an_error(family):
+    d = pd.DataFrame({"z": [1, 1, 1, 0, 0, 0], "y": [0, 0, 0, 3, 4, 5]})
+    with pytest.raises(WhatworksError, match="treatment arm has no events"):
+        analyse(d, "y", "z", family=family, ri_reps=0)
+    with pytest.raises(WhatworksError, match="arms have no events"):
+        analyse(d.assign(y=0), "y", "z", family=family, ri_reps=0)

@@ -174,3 +174,17 @@ def test_method_and_column_consistency():
         randomise(bad, "block_cluster", id="cell", blocks="area", clusters="beat")
     with pytest.raises(WhatworksError, match="pandas DataFrame"):
         randomise([1, 2, 3])
+
+
+def test_balance_table_constant_arms_and_single_unit_arm():
+    # Review regression: a level present in every treated unit and no control unit has pooled SD 0 but is
+    # maximally imbalanced; it used to be reported as SMD 0 ("good").
+    d = pd.DataFrame({"t": [1, 1, 0, 0], "x": ["a", "a", "b", "b"], "v": [2.0, 2, 2, 2]})
+    b = balance_table(d, "t", ["x", "v"]).set_index(["covariate", "level"])
+    assert b.loc[("x", "a"), "smd"] == np.inf
+    assert b.loc[("x", "b"), "smd"] == -np.inf
+    assert b["smd"].iloc[2] == 0.0
+    one = balance_table(d.iloc[1:], "t", ["v"])      # one treated unit: no SD
+    assert np.isnan(one["smd"].iloc[0])
+    r = randomise(pd.DataFrame({"id": [1, 2], "x": [1.0, 5.0]}), id="id", balance=["x"], seed=0)
+    assert "Largest imbalance" not in r.summary()

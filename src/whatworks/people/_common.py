@@ -105,9 +105,11 @@ def ratio_ci(y: np.ndarray, x: np.ndarray, level: float = 0.95) -> tuple[float, 
     """
     y, x = np.asarray(y, float), np.asarray(x, float)
     n = y.size
-    if n < 2 or x.sum() <= 0:
+    if n < 1 or x.sum() <= 0:
         return float("nan"), float("nan"), float("nan")
     r = y.sum() / x.sum()
+    if n < 2:   # the estimate is defined, its variance is not
+        return float(r), float("nan"), float("nan")
     d = y - r * x
     se = np.sqrt((d ** 2).sum() / (n * (n - 1))) / x.mean()
     z = float(stats.norm.ppf(0.5 + level / 2))

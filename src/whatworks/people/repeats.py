@@ -352,6 +352,6 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
     return RepeatsResult(
         table=table, settings=settings, unit="victim" if who is not None else "location", n_units=int(k),
         n_events=int(c.size), repeat_rate=rate, repeat_rate_ci=rate_ci, repeat_share=share,
-        repeat_share_ci=(max(0.0, s_lo), min(1.0, s_hi)), repeat_within_window=rep_within, window_days=float(window_days),
+        repeat_share_ci=(float(np.clip(s_lo, 0.0, 1.0)), float(np.clip(s_hi, 0.0, 1.0))), repeat_within_window=rep_within, window_days=float(window_days),
         top_shares=pd.DataFrame(top_rows), time_to_repeat=ttr, flags=pd.DataFrame(flag_rows, columns=["rule", "units"]),
         resolution=resolution)

@@ -286,6 +286,20 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
         i = int(np.flatnonzero(work["group"].isin(unknown).to_numpy())[0])
         raise error(fn, f"Group(s) {unknown} in the searches have no population.", row=f"position {i} of the searches with a group",
                     hint="Add them to the population table, or recode the search groups to the population's groups.")
+    if not len(work):
+        raise error(fn, f"There are no searches with '{group}' recorded to compute rates from.",
+                    got=f"{len(stops)} searches, {excluded} without a group",
+                    hint="Check the filter that produced the searches, or the group column.")
+    if area_by:
+        known = pd.MultiIndex.from_frame(pop[[*area_by, "group"]].astype(object))
+        cells = pd.MultiIndex.from_frame(work[[*area_by, "group"]].astype(object))
+        absent = ~cells.isin(known)
+        if absent.any():
+            i = int(np.flatnonzero(absent)[0])
+            raise error(fn, f"{int(absent.sum())} searches fall in ({', '.join(area_by)}, group) cells that have no "
+                            "population, so they would drop out of the rates.", got=cells[i],
+                        row=f"position {i} of the searches with a group",
+                        hint="Add those areas to the population table, or drop the searches outside them first.")
     if time_by:
         announce(f"{', '.join(time_by)} not in the population table: rates per {', '.join(time_by)} use the whole "
                  "population of each group as the denominator.", quiet=quiet)

@@ -347,10 +347,23 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     if z.min() == z.max():
         raise error(_WHERE, f"Everyone is in one arm of '{instrument or treatment}'.", got=float(z[0]),
                     hint="Both treatment and control units are needed.")
+    arm_n = (int((z == 0).sum()), int((z == 1).sum()))
+    if min(arm_n) < 2:
+        # With one unit in an arm its leverage is 1, so HC2 (and the arm's SD) is undefined: the SE would be wrong.
+        raise error(_WHERE, f"Each arm of '{instrument or treatment}' needs at least two units.",
+                    got=f"{arm_n[0]} control, {arm_n[1]} treatment",
+                    hint="A robust standard error cannot be estimated from a single unit in an arm.")
     if family != "gaussian" and (np.any(y < 0) or np.any(y != np.round(y))):
         first = int(np.flatnonzero((y < 0) | (y != np.round(y)))[0])
         raise error(_WHERE, f"A {family} model needs non-negative whole-number counts in '{outcome}'.",
                     got=df[outcome].iloc[first], row=f"position {first}")
+    if family != "gaussian":
+        empty_arm = [lab for lab, arm in (("control", 0), ("treatment", 1)) if y[z == arm].sum() == 0]
+        if empty_arm:
+            arms_txt = f"{' and '.join(empty_arm)} arm{'s have' if len(empty_arm) > 1 else ' has'}"
+            raise error(_WHERE, f"The {arms_txt} no events in '{outcome}', so the rate ratio is 0 or infinite and a "
+                                "log-linear model cannot estimate it.", got=0,
+                        hint="Report the counts by arm, or use family='gaussian' for a difference in means.")
     C, cov_names = _covariate_matrix(_WHERE, df, covariates)
     clusters = None
     if cluster is not None:

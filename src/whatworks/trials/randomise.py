@@ -131,7 +131,12 @@ def balance_table(df: pd.DataFrame, treatment: str | np.ndarray, covariates: Seq
             v1 = float(np.nanvar(x1, ddof=1)) if x1.size > 1 else np.nan
             v0 = float(np.nanvar(x0, ddof=1)) if x0.size > 1 else np.nan
             sd = np.sqrt((v1 + v0) / 2)
-            smd = (m1 - m0) / sd if sd > 0 else 0.0
+            if not np.isfinite(sd):
+                smd = np.nan          # an arm with fewer than two units: no SD to standardise by
+            elif sd > 0:
+                smd = (m1 - m0) / sd
+            else:                     # both arms constant: balanced only if the constants agree
+                smd = 0.0 if m1 == m0 else float(np.sign(m1 - m0) * np.inf)
             rows.append({"covariate": cov, "level": lv, "mean_treatment": m1, "mean_control": m0,
                          "sd_pooled": sd, "smd": smd})
     return pd.DataFrame(rows, columns=["covariate", "level", "mean_treatment", "mean_control", "sd_pooled", "smd"])
@@ -165,7 +170,7 @@ class RandomisationResult(Result):
     def summary(self) -> str:
         text = (f"{self.method.replace('_', ' ').capitalize()} randomisation (seed {self.seed}): {self.n_treated} of "
                 f"{len(self.table)} units to treatment.")
-        if self.balance is not None and len(self.balance):
+        if self.balance is not None and self.balance["smd"].notna().any():
             worst = self.balance.loc[self.balance["smd"].abs().idxmax()]
             name = worst["covariate"] if worst["level"] is None else f"{worst['covariate']}={worst['level']}"
             verdict = "good" if abs(worst["smd"]) < 0.1 else ("acceptable" if abs(worst["smd"]) < 0.25 else "poor")
