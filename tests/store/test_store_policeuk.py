@@ -222,3 +222,19 @@ def test_failure_inside_a_file_rolls_back_that_file(tmp_path, monkeypatch, store
         store.ingest_policeuk(FEB)
     after = store.sql("SELECT (SELECT count(*) FROM events) AS e, (SELECT count(*) FROM quarantine) AS q, (SELECT count(*) FROM batches) AS b")
     assert before.equals(after)
+
+
+def test_the_stop_and_search_force_says_where_it_came_from(store, tmp_path):
+    # review regression: the force of a stop-and-search file (which has no force column) was chosen silently
+    alone = tmp_path / "2024-02-west-yorkshire-stop-and-search.csv"
+    shutil.copy(STOPS, alone)
+    rep = store.ingest_policeuk(alone)
+    assert "force 'west-yorkshire' (the file name's slug" in rep.files[0].message
+    store.ingest_policeuk(FIX)
+    msg = [f.message for f in store.ingest_policeuk(STOPS, force="WYP").files]
+    assert msg and "nothing done" in msg[0]  # same bytes: already loaded
+    other = tmp_path / "copy"
+    other.mkdir()
+    (other / "2024-02-west-yorkshire-stop-and-search.csv").write_bytes(STOPS.read_bytes() + b"\n")
+    rep = store.ingest_policeuk(other)
+    assert "force 'West Yorkshire Police' (from the west-yorkshire street files already loaded)" in rep.files[0].message

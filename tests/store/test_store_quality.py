@@ -263,3 +263,17 @@ def test_many_changes_in_one_field_are_one_finding():
     assert len(t) == 1 and t["rows_affected"].iloc[0] == 150
     assert t["detail"].iloc[0].startswith("5 values of outcome in s crime records change over time, e.g. 'A' is last "
                                           "seen in 2024-06; 'B' is last seen in 2024-06; 'C'")
+
+
+def test_summary_of_a_store_whose_every_row_was_quarantined_is_not_empty(tmp_path):
+    # review regression: records == 0 made summary() say "empty" and hide the 100%-quarantined finding
+    h = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+         "Last outcome category,Context\n")
+    (tmp_path / "2024-01-x-street.csv").write_text(h + "a,2024-13,F,F,,,,,,Burglary,,\nb,bad,F,F,,,,,,Burglary,,\n")
+    with ww.Store(":memory:") as s:
+        s.ingest_policeuk(tmp_path)
+        q = s.quality()
+    assert q.records == 0 and len(q.table) == 1
+    text = q.summary()
+    assert "empty" not in text
+    assert "No records are loaded" in text and "2 rows (100.0%)" in text and "unparseable Month" in text

@@ -528,3 +528,15 @@ def test_synthetic_force_export_loads_with_nothing_quarantined(tmp_path):
         kinds = set(s.sql("SELECT DISTINCT kind FROM events")["kind"])
         assert {"crime", "stop_search", "arrest"} <= kinds
         assert s.sql("SELECT count(*) AS n FROM event_persons")["n"].iloc[0] > 0
+
+
+def test_a_header_in_the_wrong_encoding_gets_an_encoding_hint(store, tmp_path):
+    # review regression: a cp1252 export read as UTF-8 was blamed on [files.columns]
+    m = _mini_mapping(tmp_path, columns='reference = "Réf"\noccurred = "Date"\ncrime_type = "Type"\n')
+    _write(tmp_path / "crimes.csv", "Réf,Date,Type\nR1,2024-01-01,Burglary\n", encoding="cp1252")
+    with pytest.raises(IngestError, match=r"the header is not utf-8 text: set `encoding`"):
+        records.ingest(store.con, tmp_path / "crimes.csv", m, version="test")
+    # an ordinary misspelt column still points at [files.columns]
+    _write(tmp_path / "crimes.csv", "Ref,Date,Type\nR1,2024-01-01,Burglary\n")
+    with pytest.raises(IngestError, match=r"Hint: correct \[files.columns\]"):
+        records.ingest(store.con, tmp_path / "crimes.csv", m, version="test")

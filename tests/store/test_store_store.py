@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -119,3 +120,41 @@ def test_unload_removes_one_file_and_it_loads_again(tmp_path):
         assert (after.drop(["crimes", "outcomes"]) == before.drop(["crimes", "outcomes"])).all()
         with pytest.raises(WhatworksError, match="no batch 999"):
             s.unload(999)
+
+
+# ---------------------------------------------------------------- regressions found in review
+def test_store_path_and_export_path_with_a_quote(tmp_path):
+    # paths reach DuckDB SQL as literals (read_csv, COPY ... TO): a quote in a folder or file name must not break them
+    folder = tmp_path / "O'Brien's data"
+    shutil.copytree(FIX, folder)
+    with ww.Store(tmp_path / "o'brien.duckdb") as s:
+        rep = s.ingest_policeuk(folder)
+        assert rep.files_loaded == 4 and rep.rows_loaded == 9
+        assert s.export_quarantine(folder / "q'out.csv") == 12
+        assert len(pd.read_csv(folder / "q'out.csv")) == 12
+
+
+def test_a_misspelt_quarantine_category_is_refused_not_read_as_empty(tmp_path):
+    with ww.Store(":memory:") as s:
+        s.ingest_policeuk(FIX)
+        assert len(s.quarantine(category="duplicate")) == 3
+        with pytest.raises(WhatworksError, match="'category' parameter must be one of.*Got 'duplicates'"):
+            s.quarantine(category="duplicates")
+        with pytest.raises(WhatworksError, match="'category' parameter must be one of"):
+            s.export_quarantine(tmp_path / "q.csv", category="invalid'")
+        assert not (tmp_path / "q.csv").exists()
+
+
+def test_memory_limit_is_passed_as_a_literal():
+    with ww.Store(":memory:", memory_limit="512MB") as s:
+        assert s.sql("SELECT current_setting('memory_limit') AS m")["m"].iloc[0] == "488.2 MiB"  # 512e6 bytes
+    with pytest.raises(StoreError, match="set memory limit"):
+        ww.Store(":memory:", memory_limit="1GB'; DROP TABLE x; --")
+
+
+def test_a_file_that_is_not_duckdb_gets_the_right_hint(tmp_path):
+    bad = tmp_path / "notes.duckdb"
+    bad.write_text("not a database")
+    with pytest.raises(StoreError, match="is it a DuckDB file") as info:
+        ww.Store(bad)
+    assert "another whatworks process" not in str(info.value)

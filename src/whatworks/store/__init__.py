@@ -15,10 +15,10 @@ from typing import Any, Callable, Sequence
 import duckdb
 import pandas as pd
 
-from whatworks.errors import StoreError, WhatworksError
+from whatworks.errors import StoreError, WhatworksError, error
 from whatworks.store import policeuk as _policeuk
 from whatworks.store._schema_ops import ensure_schema
-from whatworks.store._sql import quote_ident, run
+from whatworks.store._sql import quote_ident, quote_literal, run
 from whatworks.store.ingest_report import FileOutcome, IngestReport
 from whatworks.store.schema import SCHEMA_VERSION
 
@@ -56,14 +56,17 @@ class Store:
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"Cannot open the store {self.path!r}: {exc}. Hint: is another whatworks process using it? "
-                             "Close it, or open with read_only=True.") from exc
+            if "lock" in str(exc).lower():
+                hint = "is another whatworks process using it? Close it, or open with read_only=True."
+            else:
+                hint = "is it a DuckDB file? Give whatworks a new file name (a store is created on first use)."
+            raise StoreError(f"Cannot open the store {self.path!r}: {exc}. Hint: {hint}") from exc
         self.read_only = read_only
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET enable_progress_bar = false")
-        if memory_limit:
-            self.con.execute(f"SET memory_limit = '{memory_limit}'")
         try:
+            self.con.execute("SET TimeZone = 'UTC'")
+            self.con.execute("SET enable_progress_bar = false")
+            if memory_limit:
+                run(self.con, "set memory limit", f"SET memory_limit = {quote_literal(str(memory_limit))}")
             self.opened_version = ensure_schema(self.con, read_only=read_only)
         except BaseException:
             self.con.close()
@@ -273,6 +276,7 @@ class Store:
     # ------------------------------------------------------------------ quarantine & batches
     def quarantine(self, *, category: str | None = None) -> pd.DataFrame:
         """Quarantined rows (category 'invalid' or 'duplicate') with source file, row, reason and raw values."""
+        _check_category("quarantine", category)
         if category is None:
             return self.sql("SELECT * FROM quarantine ORDER BY batch_id, source_row")
         return self.sql("SELECT * FROM quarantine WHERE category = ? ORDER BY batch_id, source_row", [category])
@@ -283,7 +287,8 @@ class Store:
         fmt = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet)", ".json": "(FORMAT json)"}.get(suffix)
         if fmt is None:
             raise WhatworksError(f"export_quarantine(): unsupported file type {suffix!r}. Expected .csv, .parquet or .json.")
-        where = "" if category is None else "WHERE category = " + "'" + category.replace("'", "''") + "'"
+        _check_category("export_quarantine", category)
+        where = "" if category is None else "WHERE category = " + quote_literal(category)
         query = f"SELECT * FROM quarantine {where} ORDER BY batch_id, source_row"
         n = self.con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
         target = str(path).replace("'", "''")
@@ -312,6 +317,16 @@ class Store:
     def batches(self) -> pd.DataFrame:
         """One row per loaded file: checksum, format, row accounting, time."""
         return self.sql("SELECT * FROM batches ORDER BY batch_id")
+
+
+QUARANTINE_CATEGORIES = ("invalid", "duplicate")
+
+
+def _check_category(where: str, category: str | None) -> None:
+    """A misspelt category would match no row and read as an empty quarantine, so it is refused."""
+    if category is not None and category not in QUARANTINE_CATEGORIES:
+        raise error(where, f"The 'category' parameter must be one of {list(QUARANTINE_CATEGORIES)} or None (both).",
+                    got=category)
 
 
 __all__ = ["Store", "IngestReport", "FileOutcome", "default_store_path", "DEFAULT_STORE", "STORE_ENV"]

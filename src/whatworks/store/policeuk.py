@@ -249,21 +249,24 @@ def _insert_sql(fmt: Format) -> list[tuple[str, str]]:
     ]
 
 
-def _stop_force(con, source: Source, force: str | None) -> str | None:
+def _stop_force(con, source: Source, force: str | None) -> tuple[str | None, str]:
     """Stop-and-search files have no force column: use ``force=``, else the force named in the same force's
-    street files already loaded, else the slug in the file name (``2024-01-<slug>-stop-and-search.csv``)."""
+    street files already loaded, else the slug in the file name (``2024-01-<slug>-stop-and-search.csv``).
+    Returns (force, where it came from), so the file's outcome can say which default was taken."""
     if force:
-        return force
+        return force, "given"
     m = _STOP_FILE.match(source.basename)
     if not m:
-        return None
+        return None, "none: the file name does not follow YYYY-MM-<force>-stop-and-search.csv; pass force="
     slug = m.group("slug")
     row = con.execute(
         """SELECT e.force FROM batches b JOIN events e USING (batch_id)
            WHERE b.format = 'policeuk_street' AND e.source_system = ? AND e.force IS NOT NULL
              AND regexp_extract(b.source_file, '\\d{4}-\\d{2}-(.+)-street\\.csv$', 1) = ? LIMIT 1""",
         [SOURCE_SYSTEM, slug]).fetchone()
-    return row[0] if row else slug
+    if row:
+        return row[0], f"from the {slug} street files already loaded"
+    return slug, "the file name's slug (no street file of this force loaded yet); pass force= to name it"
 
 
 def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], facts: _csv.FileFacts, *,
@@ -278,9 +281,10 @@ def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], 
     loaded_csv = _csv.load(con, path, columns, force_exact=force_exact, facts=facts, wrap=lambda src: _check_sql(fmt, src))
     _stage_coordinates(con)
     with _batch.transaction(con):
+        stop_force, force_from = _stop_force(con, source, force) if fmt is STOP_SEARCH else (None, "")
         con.execute("SET VARIABLE ww_batch = ?", [batch_id])
         con.execute("SET VARIABLE ww_source = ?", [source.name])
-        con.execute("SET VARIABLE ww_force = ?", [_stop_force(con, source, force) if fmt is STOP_SEARCH else None])
+        con.execute("SET VARIABLE ww_force = ?", [stop_force])
         _batch.quarantine_rejects(con, batch_id, source.name)
         run(con, "quarantine invalid rows", f"""INSERT INTO quarantine
             SELECT ?, ?, source_row, 'invalid', reason, {_raw_json(fmt)} FROM _rows WHERE reason IS NOT NULL""",
@@ -301,7 +305,8 @@ def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], 
                                                       loaded_csv.records, loaded, version)
         outcome = FileOutcome(source.name, fmt.name, "loaded", batch_id, loaded_csv.records, loaded, quarantined,
                               duplicates, _batch.reasons(con, batch_id), checksum=checksum,
-                              message=f"read on the {loaded_csv.path_used} path")
+                              message=f"read on the {loaded_csv.path_used} path"
+                              + (f"; force {stop_force!r} ({force_from})" if fmt is STOP_SEARCH else ""))
         _csv.cleanup(con)
         run(con, "drop work tables", "DROP TABLE _dups")
     return outcome

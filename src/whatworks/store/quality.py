@@ -120,11 +120,15 @@ class QualityProfile(Result):
 
     def summary(self, *, max_findings: int = 8) -> str:
         """What to look at first, in plain English."""
-        if self.records == 0:
+        if self.records == 0 and self.table.empty:
             return ("The store is empty: nothing to profile yet. Load data with store.ingest_policeuk(...) "
                     "or store.ingest_records(...).")
-        n_sources = self.completeness["source_system"].nunique()
-        head = f"Data quality of {self.records:,} records from {n_sources} source system(s)"
+        if self.records == 0:
+            # files were read but none of their rows loaded (all quarantined or duplicates): say why, not "empty"
+            head = "No records are loaded, but files were read"
+        else:
+            n_sources = self.completeness["source_system"].nunique()
+            head = f"Data quality of {self.records:,} records from {n_sources} source system(s)"
         if self.table.empty:
             return (head + ": no completeness gaps, code changes, quarantined rows, duplicates or late records found.")
         lines = [head + f": {len(self.table)} finding(s); look at these first:"]

@@ -115,9 +115,15 @@ def _plan(m: Mapping, src: Source) -> tuple[_Plan | None, str | None]:
         if repeated:
             what.append(f"the mapped column(s) {repeated} appear more than once in its header")
         delim = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}.get(m.delimiter_of(spec), repr(m.delimiter_of(spec)))
+        if any("\ufffd" in h or "\x00" in h for h in header):
+            # undecodable bytes (or the NULs of UTF-16) in the header: the columns are probably right, the encoding is not
+            hint = (f"the header is not {m.encoding_of(spec)} text: set `encoding` for this block in {m.origin} "
+                    "('utf-8', 'cp1252' or 'latin-1'), or save the export as UTF-8.")
+        else:
+            hint = (f"correct [files.columns] in {m.origin} (headers match ignoring case and surrounding spaces; "
+                    f"the delimiter is {delim}).")
         return None, (f"ingest_records(): {src.name} (table {spec.table!r}, pattern {spec.pattern!r}): " + " and ".join(what)
-                      + f". Its header is {header[:30]!r}. Nothing from this file was loaded. Hint: correct [files.columns] "
-                      f"in {m.origin} (headers match ignoring case and surrounding spaces; the delimiter is {delim}).")
+                      + f". Its header is {header[:30]!r}. Nothing from this file was loaded. Hint: {hint}")
     return _Plan(src, spec, tuple(header), positions), None
 
 
