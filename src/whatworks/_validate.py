@@ -27,10 +27,11 @@ def require_columns(where: str, df: pd.DataFrame, columns: Iterable[str | None],
 def require_numeric(where: str, df: pd.DataFrame, column: str, *, allow_na: bool = False) -> np.ndarray:
     s = df[column]
     values = pd.to_numeric(s, errors="coerce")
-    bad = values.isna() & (s.notna() if allow_na else True)
+    bad = (values.isna() & (s.notna() if allow_na else True)) | np.isinf(values.to_numpy(dtype=float))
     if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise error(where, f"Column '{column}' must be numeric{'' if allow_na else ' with no missing values'}.",
+        first = int(np.flatnonzero(np.asarray(bad))[0])
+        raise error(where, f"Column '{column}' must be numeric{'' if allow_na else ' with no missing values'} "
+                           f"(it must hold finite numbers: no text, no infinities).",
                     got=s.iloc[first], row=f"position {first} (index {df.index[first]!r})",
                     hint="Clean or drop the offending rows first; whatworks never drops them silently.")
     return values.to_numpy(dtype=float)

@@ -196,11 +196,9 @@ def ingest_areas(paths: List[Path] = typer.Argument(..., help="Area lookup CSV f
 def _read_weights(path: Optional[Path]):
     if path is None:
         return None
-    import pandas as pd
+    from whatworks.store.exports import read_weights
 
-    if not path.exists():
-        raise WhatworksError(f"pack: the harm weights file {str(path)!r} does not exist. Hint: a CSV with columns crime_type,weight.")
-    return pd.read_csv(path)
+    return read_weights(path)
 
 
 @app.command()

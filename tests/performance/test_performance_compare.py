@@ -68,6 +68,7 @@ def test_both_zero_policy():
     (dict(count_a=1, count_b=2, exposure_a=0), "must be positive"),
     (dict(count_a=[1, 2], count_b=[1, 2, 3]), "same length"),
     (dict(count_a="many", count_b=2), "number or a list"),
+    (dict(count_a=[], count_b=[]), "nothing to compare"),   # review: was an IndexError
 ])
 def test_bad_input(kw, msg):
     with pytest.raises(WhatworksError, match=msg):

@@ -87,6 +87,18 @@ def test_bad_data():
         funnel(pd.DataFrame({"x": [1], "n": [10]}), "x", "n", quiet=True)
 
 
+def test_infinite_values_refused():
+    # review: an infinite denominator made the pooled target 0 and flagged the other units as outliers
+    with pytest.raises(WhatworksError, match="Column 'n' must (be numeric|hold finite numbers).*position 1"):
+        funnel(pd.DataFrame({"x": [5, 5, 5], "n": [10, np.inf, 10]}), "x", "n", kind="rate", quiet=True)
+
+
+def test_rate_with_no_events_anywhere_refused():
+    # review: a pooled rate of 0 gave expected counts of 0 and NaN z-scores, phi and limits without a word
+    with pytest.raises(WhatworksError, match="0 for every unit"):
+        funnel(pd.DataFrame({"x": [0, 0, 0], "n": [100, 200, 300]}), "x", "n", kind="rate", quiet=True)
+
+
 def test_target_announced(capsys):
     funnel(pd.DataFrame({"x": [1, 2], "n": [10, 10]}), "x", "n")
     assert "target set to 0.15" in capsys.readouterr().err

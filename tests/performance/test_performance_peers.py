@@ -97,6 +97,16 @@ def test_constant_feature_and_duplicates_refused():
         peers(a, id="code", groups=g)
 
 
+def test_infinite_feature_and_empty_groups_refused():
+    # review: inf reached cKDTree ("data must be finite"), an empty groups table gave "cannot convert float NaN"
+    a = areas(10)
+    a.loc[3, "imd"] = np.inf
+    with pytest.raises(WhatworksError, match="(?:Feature|Column) 'imd' (?:must hold finite numbers|must be numeric).*position 3"):
+        peers(a, ["imd"], id="code", k=2)
+    with pytest.raises(WhatworksError, match="'groups' table has no rows"):
+        peers(areas(10), id="code", groups=pd.DataFrame({"code": [], "peer": []}))
+
+
 def test_recovers_planted_lookalikes():
     # 40 clusters of 8 areas with small within-cluster noise: each area's 7 peers should be its own cluster
     rng = np.random.default_rng(4)

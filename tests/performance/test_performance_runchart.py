@@ -36,6 +36,12 @@ def test_missing_column():
         runchart(frame([1, 2, 3]), "x", "t")
 
 
+def test_infinite_value_refused():
+    # review: inf was accepted and sat above any median as an ordinary point
+    with pytest.raises(WhatworksError, match="(?:must hold finite numbers|must be numeric)"):
+        runchart(frame([1.0, 2.0, -np.inf, 4.0]), "y", "t", quiet=True)
+
+
 # thresholds vs qicharts2 (R)
 def test_thresholds_equal_qicharts2_for_n_10_to_100():
     g = pd.DataFrame(golden()["thresholds"])

@@ -46,6 +46,19 @@ def test_duplicate_dates_refused():
         spc(d, "y", "month")
 
 
+def test_infinite_value_refused():
+    # review: inf passed require_numeric and gave "special cause" verdicts from infinite limits
+    with pytest.raises(WhatworksError, match="(?:must hold finite numbers|must be numeric).*position 1"):
+        spc(frame([1.0, np.inf, 3.0, 4.0]), "y", "month", quiet=True)
+
+
+def test_text_target_column_refused():
+    # review: a non-numeric target column was coerced to NaN and the assurance silently dropped
+    d = frame([1.0, 2.0, 3.0, 4.0]).assign(tg=["5", "5", "5", "five"])
+    with pytest.raises(WhatworksError, match="Column 'tg' must be numeric"):
+        spc(d, "y", "month", improvement="increase", target="tg", quiet=True)
+
+
 def test_target_needs_direction():
     with pytest.raises(WhatworksError, match="needs a direction"):
         spc(frame([1, 2, 3]), "y", "month", target=2)

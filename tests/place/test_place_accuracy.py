@@ -29,6 +29,14 @@ def test_rri_levine():
     assert "Levine 2008" in r.table.set_index("measure").loc["rri", "definition"]
 
 
+def test_rri_undefined_when_baseline_has_no_crime_in_flagged_places():
+    # review: the summary told the user to "give baseline=" although they had
+    r = accuracy([True, False], [1, 1], baseline=[0, 4])
+    assert np.isnan(r.rri)
+    assert "baseline counts have no crime in the flagged places" in r.summary()
+    assert "Give baseline=" not in r.summary()
+
+
 def test_unequal_areas_pei_pro_rata():
     obs = [10, 10, 1]
     area = [1.0, 4.0, 1.0]

@@ -62,6 +62,8 @@ def test_bad_inputs():
         concentration([1, None, 3])
     with pytest.raises(WhatworksError, match="every count is 0"):
         concentration([0, 0, 0])
+    with pytest.raises(WhatworksError, match="finite numbers.*position 1"):   # review: gave Gini NaN, "inf crimes"
+        concentration([3, np.inf, 1])
 
 
 def test_recovers_injected_share():

@@ -152,6 +152,10 @@ def test_bad_inputs():
         gistar(df, value="n")
     with pytest.raises(WhatworksError, match="'cells' argument must be a pandas DataFrame"):
         gistar([1, 2, 3])
+    # review: an infinite value gave NaN z-scores everywhere and "0 hot spots" without a word
+    df["count"] = [1.0, np.inf, 3, 4]
+    with pytest.raises(WhatworksError, match="Column 'count' (?:must hold finite numbers|must be numeric).*position 1"):
+        gistar(df, distance=1.5, quiet=True)
 
 
 # RECOVERY: planted hot spots ----------------------------------------------------------------------------------------

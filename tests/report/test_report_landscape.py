@@ -72,3 +72,8 @@ def test_landscape_refuses_a_force_and_unknown_areas(built):
         ww.report.landscape(store, "NOPE", out=None, quiet=True)
     with pytest.raises(ww.WhatworksError, match="must be an area code"):
         ww.report.landscape(store, None, out=None, quiet=True)
+    # review: k=2.5 was silently truncated to 2 and k="3" raised a bare ValueError; peers() now checks it
+    code = force.tables["areas"].query("level == 'borough'")["code"].iloc[0]
+    for bad in (2.5, "3"):
+        with pytest.raises(ww.WhatworksError, match="'k' parameter"):
+            ww.report.landscape(store, code, out=None, k=bad, quiet=True)

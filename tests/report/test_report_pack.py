@@ -206,6 +206,41 @@ def test_harm_uses_only_the_given_weights(built, borough_pack):
     assert "No harm weight" not in html
 
 
+def test_analysis_defaults_are_recorded_in_the_pack_settings(borough_pack):
+    # review: the hot-spot cell size, Gi* distance and funnel targets were chosen from the data but were neither
+    # announced nor in the pack's settings table
+    code, r, html, _ = borough_pack
+    s = r.settings
+    assert s["hotspots cell size"].value == r.hotspots.lattice.cell_size
+    assert s["hotspots distance"] is r.hotspots.settings["distance"]
+    assert s["rate funnel target"] is r.funnels["rate"].settings["target"]
+    assert s["solved funnel target"] is r.funnels["solved"].settings["target"]
+    assert all(s[k].source == "data" for k in ("hotspots cell size", "hotspots distance", "rate funnel target"))
+    assert "<td>hotspots distance</td>" in html and "<td>rate funnel target</td>" in html
+
+
+def test_hotspot_failure_policy(built, monkeypatch):
+    # review: `except Exception` turned any bug in grid/gistar into a note in the pack; only refusals become notes
+    import whatworks.place as place
+
+    force, store, d = built
+    code = force.tables["areas"].query("level == 'borough'")["code"].iloc[0]
+
+    def refuse(*a, **k):
+        raise ww.WhatworksError("gistar(): Every cell has the same 'count' (0); Gi* is undefined.")
+
+    monkeypatch.setattr(place, "gistar", refuse)
+    r = ww.report.pack(store, area=code, period=PERIOD, out=None, quiet=True)
+    assert r.hotspots is None and "Hot spots could not be mapped: gistar(): Every cell" in r.html
+
+    def broken(*a, **k):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(place, "gistar", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        ww.report.pack(store, area=code, period=PERIOD, out=None, quiet=True)
+
+
 def test_whole_store_pack_without_weights_says_how_to_supply_them(built):
     force, store, d = built
     r = ww.report.pack(store, out=None, period=PERIOD, hotspots=False, quiet=True)

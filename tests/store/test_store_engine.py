@@ -52,3 +52,8 @@ def test_unknown_columns_are_clear_errors(store):
         store.counts(by=["borough"])
     with pytest.raises(WhatworksError, match="unknown filter column"):
         store.counts(by=["kind"], where={"colour": "red"})
+
+
+def test_malformed_months_are_a_clear_error(store):
+    with pytest.raises(WhatworksError, match="'months' parameter must be two months"):
+        store.counts(by=["kind"], months=("April", "2024-03"))

@@ -80,6 +80,11 @@ def prepare(where: str, df, value: str, date: str, by, rebase) -> Prepared:
     if len(df) == 0:
         raise error(where, "The data frame has no rows.", hint="Check the filter that produced it.")
     values = require_numeric(where, df, value)
+    if not np.isfinite(values).all():
+        first = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise error(where, f"Column '{value}' must hold finite numbers.", got=values[first],
+                    row=f"position {first} (index {df.index[first]!r})",
+                    hint="An infinite value usually comes from dividing by zero upstream; fix or drop that row first.")
     dates = coerce_dates(where, df, date)
     for b in by_cols:
         if df[b].isna().any():

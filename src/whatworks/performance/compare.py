@@ -149,6 +149,9 @@ def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float =
     except ValueError:
         raise error(WHERE, "count_a, count_b, exposure_a and exposure_b must have the same length (or be single "
                     "numbers).", got=(len(a), len(b), len(ea), len(eb))) from None
+    if a.size == 0:
+        raise error(WHERE, "There is nothing to compare: the counts are empty.", got="0 comparisons",
+                    hint="Pass at least one pair of counts.")
     for name, arr in (("count_a", a), ("count_b", b)):
         nonint = arr != np.round(arr)
         if nonint.any():

@@ -242,6 +242,10 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str = "p
         raise error(WHERE, "A funnel plot needs at least 2 units.", got=len(df))
     num = require_numeric(WHERE, df, numerator)
     den = require_numeric(WHERE, df, denominator)
+    for col, arr in ((numerator, num), (denominator, den)):
+        if not np.isfinite(arr).all():
+            i = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise error(WHERE, f"Column '{col}' must hold finite numbers.", got=arr[i], row=f"position {i}")
     bad = (den <= 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -264,6 +268,11 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str = "p
             target, reason = 1.0, "observed = expected"
         else:
             target, reason = float(num.sum() / den.sum()), "pooled value across all units (Σ numerator / Σ denominator)"
+            if kind == "rate" and target == 0:
+                # expected counts would all be 0, so every standard error and z-score is undefined
+                raise error(WHERE, f"Column '{numerator}' is 0 for every unit, so there is no pooled rate to compare "
+                            "units against.", got="a pooled rate of 0",
+                            hint="Check the filter that produced the counts, or give a target= rate.")
         settings["target"] = Setting(target, "data" if kind != "ratio" else "default", reason)
         announce(f"target set to {target * per:.4g}{' per ' + format(per, 'g') if per != 1 else ''} ({reason}).",
                  quiet=quiet)

@@ -165,6 +165,8 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
     population : DataFrame, optional
         Residents per area: one of the ``by`` columns plus ``population_col``. Gives ``rate_per_1000`` (crimes in the
         period per 1,000 residents; not annualised).
+    population_col : str, default "population"
+        Column of ``population`` holding the number of residents.
     harm_weights : DataFrame, optional
         Your own weights: columns ``crime_type`` and ``weight``. Gives ``harm``. See :func:`whatworks.performance.harm`.
     harm_on_missing : {"error", "exclude"}, default "error"

@@ -144,6 +144,11 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int = DEFAULT_K, we
         features = list(features)
         require_columns(WHERE, areas, features, arg="areas")
         x = np.column_stack([require_numeric(WHERE, areas, f) for f in features])
+        if not np.isfinite(x).all():
+            r, c = (int(v[0]) for v in np.nonzero(~np.isfinite(x)))
+            raise error(WHERE, f"Feature '{features[c]}' must hold finite numbers.", got=x[r, c],
+                        row=f"position {r} ({id}={ids.iloc[r]!r})",
+                        hint="An infinite value usually comes from dividing by zero (e.g. a rate with no population).")
         sd = x.std(axis=0, ddof=1) if len(x) > 1 else np.zeros(x.shape[1])
         if (sd == 0).any():
             f = features[int(np.flatnonzero(sd == 0)[0])]
@@ -176,6 +181,8 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int = DEFAULT_K, we
             i = int(np.flatnonzero(unknown.to_numpy())[0])
             raise error(WHERE, "Peer groups name an area that is not in 'areas'.",
                         got=(groups[id].iloc[i], groups["peer"].iloc[i]), row=f"position {i}")
+        if groups.empty:
+            raise error(WHERE, "The 'groups' table has no rows.", hint="Give one row per (area, peer) pair.")
         self_peer = groups[id] == groups["peer"]
         if self_peer.any():
             i = int(np.flatnonzero(self_peer.to_numpy())[0])

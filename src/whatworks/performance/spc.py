@@ -16,7 +16,7 @@ import pandas as pd
 
 from whatworks._announce import Setting, announce
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_choice, check_number
+from whatworks._validate import check_choice, check_number, require_numeric
 from whatworks.errors import error
 from whatworks.performance._series import group_last, prepare, run_flags
 
@@ -521,7 +521,8 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str = "neutral"
     if target is None:
         tv = np.full(len(last), np.nan)
     elif isinstance(target, str):
-        tv = pd.to_numeric(p.frame[target], errors="coerce").to_numpy(dtype=float)[last]
+        # a missing target on a series' latest row means "no target" for that series; text is refused, not coerced
+        tv = require_numeric(WHERE, p.frame, target, allow_na=True)[last]
     else:
         tv = np.full(len(last), float(target))
     ass["target"] = tv

@@ -45,6 +45,9 @@ class AccuracyResult(Result):
                 f"(PEI {self.pei:.2f}).")
         if np.isfinite(self.rri):
             text += f" Recapture rate index {self.rri:.2f}."
+        elif "baseline" in self.settings:
+            text += (" No recapture rate index: the baseline counts have no crime in the flagged places (or none at "
+                     "all), so the ratio is undefined.")
         else:
             text += " Give baseline= (the counts the forecast was made from) for the recapture rate index."
         return text

@@ -123,6 +123,9 @@ def _counts_from(where: str, counts, value: str) -> np.ndarray:
         raise error(where, "Counts must be numbers with no missing values (include places with zero crime as 0).",
                     got=s.iloc[first], row=f"position {first}", hint="Fill missing counts with 0 if they mean none.")
     x = v.to_numpy(float)
+    if not np.isfinite(x).all():
+        first = int(np.flatnonzero(~np.isfinite(x))[0])
+        raise error(where, "Counts must be finite numbers.", got=x[first], row=f"position {first}")
     if (x < 0).any():
         first = int(np.flatnonzero(x < 0)[0])
         raise error(where, "Counts must be non-negative.", got=x[first], row=f"position {first}")

@@ -268,6 +268,11 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
     xv = require_numeric(where, table, x)
     yv = require_numeric(where, table, y)
     vals = require_numeric(where, table, value)
+    for col, arr in ((x, xv), (y, yv), (value, vals)):
+        if not np.isfinite(arr).all():
+            first = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise error(where, f"Column '{col}' must hold finite numbers.", got=arr[first], row=f"position {first}",
+                        hint="Fix or drop that place first.")
     check_number(where, "permutations", permutations, low=0, integer=True)
     check_number(where, "alpha", alpha, low=0, high=1, low_inclusive=False, high_inclusive=False)
     if distance is not None:

@@ -100,7 +100,7 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
     usable = [c for c in covs if unit_table[c].notna().all() and unit_table[c].nunique() > 1]
     peer_result, peer_codes = None, []
     if usable and len(unit_table) >= 3:
-        kk = min(MAX_PEERS, len(unit_table) - 1) if k is None else int(k)
+        kk = min(MAX_PEERS, len(unit_table) - 1) if k is None else k   # a given k is checked by peers()
         if k is None:
             settings["k"] = Setting(kk, "data", f"up to {MAX_PEERS} peers, from {len(unit_table)} {level} areas")
             announce(f"k set to {kk} peers ({len(unit_table)} {level} areas in the store).", quiet=quiet)

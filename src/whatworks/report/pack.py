@@ -25,7 +25,7 @@ import pandas as pd
 
 from whatworks.store.exports import write_text
 from whatworks._announce import Setting, announce
-from whatworks.errors import error
+from whatworks.errors import WhatworksError, error
 from whatworks.performance import compare, funnel, harm, indicators, peers, spc
 from whatworks.performance.indicators import ASB
 from whatworks.performance.spc import _VERDICT as VERDICTS  # the one wording of SPC verdicts
@@ -235,6 +235,9 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     h0 = max(data_first, pd.Timestamp(_shift(p1, -(int(history) - 1)) + "-01"))
     settings["history"] = Setting(f"{h0:%Y-%m}..{p1}", "data" if h0 > pd.Timestamp(_shift(p1, -(int(history) - 1)) + "-01")
                                   else "default", f"up to {int(history)} months ending with the period")
+    if settings["history"].source == "data":
+        announce(f"history set to {settings['history'].value} (the data start later than {int(history)} months "
+                 "before the period's end).", quiet=quiet)
     fetch_from = min(h0, pd.Timestamp(l0 + "-01"))
     rows = _data.fetch_rows(store, src, fetch_from, pd.Timestamp(p1 + "-01"))
     area_rows = scope.select(rows)
@@ -361,6 +364,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
             peer_result = peers(unit_table, usable, id="code", k=k)
             peer_codes = peer_result.of(scope.code)["peer"].tolist()
             settings["peers"] = Setting(k, "data", f"the {k} most similar {scope.unit_level} areas on {', '.join(usable)}")
+            announce(f"peers set to {k} ({settings['peers'].reason}).", quiet=quiet)
         with_pop = unit_table[unit_table["population"].notna() & (unit_table["population"] > 0)]
         if len(with_pop) >= 2 and len(crimes_u):
             cu = crimes_u[crimes_u["unit"].isin(with_pop["code"])]
@@ -369,6 +373,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
             ui["population"] = ui["unit"].map(dict(zip(upop["unit"], upop["population"])))
             ui["label"] = ui["unit"].astype(str).map(names)
             funnels["rate"] = funnel(ui, "count", "population", kind="rate", id="unit", per=1000, quiet=True)
+            _adopt(settings, "rate funnel", funnels["rate"].settings, ("target",), quiet)
         else:
             funnel_notes.append(f"No crime-rate funnel: the {scope.unit_level} areas need populations "
                                 "(load an area lookup with `whatworks ingest areas FILE`).")
@@ -379,6 +384,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
             si["label"] = si["unit"].astype(str).map(names)
             if len(si) >= 2:
                 funnels["solved"] = funnel(si, "solved", "crimes_for_solved_rate", kind="proportion", id="unit", quiet=True)
+                _adopt(settings, "solved funnel", funnels["solved"].settings, ("target",), quiet)
     else:
         funnel_notes.append("No funnel: the store has no comparable areas. Load an area lookup with "
                             "`whatworks ingest areas FILE` (or police.uk data, whose LSOA names give local authorities).")
@@ -405,8 +411,12 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
             g = grid(pts, "x", "y", crs="EPSG:27700", quiet=True)
             try:
                 hot = (g, gistar(g, seed=seed, quiet=True))
-            except Exception as exc:  # noqa: BLE001 - a map that cannot be made is reported, not hidden
+            except WhatworksError as exc:  # data too thin for Gi* (e.g. every cell alike): reported, not hidden
                 hot_note = f"Hot spots could not be mapped: {str(exc).splitlines()[0]}"
+            if hot is not None:
+                # the analyses' own data-driven choices (announced there only when not quiet) go in the pack's table
+                _adopt(settings, "hotspots", g.settings, ("cell_size", "excluded_points"), quiet)
+                _adopt(settings, "hotspots", hot[1].settings, ("distance",), quiet)
         else:
             hot_note = (f"Not enough located crimes for a hot-spot map ({len(pts)} with coordinates; at least "
                         f"{MIN_HOTSPOT_POINTS} needed).")
@@ -464,6 +474,18 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     return PackResult(path=path, html=html, table=table, spc=spc_results, monthly=monthly,
                       compare=cmp_table, funnels=funnels, peers=peer_result, harm=harm_result, hotspots=hot[1] if hot else None,
                       settings=settings, notes=tuple(notes))
+
+
+def _adopt(settings: dict, prefix: str, found: Mapping[str, Setting], names: Sequence[str], quiet: bool) -> None:
+    """Copy the named settings an analysis chose from the data into the pack's, as "<prefix> <name>", and announce
+    them (the pack runs its analyses quietly, so this is where the user hears of them)."""
+    for name in names:
+        s = found.get(name)
+        if isinstance(s, Setting) and s.source == "data":
+            key = f"{prefix} {name.replace('_', ' ')}"
+            settings[key] = s
+            unit = f" {s.unit}" if s.unit else ""
+            announce(f"{key} set to {s.value}{unit} ({s.reason}).", quiet=quiet)
 
 
 def _future_sections(store) -> dict[str, str | None]:

@@ -29,6 +29,20 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def read_weights(path: str | os.PathLike):
+    """Read a user-supplied weights table (CSV with columns such as ``crime_type,weight``) into a DataFrame.
+
+    The analysis that uses it (e.g. ``performance.harm``) checks its columns; whatworks never invents weights.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise error("read_weights", f"The weights file {str(p)!r} does not exist.",
+                    hint="A CSV with columns crime_type,weight (your own weights, e.g. the Cambridge Crime Harm Index).")
+    return pd.read_csv(p)
+
+
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write a text output (an HTML pack or landscape, an SVG diagram) atomically, creating its folder; return the path.
 
