@@ -57,3 +57,11 @@ def test_unknown_columns_are_clear_errors(store):
 def test_malformed_months_are_a_clear_error(store):
     with pytest.raises(WhatworksError, match="'months' parameter must be two months"):
         store.counts(by=["kind"], months=("April", "2024-03"))
+
+
+def test_months_accepts_dates_and_refuses_impossible_ones(store):
+    by_month = store.counts(by=["kind"], months=("2024-01", "2024-01"))
+    by_date = store.counts(by=["kind"], months=("2024-01-01", "2024-01-31"))
+    pd.testing.assert_frame_equal(by_month, by_date)
+    with pytest.raises(WhatworksError, match="not real months"):
+        store.counts(by=["kind"], months=("2024-13", "2024-14"))

@@ -84,10 +84,13 @@ def counts(t, by: Sequence[str], where: Mapping[str, Any] | None = None, *, mont
             t = t.filter(t[col] == val)
     if months is not None:
         if (not isinstance(months, (tuple, list)) or len(months) != 2
-                or not all(isinstance(m, str) and re.fullmatch(r"\d{4}-\d{2}", m) for m in months)):
-            raise WhatworksError(f"counts(): The 'months' parameter must be two months like ('2024-04', '2025-03'). "
-                                 f"Got {months!r} instead.")
-        lo, hi = (pd.Timestamp(m + "-01").date() for m in months)
+                or not all(isinstance(m, str) and re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", m) for m in months)):
+            raise WhatworksError(f"counts(): The 'months' parameter must be two months like ('2024-04', '2025-03') "
+                                 f"(or dates like '2024-04-01'). Got {months!r} instead.")
+        try:
+            lo, hi = (pd.Timestamp(m + "-01" if len(m) == 7 else m).date() for m in months)
+        except ValueError as exc:
+            raise WhatworksError(f"counts(): {months!r} are not real months or dates ({exc}).") from exc
         t = t.filter((t["month"] >= ibis.literal(lo)) & (t["month"] <= ibis.literal(hi)))
     keys = [(_derived(t, b).name(b) if b in DERIVED_KEYS and b not in cols else t[b]) for b in by]
     metric = t[value].sum().name("total") if value else t.count().name("count")
