@@ -179,3 +179,33 @@ def test_harm_weights_checked():
         harm(crimes, pd.DataFrame({"crime_type": ["Burglary", "Burglary"], "weight": [1.0, 2.0]}))
     with pytest.raises(WhatworksError, match="not found"):
         harm(crimes, pd.DataFrame({"type": ["Burglary"], "weight": [1.0]}))
+
+
+def test_indicators_on_the_store_equal_indicators_on_its_dataframe(tmp_path):
+    from pathlib import Path
+
+    import whatworks as ww
+
+    fix = Path(__file__).parents[1] / "store" / "fixtures" / "policeuk"
+    with ww.Store(":memory:") as s:
+        s.ingest_policeuk(fix)
+        from_store = indicators(s, by="force", period="financial_year")
+        from_frame = indicators(s.table("crimes"), by="force", period="financial_year")
+        pd.testing.assert_frame_equal(from_store.table, from_frame.table)
+        assert from_store.table["count"].sum() == 5
+        with pytest.raises(WhatworksError, match="not in the store's crimes view"):
+            indicators(s, by="borough")
+
+
+def test_indicators_on_a_store_with_two_sources_needs_source():
+    import whatworks as ww
+
+    with ww.Store(":memory:") as s:
+        s.sql("""INSERT INTO batches VALUES (1, 'a.csv', 'x', 'policeuk_street', 1, 1, 0, 0, now()::TIMESTAMP, 't'),
+                                           (2, 'b.csv', 'y', 'records:crimes', 1, 1, 0, 0, now()::TIMESTAMP, 't')""")
+        s.sql("""INSERT INTO events (event_id, kind, month, time_precision, crime_type, source_system, source_row, batch_id)
+                 VALUES (1, 'crime', DATE '2024-01-01', 'month', 'Burglary', 'police.uk', 2, 1),
+                        (2, 'crime', DATE '2024-01-01', 'day', 'Burglary', 'rms', 2, 2)""")
+        with pytest.raises(WhatworksError, match="several sources"):
+            indicators(s)
+        assert indicators(s, source="police.uk").table["count"].tolist() == [1]

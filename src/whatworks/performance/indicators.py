@@ -140,17 +140,35 @@ class IndicatorsResult(Result):
         ax.set_title(f"Counts by {self.period.replace('_', ' ')}")
 
 
+def _from_store(store, columns: list, source: str | None) -> pd.DataFrame:
+    """The store's ``crimes`` view, only the needed columns (duck-typed: analyses never import the store)."""
+    view = store.sql("SELECT * FROM crimes LIMIT 0")
+    wanted = [c for c in dict.fromkeys(c for c in columns if c) if c in view.columns]
+    missing = [c for c in columns if c and c not in view.columns and c != "last_outcome_category"]
+    if missing:
+        raise error(WHERE, f"Column(s) {missing} are not in the store's crimes view.", expected=f"columns among {list(view.columns)}")
+    sources = store.sql("SELECT DISTINCT source_system FROM crimes")["source_system"].dropna().tolist()
+    if source is None and len(sources) > 1:
+        raise error(WHERE, f"The store holds crimes from several sources {sorted(sources)}, so counting them all would "
+                    "count the same crime more than once.", hint="Pass source='police.uk' (or your force's system).")
+    cols = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted)
+    if source is None:
+        return store.sql(f"SELECT {cols} FROM crimes")
+    return store.sql(f"SELECT {cols} FROM crimes WHERE source_system = ?", [source])
+
+
 def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str = "month",
                crime_type: str = "crime_type", outcome: str | None = "last_outcome_category",
                population: pd.DataFrame | None = None, population_col: str = "population",
                harm_weights: pd.DataFrame | None = None, harm_on_missing: str = "error",
-               solved_outcomes=None) -> IndicatorsResult:
+               solved_outcomes=None, source: str | None = None) -> IndicatorsResult:
     """Counts, rates per 1,000 residents, solved rates and harm-weighted totals by group and period.
 
     Parameters
     ----------
-    data : DataFrame
-        One row per event (crime/ASB), e.g. the store's ``crimes`` view.
+    data : DataFrame or whatworks.Store
+        One row per event (crime/ASB), e.g. the store's ``crimes`` view. Given a store, the needed columns of its
+        ``crimes`` view are read (``source=`` picks one source system when the store holds several).
     by : str or list of str, optional
         Grouping columns (e.g. ``["force", "crime_type"]``).
     period : {"month", "quarter", "financial_year", "rolling_12"}, default "month"
@@ -172,6 +190,9 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
     harm_on_missing : {"error", "exclude"}, default "error"
     solved_outcomes : iterable of str, optional
         Outcome categories that count as solved; default :data:`SOLVED_OUTCOMES` (see module docstring).
+    source : str, optional
+        With a store: only events from this ``source_system`` (e.g. ``"police.uk"``). A store loaded from police.uk
+        *and* the force's own records holds the same crimes twice, so a store with several sources needs ``source=``.
 
     Returns
     -------
@@ -185,9 +206,11 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
     >>> indicators(crimes, period="financial_year").table[["period", "count", "solved"]].values.tolist()
     [['2023/24', 1, 1], ['2024/25', 2, 0]]
     """
+    by_cols = [by] if isinstance(by, str) else list(by or [])
+    if not isinstance(data, pd.DataFrame) and callable(getattr(data, "sql", None)):
+        data = _from_store(data, [date, crime_type, outcome, *by_cols], source)
     data = require_dataframe(WHERE, "data", data)
     check_choice(WHERE, "period", period, PERIODS)
-    by_cols = [by] if isinstance(by, str) else list(by or [])
     use_outcome = outcome is not None and outcome in data.columns
     if outcome is not None and outcome not in data.columns and outcome != "last_outcome_category":
         require_columns(WHERE, data, [outcome], arg="data")
