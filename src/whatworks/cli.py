@@ -48,6 +48,8 @@ def _print_report(rep) -> None:
         t.add_row(Path(f.source.split("!")[-1]).name, f.format or "-", f.status, f"{f.rows_read:,}", f"{f.rows_loaded:,}",
                   f"{f.rows_quarantined:,}", f"{f.duplicates_skipped:,}")
     console.print(t)
+    for name in rep.ignored:
+        console.print(f"not read (not a data file by its name): {name}")
     console.print(rep.summary())
 
 
@@ -61,7 +63,8 @@ def _run_ingest(fn, paths, **kw):
         reports = [fn(p, progress=cb, **kw) for p in paths]
     from whatworks.store.ingest_report import IngestReport
 
-    return IngestReport(tuple(f for r in reports for f in r.files))
+    return IngestReport(tuple(f for r in reports for f in r.files),
+                        ignored=tuple(n for r in reports for n in r.ignored))
 
 
 @ingest_app.command("policeuk")

@@ -238,3 +238,15 @@ def test_the_stop_and_search_force_says_where_it_came_from(store, tmp_path):
     (other / "2024-02-west-yorkshire-stop-and-search.csv").write_bytes(STOPS.read_bytes() + b"\n")
     rep = store.ingest_policeuk(other)
     assert "force 'West Yorkshire Police' (from the west-yorkshire street files already loaded)" in rep.files[0].message
+
+
+def test_other_files_in_the_folder_are_listed_not_passed_over(tmp_path, store):
+    shutil.copy(JAN, tmp_path / JAN.name)
+    (tmp_path / "README.pdf").write_bytes(b"%PDF-1.4")
+    z = tmp_path / "extra.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("notes.docx", b"x")
+    rep = store.ingest_policeuk(tmp_path)
+    assert rep.files_loaded == 1 and rep.files_ignored == 2
+    assert rep.ignored[0].endswith("README.pdf") and rep.ignored[1].endswith("extra.zip!notes.docx")
+    assert "2 other file(s) not read" in rep.summary()

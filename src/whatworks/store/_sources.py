@@ -61,6 +61,25 @@ def find_sources(path: str | Path, *, suffixes: tuple[str, ...] = DATA_SUFFIXES)
     return found
 
 
+def ignored_files(path: str | Path, *, suffixes: tuple[str, ...] = DATA_SUFFIXES) -> list[str]:
+    """Files under ``path`` (folders searched recursively, zips opened) that :func:`find_sources` does not read,
+    so that an ingest report can list them instead of passing over them in silence."""
+    p = Path(path)
+    names: list[str] = []
+    candidates = sorted(c for c in p.rglob("*") if c.is_file()) if p.is_dir() else ([p] if p.is_file() else [])
+    for c in candidates:
+        if c.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(c) as zf:
+                    names += [f"{c}!{n}" for n in sorted(zf.namelist())
+                              if not n.endswith("/") and Path(n).suffix.lower() not in suffixes]
+            except zipfile.BadZipFile:
+                continue  # find_sources has already refused it with an error
+        elif c.suffix.lower() not in suffixes and p.is_dir():
+            names.append(str(c))
+    return names
+
+
 def _file_sources(p: Path, suffixes: tuple[str, ...], explicit: bool = False) -> list[Source]:
     if p.suffix.lower() == ".zip":
         try:

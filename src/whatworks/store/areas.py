@@ -60,7 +60,7 @@ import pyarrow as pa
 
 from whatworks.errors import IngestError, WhatworksError
 from whatworks.store import _batch, _csv
-from whatworks.store._sources import Source, find_sources
+from whatworks.store._sources import Source, find_sources, ignored_files
 from whatworks.store._sql import run
 from whatworks.store.ingest_report import FileOutcome, IngestReport
 
@@ -441,7 +441,7 @@ def ingest(con: duckdb.DuckDBPyConnection, data, *, covariates=None, name: str |
             outcomes.append(_load_file(con, src, local, covariates=covariates, version=version))
     if progress:
         progress("", len(sources), len(sources))
-    return IngestReport(tuple(outcomes))
+    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(data)))
 
 
 # ---------------------------------------------------------------------------------------------- reading back

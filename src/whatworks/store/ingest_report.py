@@ -42,6 +42,9 @@ class IngestReport:
     """
 
     files: tuple[FileOutcome, ...]
+    # files found under the path that are not data files by their name (a .pdf, the mapping .toml, a .docx in a
+    # zip): not read, and listed here so that nothing is passed over in silence
+    ignored: tuple[str, ...] = ()
 
     @property
     def rows_read(self) -> int:
@@ -79,6 +82,10 @@ class IngestReport:
     def files_refused(self) -> int:
         return sum(f.status == "refused" for f in self.files)
 
+    @property
+    def files_ignored(self) -> int:
+        return len(self.ignored)
+
     def to_dataframe(self):
         import pandas as pd
 
@@ -95,6 +102,8 @@ class IngestReport:
             parts.append(f"{self.files_already_loaded} already in the store (same checksum; nothing done)")
         if self.files_refused:
             parts.append(f"{self.files_refused} refused")
+        if self.files_ignored:
+            parts.append(f"{self.files_ignored} other file(s) not read (not .csv/.txt/.tsv)")
         text = ", ".join(parts) + (
             f". Rows: {self.rows_read:,} read = {self.rows_loaded:,} loaded + {self.rows_quarantined:,} quarantined"
             f" + {self.duplicates_skipped:,} duplicates skipped."
@@ -109,3 +118,4 @@ class IngestReport:
 
     def __repr__(self) -> str:
         return f"<IngestReport: {self.summary()}>"
+

@@ -35,7 +35,7 @@ import pyarrow as pa
 
 from whatworks.errors import IngestError
 from whatworks.store import _batch, _csv
-from whatworks.store._sources import Source, find_sources
+from whatworks.store._sources import Source, find_sources, ignored_files
 from whatworks.store._sql import quote_literal, run
 from whatworks.store.geo import GB_LAT_RANGE, GB_LON_RANGE, to_bng
 from whatworks.store.ingest_report import FileOutcome, IngestReport
@@ -350,4 +350,4 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | Non
                                        force_exact=force_exact))
     if progress:
         progress("", len(planned), len(planned))
-    return IngestReport(tuple(outcomes))
+    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(path)))

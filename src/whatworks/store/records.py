@@ -42,7 +42,7 @@ import pyarrow as pa
 
 from whatworks.errors import IngestError
 from whatworks.store import _batch, _csv
-from whatworks.store._sources import Source, find_sources
+from whatworks.store._sources import Source, find_sources, ignored_files
 from whatworks.store._sql import quote_ident, quote_literal, run
 from whatworks.store.geo import BNG_X_RANGE, BNG_Y_RANGE, GB_LAT_RANGE, GB_LON_RANGE, from_bng, to_bng
 from whatworks.store.ingest_report import FileOutcome, IngestReport
@@ -514,7 +514,7 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, mapping: str | Path
             outcomes.append(_load_file(con, m, plan, local, checksum, version=version, force_exact=force_exact))
     if progress:
         progress("", len(plans), len(plans))
-    return IngestReport(tuple(outcomes))
+    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(path)))
 
 
 __all__ = ["ingest", "EVENT_TABLES"]
