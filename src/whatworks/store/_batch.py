@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import os
 import signal
 from contextlib import contextmanager
-from pathlib import Path
 
 import duckdb
 
@@ -21,14 +19,6 @@ FAULT_ENV = "WHATWORKS_FAULT"
 def fault_point(step: str) -> None:
     if os.environ.get(FAULT_ENV) == step:
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def already_loaded(con: duckdb.DuckDBPyConnection, checksum: str):

@@ -471,7 +471,7 @@ def ancestors(store) -> pd.DataFrame:
                u.leaf NOT IN (SELECT parent_code FROM areas WHERE parent_code IS NOT NULL) AS leaf
         FROM up u LEFT JOIN areas a ON a.code = u.code
         ORDER BY lsoa_code, depth""").df()
-    derived = con.execute(f"""
+    derived = con.execute("""
         SELECT lsoa_code, any_value(lsoa_name) AS lsoa_name FROM events
         WHERE lsoa_code IS NOT NULL AND lsoa_code NOT IN (SELECT code FROM areas)
         GROUP BY lsoa_code ORDER BY lsoa_code""").df()

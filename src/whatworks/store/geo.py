@@ -25,21 +25,20 @@ def _transformer(src: int, dst: int):
     return pyproj.Transformer.from_crs(src, dst, always_xy=True)
 
 
+def _convert(src: int, dst: int, a, b) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.size == 0:
+        return a.copy(), b.copy()
+    u, v = _transformer(src, dst).transform(a, b)
+    return np.asarray(u, dtype=float), np.asarray(v, dtype=float)
+
+
 def to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 lon/lat (degrees) to British National Grid easting/northing (metres). NaN in, NaN out."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    if lon.size == 0:
-        return lon.copy(), lat.copy()
-    x, y = _transformer(4326, 27700).transform(lon, lat)
-    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return _convert(4326, 27700, lon, lat)
 
 
 def from_bng(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """British National Grid easting/northing (metres) to WGS84 lon/lat (degrees)."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if x.size == 0:
-        return x.copy(), y.copy()
-    lon, lat = _transformer(27700, 4326).transform(x, y)
-    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    return _convert(27700, 4326, x, y)

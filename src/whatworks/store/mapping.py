@@ -221,10 +221,6 @@ class FileSpec:
         """The formats tried for a date column, in order (the mapping's, else :data:`DEFAULT_DATE_FORMATS`)."""
         return self.formats.get(column) or DEFAULT_DATE_FORMATS
 
-    def provided(self) -> set[str]:
-        """Canonical columns this block fills (mapped or constant)."""
-        return set(self.columns) | set(self.constants)
-
 
 @dataclass(frozen=True)
 class Mapping:

@@ -410,15 +410,16 @@ def _stage_codes(con, spec: FileSpec) -> None:
         con.unregister("_codes_arrow")
 
 
-def _load_file(con, m: Mapping, plan: _Plan, path: Path, checksum: str, *, version: str,
+def _load_file(con, m: Mapping, plan: _Plan, path: Path, facts: _csv.FileFacts, *, version: str,
                force_exact: bool) -> FileOutcome:
     spec = plan.spec
     provided = _provided(m, spec)
     system = m.source_system_of(spec)
+    checksum = facts.checksum
     batch_id = _batch.next_batch_id(con)
     with _batch.transaction(con):
         loaded_csv = _csv.load(con, path, [f"c{i}" for i in range(len(plan.header))], delimiter=m.delimiter_of(spec),
-                               encoding=m.encoding_of(spec), force_exact=force_exact)
+                               encoding=m.encoding_of(spec), force_exact=force_exact, facts=facts)
         con.execute("SET VARIABLE ww_batch = ?", [batch_id])
         con.execute("SET VARIABLE ww_source = ?", [plan.source.name])
         con.execute("SET VARIABLE ww_system = ?", [system])
@@ -505,13 +506,14 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, mapping: str | Path
         if progress:
             progress(plan.source.name, i, len(plans))
         with plan.source.local() as local:
-            checksum = _batch.sha256_file(local)
+            facts = _csv.file_facts(local)
+            checksum = facts.checksum
             prior = _batch.already_loaded(con, checksum)
             if prior:
                 outcomes.append(FileOutcome(plan.source.name, plan.fmt, "already_loaded", prior[0], checksum=checksum,
                                             message=f"same bytes as batch {prior[0]} ({prior[1]}, loaded {prior[2]}); nothing done"))
                 continue
-            outcomes.append(_load_file(con, m, plan, local, checksum, version=version, force_exact=force_exact))
+            outcomes.append(_load_file(con, m, plan, local, facts, version=version, force_exact=force_exact))
     if progress:
         progress("", len(plans), len(plans))
     return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(path)))
