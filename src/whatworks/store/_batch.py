@@ -16,8 +16,19 @@ from whatworks.store._sql import run
 FAULT_ENV = "WHATWORKS_FAULT"
 
 
+_FAULT_HITS: dict[str, int] = {}
+
+
 def fault_point(step: str) -> None:
-    if os.environ.get(FAULT_ENV) == step:
+    """Kill the process at ``step`` when WHATWORKS_FAULT names it; ``<step>@N`` kills at its N-th time."""
+    want = os.environ.get(FAULT_ENV)
+    if not want:
+        return
+    name, _, nth = want.partition("@")
+    if name != step:
+        return
+    _FAULT_HITS[step] = _FAULT_HITS.get(step, 0) + 1
+    if _FAULT_HITS[step] == int(nth or 1):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -32,7 +43,7 @@ def next_batch_id(con: duckdb.DuckDBPyConnection) -> int:
 
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection):
-    """One file, one transaction: everything or nothing."""
+    """One transaction (a file, or a group of files): everything or nothing."""
     con.execute("BEGIN TRANSACTION")
     try:
         yield

@@ -28,6 +28,14 @@ class Source:
     def basename(self) -> str:
         return Path(self.member or str(self.path)).name
 
+    @property
+    def size(self) -> int:
+        """Bytes of the file (uncompressed size for a zip member)."""
+        if self.path is not None:
+            return self.path.stat().st_size
+        with zipfile.ZipFile(self.archive) as zf:
+            return zf.getinfo(self.member).file_size
+
     @contextmanager
     def local(self) -> Iterator[Path]:
         """A path on disk holding the bytes (zip members are extracted to a temporary folder and removed after)."""

@@ -26,6 +26,9 @@ history stays in ``outcomes``.
 from __future__ import annotations
 
 import re
+import datetime as _dt
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -162,13 +165,16 @@ def _key_hash_sql(fmt: Format) -> str:
     return "NULL::UBIGINT"
 
 
-def _raw_json(fmt: Format) -> str:
-    return "json_object(" + ", ".join(f"{quote_literal(h)}, {f}" for h, f in zip(fmt.header, fmt.fields)) + ")::VARCHAR"
+def _raw_json(fmt: Format, prefix: str = "") -> str:
+    return "json_object(" + ", ".join(f"{quote_literal(h)}, {prefix}{f}" for h, f in zip(fmt.header, fmt.fields)) + ")::VARCHAR"
 
 
 def _duplicates_sql(fmt: Format) -> str | None:
-    """SQL creating ``_dups(source_row, reason, first_copy)`` for valid rows that repeat a key already in the store
-    or earlier in the file; None for keyless formats (stop and search)."""
+    """SQL creating ``_dups(file_index, source_row, reason, first_copy)`` for valid rows that repeat a key already in
+    the store, earlier in the same file, or in an earlier file of the same group; None for keyless formats (stop and
+    search). The answer is the one loading the group's files one at a time, in order, would give: a key first seen
+    in an earlier file of the group is "already in the store" (it would be by then), with that file's row as the
+    first copy."""
     if fmt is STREET:
         part = "c.crime_id"
         same = "e.reference = c.crime_id AND e.kind IN ('crime', 'asb')"
@@ -179,31 +185,34 @@ def _duplicates_sql(fmt: Format) -> str | None:
         label = "(Crime ID, Month, Outcome type)"
     else:
         return None
-    # Within the file, only keys whose hash repeats can repeat, so the (costly) window over the key runs on those
-    # rows alone; the store is searched through event_keys, and every hash hit is confirmed on the real values.
+    # Only keys whose hash repeats within the group can repeat there, so the (costly) window over the key runs on
+    # those rows alone; the store is searched through event_keys, and every hash hit is confirmed on the real values.
     return f"""CREATE TEMP TABLE _dups AS
       WITH hits AS (
-        SELECT c.source_row, arg_min(b.source_file, e.event_id) AS f, arg_min(e.source_row, e.event_id) AS r
+        SELECT c.file_index, c.source_row, arg_min(b.source_file, e.event_id) AS f, arg_min(e.source_row, e.event_id) AS r
         FROM _rows c JOIN event_keys k ON k.key_hash = c.k_hash
         JOIN events e ON e.event_id = k.event_id AND e.source_system = '{SOURCE_SYSTEM}' AND {same}
         JOIN batches b ON b.batch_id = e.batch_id
         WHERE c.reason IS NULL
-        GROUP BY c.source_row),
+        GROUP BY c.file_index, c.source_row),
       repeated AS (
         SELECT k_hash FROM _rows WHERE reason IS NULL AND k_hash IS NOT NULL GROUP BY k_hash HAVING count(*) > 1),
       firsts AS (
-        SELECT c.source_row, min(c.source_row) OVER (PARTITION BY {part}) AS first_row
-        FROM _rows c WHERE c.reason IS NULL AND c.k_hash IN (SELECT k_hash FROM repeated)),
-      valid AS (
-        SELECT c.source_row, coalesce(fs.first_row, c.source_row) AS first_row, h.f, h.r
-        FROM _rows c LEFT JOIN hits h USING (source_row) LEFT JOIN firsts fs USING (source_row)
-        WHERE c.reason IS NULL AND c.k_hash IS NOT NULL AND (h.f IS NOT NULL OR fs.first_row IS NOT NULL))
-      SELECT source_row,
-             CASE WHEN f IS NOT NULL THEN '{label} already in the store'
+        SELECT c.file_index, c.source_row,
+               first_value(c.file_index) OVER w AS first_file, first_value(c.source_row) OVER w AS first_row
+        FROM _rows c WHERE c.reason IS NULL AND c.k_hash IN (SELECT k_hash FROM repeated)
+        WINDOW w AS (PARTITION BY {part} ORDER BY c.file_index, c.source_row)),
+      valid AS (  -- both sides hold valid keyed rows only, so no pass over the whole group is needed
+        SELECT file_index, source_row, fs.first_file, fs.first_row, h.f, h.r
+        FROM hits h FULL OUTER JOIN firsts fs USING (file_index, source_row))
+      SELECT v.file_index, v.source_row,
+             CASE WHEN v.f IS NOT NULL OR v.first_file <> v.file_index THEN '{label} already in the store'
                   ELSE '{label} repeated within the file' END AS reason,
-             CASE WHEN f IS NOT NULL THEN 'first copy: ' || f || ' row ' || r
-                  ELSE 'first copy: row ' || first_row END AS first_copy
-      FROM valid WHERE f IS NOT NULL OR source_row <> first_row"""
+             CASE WHEN v.f IS NOT NULL THEN 'first copy: ' || v.f || ' row ' || v.r
+                  WHEN v.first_file <> v.file_index THEN 'first copy: ' || ff.source || ' row ' || v.first_row
+                  ELSE 'first copy: row ' || v.first_row END AS first_copy
+      FROM valid v LEFT JOIN _files ff ON ff.file_index = v.first_file
+      WHERE v.f IS NOT NULL OR v.file_index <> v.first_file OR v.source_row <> v.first_row"""
 
 
 def _stage_coordinates(con) -> None:
@@ -225,10 +234,10 @@ def _stage_coordinates(con) -> None:
 
 
 def _insert_sql(fmt: Format) -> list[tuple[str, str]]:
-    base = """FROM _rows c LEFT JOIN _xy_cache _xy USING (c_lon, c_lat)
-              WHERE c.reason IS NULL AND c.source_row NOT IN (SELECT source_row FROM _dups)"""
-    eid = "(getvariable('ww_batch')::BIGINT << 32) + c.source_row"
-    prov = f"'{SOURCE_SYSTEM}', c.source_row, getvariable('ww_batch')"
+    base = """FROM _rows c JOIN _files f USING (file_index) LEFT JOIN _xy_cache _xy USING (c_lon, c_lat)
+              WHERE c.reason IS NULL AND (c.file_index, c.source_row) NOT IN (SELECT (file_index, source_row) FROM _dups)"""
+    eid = "(f.batch_id::BIGINT << 32) + c.source_row"
+    prov = f"'{SOURCE_SYSTEM}', c.source_row, f.batch_id"
     if fmt is STREET:
         return [("insert crimes", f"""INSERT INTO events SELECT {eid},
             CASE WHEN crime_type = 'Anti-social behaviour' THEN 'asb' ELSE 'crime' END, crime_id,
@@ -242,7 +251,7 @@ def _insert_sql(fmt: Format) -> list[tuple[str, str]]:
     return [
         ("insert stop events", f"""INSERT INTO events SELECT {eid}, 'stop_search', NULL,
             {local}, date_trunc('month', {local})::DATE, 'minute', NULL, outcome, c_lon, c_lat, _xy.x, _xy.y,
-            NULL, NULL, NULL, getvariable('ww_force'), NULL, NULL, {prov} {base}"""),
+            NULL, NULL, NULL, f.force, NULL, NULL, {prov} {base}"""),
         ("insert stop details", f"""INSERT INTO stop_searches SELECT {eid}, type, c_operation, policing_operation,
             gender, age_range, self_defined_ethnicity, officer_defined_ethnicity, legislation, object_of_search,
             c_linked, c_removal, NULL {base}"""),
@@ -269,59 +278,156 @@ def _stop_force(con, source: Source, force: str | None) -> tuple[str | None, str
     return slug, "the file name's slug (no street file of this force loaded yet); pass force= to name it"
 
 
-def _load_file(con, source: Source, path: Path, fmt: Format, header: list[str], facts: _csv.FileFacts, *,
-               force: str | None, version: str, force_exact: bool) -> FileOutcome:
-    # map the file's header order to canonical field names
-    by_lower = {h.lower(): f for h, f in zip(fmt.header, fmt.fields)}
-    columns = [by_lower[h.strip().lower()] for h in header]
+# Files of one layout are read and checked together, up to this many bytes per group (one DuckDB scan, one
+# transaction). Per-file queries and commits cost more than reading a 70,000-row police.uk month; the cap keeps
+# a group's work tables (~2x its bytes) far below the memory a laptop has.
+GROUP_BYTES = 256 << 20
+
+
+@dataclass
+class _Planned:
+    source: Source
+    fmt: Format
+    columns: list[str]   # the file's fields in its own header order, as canonical names
+    size: int
+
+
+@dataclass
+class _Prepared:
+    """A group's files on disk (zip members extracted) with their checksums and line shapes."""
+    stack: ExitStack
+    paths: list[Path]
+    facts: list[_csv.FileFacts]
+
+
+def _prepare(group: list[_Planned]) -> _Prepared:
+    stack = ExitStack()
+    try:
+        paths = [stack.enter_context(p.source.local()) for p in group]
+        return _Prepared(stack, paths, [_csv.file_facts(path) for path in paths])
+    except BaseException:
+        stack.close()
+        raise
+
+
+def _plan_groups(planned: list[_Planned], group_bytes: int) -> list[list[_Planned]]:
+    """Consecutive files of the same format and column order, up to ``group_bytes`` a group (at least one file)."""
+    groups: list[list[_Planned]] = []
+    size = 0
+    for p in planned:
+        g = groups[-1] if groups else None
+        if g and g[0].fmt is p.fmt and g[0].columns == p.columns and size + p.size <= group_bytes:
+            g.append(p)
+            size += p.size
+        else:
+            groups.append([p])
+            size = p.size
+    return groups
+
+
+def _load_group(con, group: list[_Planned], prep: _Prepared, seen: dict[str, tuple[int, str]], *,
+                force: str | None, version: str, force_exact: bool) -> list[FileOutcome]:
+    """Load one group of files in one transaction; returns an outcome per file, in order."""
+    fmt = group[0].fmt
+    outcomes: dict[int, FileOutcome] = {}
+    items: list[_csv.GroupItem] = []
+    files: list[tuple[int, int, str, str | None, str]] = []  # file_index, batch_id, source, force, force_from
     batch_id = _batch.next_batch_id(con)
-    checksum = facts.checksum
-    # Reading and checking fill temp tables only, so they run before the file's transaction opens (temp tables
-    # filled inside a transaction cost more); everything that touches the store happens inside it.
-    loaded_csv = _csv.load(con, path, columns, force_exact=force_exact, facts=facts, wrap=lambda src: _check_sql(fmt, src))
+    for i, (p, path, facts) in enumerate(zip(group, prep.paths, prep.facts)):
+        prior = _batch.already_loaded(con, facts.checksum)
+        if prior:
+            outcomes[i] = FileOutcome(p.source.name, fmt.name, "already_loaded", prior[0], checksum=facts.checksum,
+                                      message=f"same bytes as batch {prior[0]} ({prior[1]}, loaded {prior[2]}); nothing done")
+            continue
+        if facts.checksum in seen:
+            first_batch, first_name = seen[facts.checksum]
+            outcomes[i] = FileOutcome(p.source.name, fmt.name, "already_loaded", first_batch, checksum=facts.checksum,
+                                      message=f"same bytes as batch {first_batch} ({first_name}, loaded in this run); nothing done")
+            continue
+        seen[facts.checksum] = (batch_id, p.source.name)
+        stop_force, force_from = _stop_force(con, p.source, force) if fmt is STOP_SEARCH else (None, "")
+        items.append(_csv.GroupItem(i, path, facts))
+        files.append((i, batch_id, p.source.name, stop_force, force_from))
+        batch_id += 1
+    if not items:
+        return [outcomes[i] for i in range(len(group))]
+    # Reading and checking fill temp tables only, so they run before the transaction opens (temp tables filled
+    # inside a transaction cost more); everything that touches the store happens inside it.
+    loaded_csv = _csv.load_group(con, items, group[0].columns, force_exact=force_exact,
+                                 wrap=lambda src: _check_sql(fmt, src))
+    con.execute("CREATE OR REPLACE TEMP TABLE _files (file_index INTEGER, batch_id INTEGER, source VARCHAR, force VARCHAR)")
+    con.executemany("INSERT INTO _files VALUES (?, ?, ?, ?)", [f[:4] for f in files])
     _stage_coordinates(con)
-    with _batch.transaction(con):
-        stop_force, force_from = _stop_force(con, source, force) if fmt is STOP_SEARCH else (None, "")
-        con.execute("SET VARIABLE ww_batch = ?", [batch_id])
-        con.execute("SET VARIABLE ww_source = ?", [source.name])
-        con.execute("SET VARIABLE ww_force = ?", [stop_force])
-        _batch.quarantine_rejects(con, batch_id, source.name)
-        run(con, "quarantine invalid rows", f"""INSERT INTO quarantine
-            SELECT ?, ?, source_row, 'invalid', reason, {_raw_json(fmt)} FROM _rows WHERE reason IS NOT NULL""",
-            [batch_id, source.name])
-        dup_sql = _duplicates_sql(fmt)
-        run(con, "find duplicates", dup_sql or "CREATE TEMP TABLE _dups AS SELECT NULL::BIGINT AS source_row, NULL AS reason, NULL AS first_copy WHERE false")
-        run(con, "quarantine duplicates", f"""INSERT INTO quarantine
-            SELECT ?, ?, d.source_row, 'duplicate', d.reason, json_object('first_copy', d.first_copy, 'row', {_raw_json(fmt)}::JSON)::VARCHAR
-            FROM _dups d JOIN _rows USING (source_row)""", [batch_id, source.name])
-        loaded = 0
-        for step, sql in _insert_sql(fmt):
-            n = run(con, step, sql).fetchone()[0]
-            loaded = n if step != "insert stop details" else loaded
-        run(con, "record keys", """INSERT INTO event_keys
-            SELECT k_hash, (getvariable('ww_batch')::BIGINT << 32) + source_row FROM _rows
-            WHERE reason IS NULL AND k_hash IS NOT NULL AND source_row NOT IN (SELECT source_row FROM _dups)""")
-        quarantined, duplicates = _batch.record_batch(con, batch_id, source.name, checksum, fmt.name,
-                                                      loaded_csv.records, loaded, version)
-        outcome = FileOutcome(source.name, fmt.name, "loaded", batch_id, loaded_csv.records, loaded, quarantined,
-                              duplicates, _batch.reasons(con, batch_id), checksum=checksum,
-                              message=f"read on the {loaded_csv.path_used} path"
-                              + (f"; force {stop_force!r} ({force_from})" if fmt is STOP_SEARCH else ""))
+    try:
+        with _batch.transaction(con):
+            run(con, "quarantine unsplittable rows", """INSERT INTO quarantine
+                SELECT f.batch_id, f.source, r.source_row, 'invalid', r.reason, r.raw FROM _rejects r JOIN _files f USING (file_index)""")
+            run(con, "quarantine invalid rows", f"""INSERT INTO quarantine
+                SELECT f.batch_id, f.source, c.source_row, 'invalid', c.reason, {_raw_json(fmt, 'c.')}
+                FROM _rows c JOIN _files f USING (file_index) WHERE c.reason IS NOT NULL""")
+            dup_sql = _duplicates_sql(fmt)
+            run(con, "find duplicates", dup_sql or "CREATE TEMP TABLE _dups AS SELECT NULL::INTEGER AS file_index, "
+                "NULL::BIGINT AS source_row, NULL AS reason, NULL AS first_copy WHERE false")
+            run(con, "quarantine duplicates", f"""INSERT INTO quarantine
+                SELECT f.batch_id, f.source, d.source_row, 'duplicate', d.reason,
+                       json_object('first_copy', d.first_copy, 'row', {_raw_json(fmt, 'c.')}::JSON)::VARCHAR
+                FROM _dups d JOIN _rows c USING (file_index, source_row) JOIN _files f USING (file_index)""")
+            inserted = 0
+            for step, sql in _insert_sql(fmt):
+                n = run(con, step, sql).fetchone()[0]
+                inserted = n if step != "insert stop details" else inserted
+            run(con, "record keys", """INSERT INTO event_keys
+                SELECT c.k_hash, (f.batch_id::BIGINT << 32) + c.source_row FROM _rows c JOIN _files f USING (file_index)
+                WHERE c.reason IS NULL AND c.k_hash IS NOT NULL
+                  AND (c.file_index, c.source_row) NOT IN (SELECT (file_index, source_row) FROM _dups)""")
+            lo, hi = files[0][1], files[-1][1]
+            loaded = dict(con.execute("SELECT batch_id, count(*) FROM events WHERE batch_id BETWEEN ? AND ? GROUP BY ALL",
+                                      [lo, hi]).fetchall())
+            if sum(loaded.values()) != inserted:
+                raise AssertionError(f"{sum(loaded.values())} events found for batches {lo}-{hi}, {inserted} inserted")
+            counts = {b: (q, d) for b, q, d in con.execute(
+                """SELECT batch_id, count(*) FILTER (WHERE category = 'invalid'), count(*) FILTER (WHERE category = 'duplicate')
+                   FROM quarantine WHERE batch_id BETWEEN ? AND ? GROUP BY ALL""", [lo, hi]).fetchall()}
+            reasons: dict[int, dict[str, int]] = {}
+            for b, reason, n in con.execute(
+                    """SELECT batch_id, reason, count(*) FROM quarantine WHERE batch_id BETWEEN ? AND ?
+                       GROUP BY ALL ORDER BY batch_id, count(*) DESC, reason""", [lo, hi]).fetchall():
+                reasons.setdefault(b, {})[reason] = n
+            now = _dt.datetime.now().replace(microsecond=0)
+            for (i, b, source, stop_force, force_from), item in zip(files, items):
+                rd = loaded_csv[i]
+                q, d = counts.get(b, (0, 0))
+                n_loaded = int(loaded.get(b, 0))
+                run(con, "record batch", "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [b, source, item.facts.checksum, fmt.name, rd.records, n_loaded, q, d, now, version])
+                # FileOutcome checks the accounting identity inside the transaction: a broken identity rolls back
+                outcomes[i] = FileOutcome(source, fmt.name, "loaded", b, rd.records, n_loaded, int(q), int(d),
+                                          reasons.get(b, {}), checksum=item.facts.checksum,
+                                          message=f"read on the {rd.path_used} path"
+                                          + (f"; force {stop_force!r} ({force_from})" if fmt is STOP_SEARCH else ""))
+    finally:
         _csv.cleanup(con)
-        run(con, "drop work tables", "DROP TABLE _dups")
-    return outcome
+        con.execute("DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _files")
+    return [outcomes[i] for i in range(len(group))]
 
 
 def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | None = None, on_unknown: str = "error",
            version: str, progress: Callable[[str, int, int], None] | None = None,
-           force_exact: bool = False) -> IngestReport:
-    """Load police.uk files at ``path`` (file, month folder, folder of folders, or archive zip). See module docs."""
+           force_exact: bool = False, group_bytes: int | None = None) -> IngestReport:
+    """Load police.uk files at ``path`` (file, month folder, folder of folders, or archive zip). See module docs.
+
+    Files are loaded in groups of consecutive files of one format (up to ``group_bytes``, default
+    :data:`GROUP_BYTES`), each group in one transaction: an interrupted load leaves the store as it was before the
+    group it was in, and the groups committed before it stay loaded."""
     if on_unknown not in ("error", "skip"):
         raise IngestError(f"ingest_policeuk(): The 'on_unknown' parameter must be 'error' or 'skip'. Got {on_unknown!r} instead.")
+    cap = GROUP_BYTES if group_bytes is None else group_bytes
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
+        raise IngestError(f"ingest_policeuk(): The 'group_bytes' parameter must be a positive whole number. Got {group_bytes!r} instead.")
     sources = find_sources(path)
     # sniff every header first so crimes load before the outcomes and stops that refer to them
-    planned: list[tuple[int, Source, Format | None, list[str]]] = []
-    outcomes: list[FileOutcome] = []
+    planned: list[_Planned] = []
+    refused: list[FileOutcome] = []
     for src in sources:
         with src.local() as local:
             header = _csv.read_header(local)
@@ -330,24 +436,37 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | Non
             msg = (f"ingest_policeuk(): {src.name} is not a police.uk file: its header is {header!r}. "
                    f"Expected the columns of one of {_expected_text()}. Nothing from this file was loaded.")
             if on_unknown == "error":
-                raise IngestError(msg + (" Files loaded before it stay loaded." if outcomes else ""))
-            outcomes.append(FileOutcome(src.name, None, "refused", message=msg))
+                raise IngestError(msg + " Nothing was loaded (headers are checked before any file loads).")
+            refused.append(FileOutcome(src.name, None, "refused", message=msg))
             continue
-        planned.append((fmt.order, src, fmt, header))
-    planned.sort(key=lambda t: (t[0], t[1].name))
-    for i, (_, src, fmt, header) in enumerate(planned):
-        if progress:
-            progress(src.name, i, len(planned))
-        with src.local() as local:
-            facts = _csv.file_facts(local)
-            checksum = facts.checksum
-            prior = _batch.already_loaded(con, checksum)
-            if prior:
-                outcomes.append(FileOutcome(src.name, fmt.name, "already_loaded", prior[0], checksum=checksum,
-                                            message=f"same bytes as batch {prior[0]} ({prior[1]}, loaded {prior[2]}); nothing done"))
-                continue
-            outcomes.append(_load_file(con, src, local, fmt, header, facts, force=force, version=version,
-                                       force_exact=force_exact))
+        by_lower = {h.lower(): f for h, f in zip(fmt.header, fmt.fields)}
+        planned.append(_Planned(src, fmt, [by_lower[h.strip().lower()] for h in header], src.size))
+    planned.sort(key=lambda p: (p.fmt.order, p.source.name))
+    groups = _plan_groups(planned, cap)
+    outcomes: list[FileOutcome] = list(refused)
+    seen: dict[str, tuple[int, str]] = {}
+    done = 0
+    # Checksums and line counts of the next group are computed in a thread while this group loads (hashlib and
+    # numpy release the GIL, and DuckDB runs outside it).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="whatworks-facts") as pool:
+        pending = pool.submit(_prepare, groups[0]) if groups else None
+        try:
+            for gi, group in enumerate(groups):
+                prep = pending.result()
+                pending = pool.submit(_prepare, groups[gi + 1]) if gi + 1 < len(groups) else None
+                try:
+                    if progress:
+                        progress(group[0].source.name, done, len(planned))
+                    outcomes += _load_group(con, group, prep, seen, force=force, version=version, force_exact=force_exact)
+                    done += len(group)
+                finally:
+                    prep.stack.close()
+        finally:
+            if pending is not None:
+                try:
+                    pending.result().stack.close()
+                except BaseException:
+                    pass  # the load already failed with its own error; this only tidies the next group's temp files
     if progress:
         progress("", len(planned), len(planned))
     return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(path)))

@@ -23,7 +23,7 @@ PERSON_ROLES = ("victim", "suspect", "offender", "arrestee", "searched", "witnes
 EVENT_COLUMNS: dict[str, str] = {
     "event_id": "BIGINT NOT NULL",
     "kind": "VARCHAR NOT NULL",          # one of EVENT_KINDS
-    "reference": "VARCHAR",              # police.uk Crime ID, or the force's own crime/incident reference
+    "reference": "VARCHAR USING COMPRESSION uncompressed",  # police.uk Crime ID, or the force's own crime/incident reference
     "occurred": "TIMESTAMP",             # when it happened; first instant of the month when only the month is known
     "month": "DATE NOT NULL",            # first day of the month of `occurred` (police.uk resolution)
     "time_precision": "VARCHAR NOT NULL",  # 'month' | 'day' | 'minute'
