@@ -109,3 +109,18 @@ def test_hex_and_outputs():
     assert r.plot().axes
     gj = r.to_geojson()
     assert len(gj["features"]) == len(r.table) and "category" in gj["features"][0]["properties"]
+
+
+def test_explicit_thresholds_equal_to_defaults_are_recorded_as_given():
+    # review: hotspot/persistent/recent/alpha were "user" only when they differed from sfhotspot's defaults, so an
+    # explicit 0.05 was recorded as a default
+    rng = np.random.default_rng(4)
+    ev = pd.DataFrame({"x": rng.uniform(0, 1000, 600), "y": rng.uniform(0, 1000, 600),
+                       "time": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 120, 600), "D")})
+    given = classify(ev, cell_size=200, periods=4, hotspot=0.1, persistent=0.8, recent=0.2, alpha=0.05, quiet=True)
+    omitted = classify(ev, cell_size=200, periods=4, quiet=True)
+    for name, value in (("hotspot", 0.1), ("persistent", 0.8), ("recent", 0.2), ("alpha", 0.05)):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert omitted.settings["recent_periods"].value == 1          # max(1, floor(0.2 × 4))

@@ -190,3 +190,42 @@ def test_plot_and_geojson():
     assert rp.to_geojson()["features"][0]["geometry"]["type"] == "Point"
     assert rp.plot().axes
     assert "hot spot" in r.summary()
+
+
+# SETTINGS: an explicit value equal to the default is still the caller's ------------------------------------------------
+def _null_grid():
+    rng = np.random.default_rng(11)
+    lat = Lattice("square", 1.0, 0, 0, 12, 12)
+    t = cell_table(lat)
+    t["count"] = rng.poisson(3, lat.n_cells)
+    return GridResult(table=t, lattice=lat)
+
+
+def test_explicit_seed_zero_is_recorded_as_given():
+    # review: seed=0 passed explicitly was recorded as a default ("user" if seed else "default")
+    g = _null_grid()
+    given = gistar(g, permutations=49, seed=0, quiet=True)
+    omitted = gistar(g, permutations=49, quiet=True)
+    assert (given.settings["seed"].value, given.settings["seed"].source) == (0, "user")
+    assert (omitted.settings["seed"].value, omitted.settings["seed"].source) == (0, "default")
+    # omitting the seed still means seed 0: the same permutations as the permutation routine run with seed 0
+    w = binary_weights(g.table["x"].to_numpy(), g.table["y"].to_numpy(), math.sqrt(2))
+    direct = conditional_permutation_p(g.table["count"].to_numpy(dtype=float), w, 49, seed=0)
+    np.testing.assert_array_equal(given.table["p_value"].to_numpy(), direct)
+    np.testing.assert_array_equal(omitted.table["p_value"].to_numpy(), direct)
+
+
+def test_explicit_defaults_are_recorded_as_given():
+    # the same falsy / equals-the-default test recorded permutations=0, fdr=True and alpha=0.05 as defaults
+    g = _null_grid()
+    given = gistar(g, permutations=0, fdr=True, alpha=0.05, quiet=True).settings
+    omitted = gistar(g, quiet=True).settings
+    for name, value in (("permutations", 0), ("fdr", True), ("alpha", 0.05)):
+        assert (given[name].value, given[name].source) == (value, "user"), name
+        assert (omitted[name].value, omitted[name].source) == (value, "default"), name
+    assert (given["seed"].value, given["seed"].source) == (0, "default")     # not given here either
+
+
+def test_bad_seed():
+    with pytest.raises(WhatworksError, match="'seed' parameter must be an integer >= 0"):
+        gistar(_null_grid(), permutations=9, seed=-1, quiet=True)

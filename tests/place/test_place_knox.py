@@ -163,3 +163,24 @@ def test_heat_and_plot():
     assert list(h.index) == ["[0, 20) m", "[20, 40) m"] and list(h.columns)[0] == "[0, 30) days"
     assert r.plot().axes
     assert "events" in repr(r)
+
+
+# SETTINGS: an explicit value equal to the default is still the caller's -------------------------------------------------
+def test_explicit_seed_zero_and_permutations_are_recorded_as_given():
+    # review: seed=0 passed explicitly was recorded as a default ("user" if seed else "default"), and
+    # permutations=999 likewise ("user" if permutations != 999 else "default")
+    df, _ = _burkitt()
+    opts = dict(time="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], quiet=True)
+    given = knox(df, permutations=999, seed=0, **opts)
+    omitted = knox(df, **opts)
+    for name, value in (("seed", 0), ("permutations", 999)):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    # omitting the seed still means seed 0: identical simulations and p-values
+    np.testing.assert_array_equal(given.simulated, omitted.simulated)
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    # and seed 0 is a real seed, not "no seed": another seed gives other simulations
+    other = knox(df, permutations=999, seed=1, **opts)
+    assert not np.array_equal(other.simulated, given.simulated)
+    with pytest.raises(WhatworksError, match="'seed' parameter must be an integer >= 0"):
+        knox(df, seed=1.5, **opts)

@@ -84,3 +84,31 @@ def test_every_record_accounted_for_and_paths_agree(tmp_path_factory, body):
     assert r1.rows_read == r2.rows_read
     assert e1.equals(e2)
     assert q1.equals(q2)
+
+
+def _state(s):
+    return (s.sql("SELECT * FROM events ORDER BY event_id"),
+            s.sql("SELECT * FROM quarantine ORDER BY batch_id, source_row, category, reason"),
+            s.sql("SELECT * EXCLUDE (loaded_at) FROM batches ORDER BY batch_id"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(bodies=st.lists(a_file(), min_size=2, max_size=4))
+def test_a_folder_loads_as_one_group_exactly_as_file_by_file(tmp_path_factory, bodies):
+    # the same Crime ID ("a" * 64) recurs within and across files, so cross-file duplicates are common
+    root = tmp_path_factory.mktemp("fuzzdir")
+    paths = []
+    for k, body in enumerate(bodies):
+        p = root / f"2024-0{k + 1}-met-street.csv"
+        p.write_bytes(body)  # two equal bodies: the second is "already loaded" either way
+        paths.append(p)
+    one = ww.Store(":memory:")
+    for p in paths:
+        one.ingest_policeuk(p)
+    grouped = ww.Store(":memory:")
+    rep = grouped.ingest_policeuk(root)
+    assert rep.rows_read == rep.rows_loaded + rep.rows_quarantined + rep.duplicates_skipped
+    for a, b in zip(_state(one), _state(grouped)):
+        assert a.equals(b)
+    one.close()
+    grouped.close()

@@ -353,12 +353,12 @@ def _load_group(con, group: list[_Planned], prep: _Prepared, seen: dict[str, tup
         return [outcomes[i] for i in range(len(group))]
     # Reading and checking fill temp tables only, so they run before the transaction opens (temp tables filled
     # inside a transaction cost more); everything that touches the store happens inside it.
-    loaded_csv = _csv.load_group(con, items, group[0].columns, force_exact=force_exact,
-                                 wrap=lambda src: _check_sql(fmt, src))
-    con.execute("CREATE OR REPLACE TEMP TABLE _files (file_index INTEGER, batch_id INTEGER, source VARCHAR, force VARCHAR)")
-    con.executemany("INSERT INTO _files VALUES (?, ?, ?, ?)", [f[:4] for f in files])
-    _stage_coordinates(con)
     try:
+        loaded_csv = _csv.load_group(con, items, group[0].columns, force_exact=force_exact,
+                                     wrap=lambda src: _check_sql(fmt, src))
+        con.execute("CREATE OR REPLACE TEMP TABLE _files (file_index INTEGER, batch_id INTEGER, source VARCHAR, force VARCHAR)")
+        con.executemany("INSERT INTO _files VALUES (?, ?, ?, ?)", [f[:4] for f in files])
+        _stage_coordinates(con)
         with _batch.transaction(con):
             run(con, "quarantine unsplittable rows", """INSERT INTO quarantine
                 SELECT f.batch_id, f.source, r.source_row, 'invalid', r.reason, r.raw FROM _rejects r JOIN _files f USING (file_index)""")
