@@ -13,13 +13,10 @@ show where every output is.
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
-
-from whatworks.errors import error
 
 DEFAULT_OUT = "whatworks-demo"
 STORE_NAME = "whatworks.duckdb"
@@ -151,7 +148,7 @@ def _people(ctx: DemoContext) -> None:
     probation = [x for x in persons["source_system"].unique() if x.endswith("probation")]
     start = pd.Timestamp(ctx.force.truth["survey"]["event"]["date"])   # the synthetic force's public-order event
     answer = histories(involvements(s.con), links(s.con), window=(start, start + pd.Timedelta(days=13)),
-                       caseload=persons[persons["source_system"].isin(probation)])
+                       caseload=persons[persons["source_system"].isin(probation)], quiet=True)
     ctx.reports["people_links"] = linked
     ctx.reports["disorder_question"] = answer
     ctx.console.print(linked.summary())
@@ -193,20 +190,11 @@ class DemoResult:
 
 def _prepare(out_dir: Path) -> None:
     """Use ``out_dir`` for the demo: create it, or clear the demo's own outputs from an earlier run. A folder
-    with other content and no demo marker is refused rather than overwritten."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise error("demo", f"The output path {str(out_dir)!r} is a file.", hint="Pass a folder, e.g. --out whatworks-demo")
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
-        raise error("demo", f"The folder {str(out_dir)!r} is not empty and was not made by `whatworks demo`, so the demo "
-                            "will not write into it.", hint="Choose a new or empty folder with --out.")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in _OWNED:
-        p = out_dir / name
-        if p.is_dir():
-            shutil.rmtree(p)
-        elif p.exists():
-            p.unlink()
-    (out_dir / MARKER).write_text("made by `whatworks demo`; its outputs here are replaced on the next run\n", encoding="utf-8")
+    with other content and no demo marker is refused rather than overwritten (file operations live in store/)."""
+    from whatworks.store.exports import prepare_folder
+
+    prepare_folder(out_dir, clear=_OWNED, marker=MARKER, made_by="`whatworks demo`", where="demo",
+                   marker_text="made by `whatworks demo`; its outputs here are replaced on the next run\n")
 
 
 def run_demo(out_dir: str | Path = DEFAULT_OUT, *, seed: int = 0, crimes: int = 200_000, months: int = 36, boroughs: int = 8,

@@ -59,6 +59,20 @@ def test_inputs():
         ww.people.histories(_inv(), dup, window=("2011-08-06", "2011-08-10"))
 
 
+def test_choices_from_the_data_are_announced_unless_quiet(capsys):
+    h = ww.people.histories(_inv(), _links(), window=("2011-08-06", "2011-08-10"))
+    err = capsys.readouterr().err
+    assert "history set to ['offence', 'stop and search'] (every kind in the data other than the trigger 'arrest')" in err
+    assert "1 involved record(s) not in the link table" in err          # S9 of the stop system
+    assert h.settings["history"].source == "data" and h.settings["unlinked_records"].value == 1
+    q = ww.people.histories(_inv(), _links(), window=("2011-08-06", "2011-08-10"), quiet=True)
+    assert capsys.readouterr().err == ""
+    assert q.settings["history"].value == ["offence", "stop and search"] and q.settings["unlinked_records"].value == 1
+    pd.testing.assert_frame_equal(q.table, h.table)
+    # a history the caller gives is not announced
+    ww.people.histories(_inv(), None, window=("2011-08-06", "2011-08-10"), history=["offence"])
+    assert capsys.readouterr().err == ""
+
 def test_key_pseudonymises_people():
     key = ww.privacy.new_key()
     h = ww.people.histories(_inv(), _links(), window=("2011-08-06", "2011-08-10"), key=key)

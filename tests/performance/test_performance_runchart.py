@@ -117,3 +117,53 @@ def test_false_alarm_and_step_detection():
     assert 0.005 < fa < 0.08
     assert hits[2] > 0.45
     assert hits[3] > 0.9
+
+
+# baseline= (qicharts2's freeze): worked example
+def test_frozen_baseline_runs_analysis_covers_every_point_as_qicharts2():
+    # qicharts2 (anhoej/qicharts2, R/helper.functions.R): qic.run() sets the centre line to the median of the
+    # baseline points (`base <- x$baseline & x$include`; baseline = xx <= freeze), and runs.analysis() then takes
+    # every included point of the chart part (`y <- x$y[x$include]; cl <- x$cl[x$include]`), not only the baseline
+    # or only the points after it. n.useful, and so both thresholds, count every useful point of the whole series.
+    #
+    # 20 points, baseline = 12 (freeze = 12):
+    #   baseline  8 12  9 11  7 13 10 12  8 11  9 14   sorted 7 8 8 9 9 10 11 11 12 12 13 14 → median (10+11)/2 = 10.5
+    #   after    12 13 10.5 14 12 13 15 12
+    # sides against the frozen 10.5: baseline − + − + − + − + − + − +  (alternating: 12 runs of 1);
+    #   after + + 0 + + + + +  — the 10.5 is on the centre line: it neither breaks nor extends the run.
+    # useful points n = 20 − 1 = 19. The last baseline point (14, +) starts a run that the 7 useful "after" points
+    # extend: longest run = 1 + 7 = 8. Runs = 11 alternating runs + that one = 12 → crossings = 11.
+    # Thresholds for n = 19: longest run max = round(log2 19) + 3 = round(4.25) + 3 = 7;
+    #   fewest crossings = qbinom(0.05, 18, 0.5) = 6 (P(X ≤ 5) = 12616/2^18 = 0.048 < 0.05 ≤ P(X ≤ 6) = 0.119).
+    # So: run of 8 > 7 → long-run signal; 11 crossings ≥ 6 → no crossings signal; runs signal.
+    # The other readings give different answers, so this example tells them apart:
+    #   baseline points only: n = 12, longest 1, crossings 11 → no signal;
+    #   after-baseline points only: n = 7, longest 7 > round(log2 7) + 3 = 6 and crossings 0 < qbinom(0.05, 6, .5) = 1
+    #   → both signals;
+    #   no baseline (median of all 20 = 12): n = 15, longest 4, crossings 5 ≥ 4 → no signal.
+    y = [8, 12, 9, 11, 7, 13, 10, 12, 8, 11, 9, 14, 12, 13, 10.5, 14, 12, 13, 15, 12]
+    r = runchart(frame(y), "y", "t", baseline=12, quiet=True)
+    row = r.runs.iloc[0]
+    assert row["median"] == 10.5 and row["n_points"] == 20
+    assert row["n_useful"] == 19 and row["longest_run"] == 8 and row["n_crossings"] == 11
+    assert row["longest_run_max"] == 7 and row["n_crossings_min"] == 6
+    assert row["long_run_signal"] and not row["crossings_signal"] and row["runs_signal"]
+    t = r.table
+    assert (t["median"] == 10.5).all() and t["in_baseline"].tolist() == [True] * 12 + [False] * 8
+    # the long run is points 12–20 (1-based) without the point on the centre line
+    assert t["in_long_run"].tolist() == [False] * 11 + [True] * 3 + [False] + [True] * 5
+    assert "a run of 8 points" in r.summary()
+    # without the frozen baseline the same series shows no signal (hand count above)
+    whole = runchart(frame(y), "y", "t", quiet=True).runs.iloc[0]
+    assert (whole["median"], whole["n_useful"], whole["longest_run"], whole["n_crossings"]) == (12, 15, 4, 5)
+    assert not whole["runs_signal"]
+
+
+def test_frozen_baseline_is_per_series_and_caps_at_series_length():
+    # by= series: each series freezes on its own first `baseline` points (qicharts2: per facet, xx <= freeze);
+    # a baseline longer than a series uses all its points (every xx <= freeze).
+    y = [8, 12, 9, 11, 7, 13, 10, 12, 8, 11, 9, 14, 12, 13, 10.5, 14, 12, 13, 15, 12]
+    d = pd.concat([frame(y).assign(s="a"), frame([1.0, 5, 2, 6, 3]).assign(s="b")], ignore_index=True)
+    r = runchart(d, "y", "t", by="s", baseline=12, quiet=True).runs.set_index("s")
+    assert r.loc["a", "median"] == 10.5 and r.loc["a", "longest_run"] == 8 and r.loc["a", "n_useful"] == 19
+    assert r.loc["b", "median"] == 3 and r.loc["b", "n_useful"] == 4            # median of all 5 points; 3 is on it

@@ -140,6 +140,104 @@ def test_zip_archive_equals_folder_and_reingest_is_noop(tmp_path, store):
     assert before == after
 
 
+
+def _zip_of_fixtures(z: Path, compression=zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(z, "w", compression=compression) as zf:
+        for p in sorted(FIX.rglob("*.csv")):
+            zf.write(p, p.relative_to(FIX).as_posix())
+    return z
+
+
+def _store_content(s):
+    ev = s.sql("SELECT * EXCLUDE (event_id, batch_id) FROM events ORDER BY kind, month, source_row, reference")
+    q = s.sql("SELECT * EXCLUDE (batch_id, source_file) FROM quarantine ORDER BY source_row, reason")
+    # a first copy in another file is named by its path, which differs only up to the month folder
+    q["raw"] = q["raw"].str.replace(r"first copy: \S*[/!](\d{4}-\d{2}/)", r"first copy: \1", regex=True)
+    files = s.sql("SELECT regexp_extract(source_file, '[^/!]+$') AS file, format, rows_read, rows_loaded, "
+                  "rows_quarantined, duplicates_skipped, checksum FROM batches ORDER BY file")
+    return ev, q, files
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED])
+def test_a_zip_inside_a_zip_loads_the_same_rows_as_the_folder(tmp_path, compression):
+    """An analyst re-zips the police.uk download with a note: the inner archive is opened, not listed as unread."""
+    inner = _zip_of_fixtures(tmp_path / "policeuk-2024.zip")
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w", compression=compression) as zf:
+        zf.write(inner, "download/policeuk-2024.zip")
+        zf.writestr("download/notes.docx", b"x")
+        zf.writestr("__MACOSX/download/._policeuk-2024.zip", b"\x00\x05\x16\x07 resource fork, not a zip")
+    with ww.Store(":memory:") as s:
+        rep = s.ingest_policeuk(outer)
+        assert rep.files_loaded == 4 and rep.rows_loaded == 9
+        assert [f.source for f in rep.files if f.source.endswith("2024-01-west-yorkshire-street.csv")] == [
+            f"{outer}!download/policeuk-2024.zip!2024-01/2024-01-west-yorkshire-street.csv"]
+        assert set(rep.ignored) == {f"{outer}!download/notes.docx", f"{outer}!__MACOSX/download/._policeuk-2024.zip"}
+        nested = _store_content(s)
+        assert s.sql("SELECT count(*) AS n FROM batches WHERE source_file LIKE '%outer.zip!download/policeuk-2024.zip!%'"
+                     )["n"].iloc[0] == 4
+    with ww.Store(":memory:") as s:
+        s.ingest_policeuk(FIX)
+        folder = _store_content(s)
+    for a, b in zip(nested, folder):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_nested_zip_sources_have_sizes_and_local_copies(tmp_path):
+    from whatworks.store._sources import find_sources, ignored_files
+
+    inner = _zip_of_fixtures(tmp_path / "in.zip")
+    middle = tmp_path / "middle.zip"
+    with zipfile.ZipFile(middle, "w") as zf:
+        zf.write(inner, "in.zip")
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(middle, "middle.zip")
+        zf.writestr("readme.pdf", b"%PDF")
+    sources = find_sources(outer)
+    assert [x.name for x in sources] == [f"{outer}!middle.zip!in.zip!{p.relative_to(FIX).as_posix()}"
+                                         for p in sorted(FIX.rglob("*.csv"))]
+    for src, p in zip(sources, sorted(FIX.rglob("*.csv"))):
+        assert src.size == p.stat().st_size and src.basename == p.name
+        with src.local() as local:
+            assert local.read_bytes() == p.read_bytes()
+        assert not local.exists()          # the extracted copy is removed after use
+    assert ignored_files(outer) == [f"{outer}!readme.pdf"]
+    # the extracted inner zips live as long as the sources that need them
+    tmp_zip = sources[0].nested.path()
+    assert tmp_zip.exists()
+    del sources, src
+    import gc
+
+    gc.collect()
+    assert not tmp_zip.exists()
+
+
+def test_zips_nested_deeper_than_the_limit_are_listed_not_read(tmp_path, monkeypatch):
+    from whatworks.store import _sources
+
+    monkeypatch.setattr(_sources, "MAX_ZIP_DEPTH", 1)
+    inner = _zip_of_fixtures(tmp_path / "in.zip")
+    middle = tmp_path / "middle.zip"
+    with zipfile.ZipFile(middle, "w") as zf:
+        zf.write(inner, "in.zip")
+        zf.write(JAN, "jan.csv")
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(middle, "middle.zip")
+    assert [x.name for x in _sources.find_sources(outer)] == [f"{outer}!middle.zip!jan.csv"]
+    assert _sources.ignored_files(outer) == [f"{outer}!middle.zip!in.zip"]
+
+
+def test_a_broken_zip_inside_a_zip_is_refused_naming_it(tmp_path, store):
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.writestr("inner.zip", b"this is not a zip")
+    with pytest.raises(IngestError, match=r"outer.zip!inner.zip' is not a readable zip archive"):
+        store.ingest_policeuk(outer)
+    assert store.sql("SELECT count(*) AS n FROM batches")["n"].iloc[0] == 0
+
+
 # ---------------------------------------------------------------- CHECK INPUTS: refused files
 def test_unknown_header_is_refused_whole_naming_expected_columns(tmp_path, store):
     bad = tmp_path / "lookup.csv"

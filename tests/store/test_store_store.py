@@ -122,6 +122,98 @@ def test_unload_removes_one_file_and_it_loads_again(tmp_path):
             s.unload(999)
 
 
+
+RECORDS = Path(__file__).parent / "fixtures" / "records" / "northshire"
+
+
+def test_unload_removes_the_links_of_persons_only_that_batch_loaded(tmp_path):
+    folder = tmp_path / "northshire"
+    shutil.copytree(RECORDS, folder)
+    with ww.Store(":memory:") as s:
+        s.ingest_records(folder, folder / "mapping.toml")
+        first = s.persons(["northshire-rms"])
+        assert {"P1", "P2"} <= set(first["person_id"])
+        # a second persons file: P1 again (a duplicate of persons.csv's P1, so not loaded) and a new P99
+        (folder / "persons_extra.csv").write_text("PersonID,Forename,Surname,DOB,Sex\n"
+                                                   "P1,James,Smith,01/02/1990,M\nP99,Ann,Other,03/04/1970,F\n")
+        assert s.ingest_records(folder / "persons_extra.csv", folder / "mapping.toml").duplicates_skipped == 1
+        people = s.persons()
+        links = pd.DataFrame({"source": people["source_system"], "record_id": people["person_id"],
+                              "cluster_id": "c-" + people["person_id"]})
+        assert s.save_links(links) == len(people)
+        extra = int(s.batches().query("source_file.str.endswith('persons_extra.csv')")["batch_id"].iloc[0])
+        removed = s.unload(extra)
+        assert removed["person_links"] == 1 and removed["persons"] == 1
+        kept = s.sql("SELECT source_system, person_id FROM person_links")
+        assert "P99" not in set(kept["person_id"]) and "P1" in set(kept["person_id"])
+        # the main persons file: its people go, and their links with them
+        main = int(s.batches().query("source_file.str.endswith('persons.csv')")["batch_id"].iloc[0])
+        rms_ids = set(s.sql("SELECT person_id FROM persons WHERE batch_id = ?", [main])["person_id"])
+        removed = s.unload(main)
+        assert removed["person_links"] == len(rms_ids)
+        left = s.sql("SELECT source_system, person_id FROM person_links")
+        assert not (set(left["person_id"]) & rms_ids)
+        # the probation caseload's links (another source system, another batch) are untouched
+        assert set(left["source_system"]) == {"northshire-probation"}
+        assert len(left) == len(s.persons(["northshire-probation"]))
+
+
+def test_unload_keeps_the_links_of_a_person_another_batch_also_loaded():
+    """Only (source_system, person_id) pairs that no other batch holds lose their links: the same id loaded by
+    another batch of the same system keeps them, and the same id in another system is a different record."""
+    with ww.Store(":memory:") as s:
+        s.con.execute("INSERT INTO batches VALUES (1, 'a.csv', 'x1', 'records:persons', 3, 3, 0, 0, now(), 't'),"
+                      "(2, 'b.csv', 'x2', 'records:persons', 1, 1, 0, 0, now(), 't')")
+        s.con.execute("INSERT INTO persons (source_system, person_id, source_file, source_row, batch_id) VALUES "
+                      "('rms', 'P1', 'a.csv', 2, 1), ('rms', 'P2', 'a.csv', 3, 1), ('custody', 'P2', 'a.csv', 4, 1),"
+                      "('rms', 'P1', 'b.csv', 2, 2), ('custody', 'P3', 'b.csv', 3, 2)")
+        s.save_links(pd.DataFrame({"source": ["rms", "rms", "custody", "custody"], "record_id": ["P1", "P2", "P2", "P3"],
+                                   "cluster_id": ["k", "k", "k", "m"]}))
+        assert s.unload(1)["person_links"] == 2          # rms P2 and custody P2; rms P1 is also in batch 2
+        left = s.sql("SELECT source_system, person_id FROM person_links ORDER BY ALL")
+        assert left.values.tolist() == [["custody", "P3"], ["rms", "P1"]]
+
+
+AREAS_2021 = "code,name,level,parent_code,population\nL1,Leeds,lad,,\nE1,Leeds 001A,lsoa,L1,1500\nE2,Leeds 001B,lsoa,L1,1700\n"
+AREAS_2024 = "code,name,level,parent_code,population\nE1,Leeds 001A,lsoa,L1,1550\nE3,Leeds 001C,lsoa,L1,900\n"
+
+
+def test_unload_of_an_area_file_that_replaced_areas_is_refused_until_the_earlier_one_goes(tmp_path):
+    old, new = tmp_path / "areas_2021.csv", tmp_path / "areas_2024.csv"
+    old.write_text(AREAS_2021)
+    new.write_text(AREAS_2024)
+    with ww.Store(":memory:") as s:
+        b_old = s.ingest_areas(old).files[0].batch_id
+        b_new = s.ingest_areas(new).files[0].batch_id
+        before = s.sql("SELECT * FROM areas ORDER BY code")
+        with pytest.raises(WhatworksError, match=rf"Batch {b_new} \(.*areas_2024.csv\) replaced 1 area\(s\) loaded by batch "
+                                                  rf"{b_old} \(.*areas_2021.csv\).*store.unload\({b_old}\)"):
+            s.unload(b_new)
+        pd.testing.assert_frame_equal(s.sql("SELECT * FROM areas ORDER BY code"), before)   # nothing removed
+        assert len(s.batches()) == 2
+        # the way back to the 2021 lookup: unload it, then the newer one, then load the 2021 file again
+        assert s.unload(b_old)["areas"] == 2        # L1 and E2 (its E1 was replaced)
+        assert s.unload(b_new)["areas"] == 2
+        assert s.sql("SELECT count(*) AS n FROM areas")["n"].iloc[0] == 0
+        assert s.sql("SELECT count(*) AS n FROM meta WHERE key LIKE 'areas_replaced%'")["n"].iloc[0] == 0
+        rep = s.ingest_areas(old)
+        assert rep.files[0].status == "loaded"
+        back = s.sql("SELECT code, population FROM areas ORDER BY code").set_index("code")["population"]
+        assert back.dropna().to_dict() == {"E1": 1500, "E2": 1700}
+
+
+def test_unload_of_an_area_file_that_replaced_nothing_is_allowed(tmp_path):
+    old = tmp_path / "areas_2021.csv"
+    old.write_text(AREAS_2021)
+    other = tmp_path / "other.csv"
+    other.write_text("code,name,level,parent_code,population\nE9,Elsewhere 001A,lsoa,,10\n")
+    with ww.Store(":memory:") as s:
+        s.ingest_areas(old)
+        b = s.ingest_areas(other).files[0].batch_id
+        assert s.unload(b)["areas"] == 1
+        assert s.sql("SELECT count(*) AS n FROM areas")["n"].iloc[0] == 3
+
+
 # ---------------------------------------------------------------- regressions found in review
 def test_store_path_and_export_path_with_a_quote(tmp_path):
     # paths reach DuckDB SQL as literals (read_csv, COPY ... TO): a quote in a folder or file name must not break them

@@ -64,3 +64,20 @@ def test_cli_synth_writes_files(tmp_path):
     assert not (out / "policeuk.zip").exists()
     assert (out / "records" / "mapping.toml").exists() and (out / "truth" / "truth.json").exists()
     assert "Synthshire Police" in result.output
+
+
+def test_the_demo_module_leaves_file_operations_to_the_store():
+    """DESIGN.md: I/O only in store/. The demo's folder handling goes through whatworks.store.exports.prepare_folder."""
+    import ast
+    import inspect
+
+    import whatworks.demo as demo
+
+    tree = ast.parse(inspect.getsource(demo))
+    imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                for a in n.names} | {n.module.split(".")[0] for n in ast.walk(tree)
+                                     if isinstance(n, ast.ImportFrom) and n.module}
+    assert not imported & {"shutil", "os", "tempfile", "io"}
+    calls = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+             for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert not calls & {"open", "mkdir", "unlink", "rmtree", "write_text", "write_bytes", "rmdir", "touch"}

@@ -1,15 +1,20 @@
 """Tests for whatworks.trials.analyse: parity with R estimatr / glm (golden), clubSandwich, recovery, RI, errors."""
 
+import inspect
+import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from whatworks.errors import WhatworksError
-from whatworks.trials import Protocol, analyse
+from whatworks.trials import Protocol, analyse, draw_assignments
+from whatworks.trials.randomise import Design
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "trials_estimatr.json"
 ATOL = 1e-6  # issue 7: ITT and CACE estimates and SEs equal estimatr (HC2) to 1e-6
@@ -152,6 +157,96 @@ def test_ri_respects_clusters_and_blocks():
         analyse(bad, "y", "z", cluster="cl", ri_reps=10)
 
 
+def _ri_p_by_hand(y, draws, z_obs, log_ratio=True, continuity=0.5):
+    """Randomisation p-value computed unit by unit in plain Python (independent of analyse's vectorised code)."""
+    def stat(z):
+        s1 = sum(v for v, t in zip(y, z) if t == 1)
+        s0 = sum(v for v, t in zip(y, z) if t == 0)
+        n1 = sum(1 for t in z if t == 1)
+        n0 = len(z) - n1
+        if not log_ratio:
+            return s1 / n1 - s0 / n0
+        if continuity == 0:  # the uncorrected log rate ratio: ±inf when an arm has no events
+            return math.inf if s0 == 0 else (-math.inf if s1 == 0 else math.log(s1 / n1) - math.log(s0 / n0))
+        return math.log((s1 + continuity) / n1) - math.log((s0 + continuity) / n0)
+
+    observed = abs(stat(z_obs))
+    hits = sum(1 for z in draws if abs(stat(z)) >= observed - 1e-12)
+    return (hits + 1) / (len(draws) + 1)
+
+
+def _redraw(n_units, m_treated, reps, seed):
+    # The same draws analyse makes: complete randomisation of m of n units from default_rng(seed).
+    design = Design(unit_cluster=np.arange(n_units), cluster_block=np.zeros(n_units, dtype=np.int64),
+                    block_prob=np.array([m_treated / n_units]), block_m=np.array([m_treated]))
+    return draw_assignments(design, reps, np.random.default_rng(seed))
+
+
+# 20 units, 5 treated; 4 events: 3 in the treated arm, 1 in the control arm (rate ratio 9). Re-draws leave
+# the treated arm with no events C(16,5)/C(20,5) = 28% of the time.
+RARE = pd.DataFrame({"z": np.r_[np.ones(5, int), np.zeros(15, int)],
+                     "y": np.r_[[1, 1, 1, 0, 0], [1], np.zeros(14, int)]})
+
+
+def test_count_ri_with_zero_event_redraws_matches_enumeration():
+    y, z = RARE["y"].to_numpy(float), RARE["z"].to_numpy()
+    reps = 20000
+    r = analyse(RARE, "y", "z", family="poisson", ri_reps=reps, seed=3)
+    draws = _redraw(20, 5, reps, seed=3)
+    zero_arm = ((draws @ y) == 0) | (((1 - draws) @ y) == 0)
+    assert zero_arm.mean() > 0.25  # the situation under test does occur
+    assert np.isfinite(r.ri_p_value) and 0 <= r.ri_p_value <= 1
+    # (a) the same draws, statistic computed by hand: identical p
+    assert r.ri_p_value == pytest.approx(_ri_p_by_hand(y, draws, z), abs=1e-15)
+    # (b) brute force over all C(20,5) = 15504 assignments gives the exact p ...
+    exact_hits, total = 0, 0
+    obs = abs(math.log(3.5 / 5) - math.log(1.5 / 15))
+    for treated in itertools.combinations(range(20), 5):
+        s1 = y[list(treated)].sum()
+        t = math.log((s1 + 0.5) / 5) - math.log((y.sum() - s1 + 0.5) / 15)
+        exact_hits += abs(t) >= obs - 1e-12
+        total += 1
+    exact = exact_hits / total
+    # ... which is the hypergeometric upper tail P(3 or 4 of the 4 events fall in the 5 treated units):
+    # an empty treated arm (rate gap 0 vs 4/15) is not as extreme as the observed 3/5 vs 1/15.
+    assert exact == pytest.approx(stats.hypergeom.sf(2, 20, 4, 5), abs=1e-12)
+    mc_se = math.sqrt(exact * (1 - exact) / reps)
+    assert abs(r.ri_p_value - exact) < 4 * mc_se + 1 / reps
+    # The uncorrected log ratio counted every empty-arm draw as "more extreme": p >= 0.28 for a 9-fold ratio.
+    assert _ri_p_by_hand(y, draws, z, continuity=0) > 0.28 > 5 * r.ri_p_value
+
+
+def test_count_ri_in_a_blocked_cluster_trial_with_empty_arms_matches_same_draws():
+    # 10 clusters of unequal size in 2 blocks, 2 treated clusters per block, rare events.
+    size = np.array([1, 2, 3, 4, 5, 2, 3, 1, 6, 2])
+    cl = np.repeat(np.arange(10), size)
+    block_cl = np.r_[np.zeros(5, int), np.ones(5, int)]
+    z_cl = np.array([1, 1, 0, 0, 0, 0, 1, 0, 1, 0])
+    rng = np.random.default_rng(11)
+    y = rng.poisson(0.15, size=len(cl)).astype(float)
+    y[np.flatnonzero(z_cl[cl] == 1)[0]] += 2  # at least two events, some in each arm
+    y[np.flatnonzero(z_cl[cl] == 0)[0]] += 1
+    df = pd.DataFrame({"y": y, "z": z_cl[cl], "cl": cl, "b": block_cl[cl]})
+    reps = 4000
+    r = analyse(df, "y", "z", cluster="cl", blocks="b", family="poisson", ri_reps=reps, seed=5)
+    design = Design(unit_cluster=cl, cluster_block=block_cl, block_prob=np.array([0.4, 0.4]),
+                    block_m=np.array([2, 2]))
+    draws = draw_assignments(design, reps, np.random.default_rng(5))
+    assert (((draws @ y) == 0) | (((1 - draws) @ y) == 0)).any()
+    assert np.isfinite(r.ri_p_value) and 0 <= r.ri_p_value <= 1
+    assert r.ri_p_value == pytest.approx(_ri_p_by_hand(y, draws, z_cl[cl]), abs=1e-15)
+
+
+def test_count_ri_with_equal_arms_orders_draws_as_the_plain_log_ratio():
+    # Equal arms, no clusters: the corrected and plain log ratios are both monotone in |S1 - S0|, so the
+    # +0.5 changes nothing there (including draws with an empty arm, which really are the most extreme).
+    y = np.array([0, 2, 1, 0, 3, 1, 0, 0, 1, 0, 0, 0], float)
+    z = np.r_[np.ones(6, int), np.zeros(6, int)]
+    r = analyse(pd.DataFrame({"y": y, "z": z}), "y", "z", family="poisson", ri_reps=3000, seed=9)
+    draws = _redraw(12, 6, 3000, seed=9)
+    assert r.ri_p_value == pytest.approx(_ri_p_by_hand(y, draws, z, continuity=0), abs=1e-15)
+
+
 # ---------------------------------------------------------------- protocol and exploratory outcomes
 def _protocol():
     return Protocol(trial_id="t", title="T", hypotheses=["h"], unit="cell", treatment="patrol", control="none",
@@ -249,3 +344,21 @@ def test_count_arm_with_no_events_is_an_error(family):
         analyse(d, "y", "z", family=family, ri_reps=0)
     with pytest.raises(WhatworksError, match="arms have no events"):
         analyse(d.assign(y=0), "y", "z", family=family, ri_reps=0)
+
+
+# --- quiet=: the data-driven negative-binomial floor is announced unless quiet, and always recorded
+# Under-dispersed counts: the NB2 dispersion MLE sits at the Poisson boundary, so analyse sets it to its floor.
+BOUNDARY = pd.DataFrame({"z": np.repeat([0, 1], 10), "y": [3, 3, 3, 3, 4, 3, 3, 3, 3, 3, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1]})
+
+
+def test_quiet_silences_announcements_but_keeps_the_settings_record(capsys):
+    param = inspect.signature(analyse).parameters["quiet"]
+    assert param.kind is inspect.Parameter.KEYWORD_ONLY and param.default is False
+    loud = analyse(BOUNDARY, "y", "z", family="negbin", ri_reps=0)
+    assert "whatworks: negative-binomial dispersion estimated" in capsys.readouterr().err
+    quiet = analyse(BOUNDARY, "y", "z", family="negbin", ri_reps=0, quiet=True)
+    assert capsys.readouterr().err == ""
+    assert quiet.settings["dispersion_alpha"] == loud.settings["dispersion_alpha"]
+    assert quiet.settings["dispersion_alpha"].source == "data"
+    assert "Poisson boundary" in quiet.settings["dispersion_alpha"].reason
+    assert quiet.estimate == loud.estimate and quiet.std_error == loud.std_error

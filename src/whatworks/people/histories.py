@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting
+from whatworks._announce import Setting, announce, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe
 from whatworks.errors import error
@@ -85,7 +85,7 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
               history: Sequence[str] | None = None, caseload: pd.DataFrame | None = None,
               source: str = "source_system", record_id: str = "person_id", what: str = "what",
               when: str = "occurred", cluster: str = "cluster_id", level: float = 0.95,
-              key: str | bytes | None = None) -> HistoriesResult:
+              key: str | bytes | None = None, quiet: bool = False) -> HistoriesResult:
     """For each person with a ``trigger`` involvement in ``window``, count their earlier involvements by kind.
 
     Parameters
@@ -110,6 +110,9 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
     level : float, default 0.95
     key : str or bytes, optional
         Pseudonymise the person id in ``.table``.
+    quiet : bool, default False
+        Do not print the notices about choices made from the data (the kinds counted as history when ``history`` is
+        not given, records missing from the link table); they are still recorded in ``.settings``.
 
     Returns
     -------
@@ -137,7 +140,11 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
     kinds = involvements[what].astype(str)
     if trigger not in set(kinds):
         raise error(fn, f"No involvement of kind {trigger!r} in the data.", expected=f"one of {sorted(kinds.unique())}")
-    hist = list(history) if history is not None else sorted(k for k in kinds.unique() if k != trigger)
+    settings: dict[str, Setting] = {}
+    hist = resolve("history", list(history) if history is not None else None,
+                   lambda: (sorted(k for k in kinds.unique() if k != trigger),
+                            f"every kind in the data other than the trigger {trigger!r}"),
+                   quiet=quiet, settings=settings)
 
     inv = pd.DataFrame({"rec": involvements[source].astype(str) + "\x1f" + involvements[record_id].astype(str),
                         "what": kinds.to_numpy(), "when": parse_dates(fn, involvements, when).to_numpy()})
@@ -152,6 +159,12 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
         inv["person"] = lk.reindex(inv["rec"]).to_numpy()
         unlinked = inv["person"].isna().to_numpy()
         inv.loc[unlinked, "person"] = "unlinked:" + inv.loc[unlinked, "rec"]
+        n_unlinked = int(inv.loc[unlinked, "rec"].nunique())
+        settings["unlinked_records"] = Setting(n_unlinked, "data", "involved records not in the link table, "
+                                                                "each counted as a person of its own")
+        if n_unlinked:
+            announce(f"{n_unlinked:,} involved record(s) not in the link table: each counts as a person of its own.",
+                     quiet=quiet)
     else:
         inv["person"] = inv["rec"]
 
@@ -196,12 +209,11 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
     shares = pd.DataFrame([{"measure": name, "people": m, "share": m / n if n else float("nan"),
                             "ci_low": wilson(m, n, level)[0], "ci_high": wilson(m, n, level)[1]} for name, m in rows])
     table = pseudonymise_frame(table, ["person"], key)
-    settings = {
+    settings.update({
         "window": Setting((start, end), "user"), "trigger": Setting(trigger, "user" if trigger != "arrest" else "default"),
-        "history": Setting(hist, "user" if history is not None else "data", "kinds counted before the window"),
         "linked": Setting(links is not None, "user"),
         "pseudonymised": Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
                                  if key is not None else "no key given: raw ids in .table"),
-    }
+    })
     return HistoriesResult(table=table, settings=settings, shares=shares, window=(start, end), trigger=trigger,
                            history=tuple(hist), linked=links is not None, has_caseload=caseload is not None)

@@ -4,6 +4,11 @@ Centre line = median. Points exactly on the median are ignored; ``n`` is the num
 Non-random variation is signalled when the longest run of useful points on one side of the median is longer than
 ``round(log2(n)) + 3`` (Schilling 2012), or when the number of crossings of the median is smaller than the 5th
 percentile of Binomial(n − 1, 0.5) (Chen 2010). These are the thresholds qicharts2 computes.
+
+With a frozen baseline (``baseline=k``, qicharts2's ``freeze``) the centre line is the median of the first k points,
+and the runs analysis still covers every point of the series, judged against that frozen median, with n counting the
+useful points of the whole series — as qicharts2 does (``qic.run`` and ``runs.analysis`` in its
+``R/helper.functions.R``).
 """
 
 from __future__ import annotations
@@ -159,8 +164,11 @@ def runchart(df: pd.DataFrame, value: str, date: str, *, by=None, baseline: int 
     by : str or list of str, optional
         Columns identifying separate series.
     baseline : int, optional
-        Number of leading points whose median is the centre line (qicharts2's ``freeze``). ``None`` uses every point
-        (announced). The runs analysis always covers every point.
+        Number of leading points of each series whose median is the centre line (qicharts2's ``freeze``); a baseline
+        longer than a series uses all its points. ``None`` uses every point (announced). The runs analysis always
+        covers every point of the series — baseline and later points together — against this (frozen) median, so
+        a run that starts in the baseline and carries on after it counts in full, and ``n`` (and with it both
+        thresholds) counts the useful points of the whole series.
     quiet : bool, default False
         Silence announcements.
 
@@ -174,6 +182,14 @@ def runchart(df: pd.DataFrame, value: str, date: str, *, by=None, baseline: int 
     -----
     Points on the median are dropped before the runs analysis (qicharts2). With ``n`` useful points a signal is raised
     when the longest run > ``round(log2(n)) + 3`` or crossings < ``qbinom(0.05, n − 1, 0.5)``.
+
+    With ``baseline=k`` this is exactly what ``qicharts2::qic(y, freeze = k)`` does: ``qic.run`` sets the centre line
+    to the median of the points with ``xx <= freeze``, and ``runs.analysis`` then uses every (included) point of the
+    chart against it — not the baseline points alone, and not only the points after the baseline. Example: 20 points
+    whose first 12 alternate around their median 10.5 and whose last 8 sit above it (one exactly on it) give
+    n = 19, a longest run of 8 (the last baseline point plus 7 later ones) > 7, and 11 crossings ≥ 6: a long-run
+    signal. For a before/after comparison where each period gets its own median and its own runs analysis,
+    run :func:`runchart` on each period separately (what qicharts2's ``part`` does).
 
     References
     ----------

@@ -14,6 +14,7 @@ from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns
 from whatworks.errors import error
 from whatworks.place._lattice import Lattice, cells_geojson, check_cells, draw_cells, to_days
+from whatworks.place._settings import given_or_default
 from whatworks.place.gistar import binary_weights, gistar_z, gistar_z_from_lag, square_lattice_lag
 from whatworks.place.grid import cell_table, count_points, prepare_points, resolve_cell_size
 
@@ -169,8 +170,8 @@ def _period_edges(where: str, periods, days: np.ndarray, kind: str) -> tuple[np.
 
 def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, periods=None,
              cell_size: float | None = None, shape: str = "square", distance: float | None = None,
-             hotspot: float = HOTSPOT_SHARE, persistent: float = PERSISTENT_SHARE, recent: float = RECENT_SHARE,
-             alpha: float = ALPHA, fdr: bool = True, extent=None, crs: str | None = None,
+             hotspot: float | None = None, persistent: float | None = None, recent: float | None = None,
+             alpha: float | None = None, fdr: bool = True, extent=None, crs: str | None = None,
              on_stray: str = "exclude", quiet: bool = False) -> ClassifyResult:
     """Classify grid cells by how their Gi* hot/cold-spot status changes over consecutive periods.
 
@@ -189,11 +190,14 @@ def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *
         As in :func:`whatworks.place.grid`; one grid over all periods.
     distance : float, optional
         Gi* neighbour distance; ``None`` = cell size × √2.
-    hotspot, persistent, recent : float, default 0.1, 0.8, 0.2
+    hotspot, persistent, recent : float, optional
         sfhotspot's thresholds: the share of periods that makes a cell an (intermittent) hot spot; the share that
-        makes it persistent; and the share of periods, at the end, counted as recent (at least one).
-    alpha : float, default 0.05
-        Significance level for each period's Gi* (Benjamini–Hochberg-adjusted across cells when ``fdr``).
+        makes it persistent; and the share of periods, at the end, counted as recent (at least one). ``None`` (not
+        given) means sfhotspot's defaults 0.1, 0.8 and 0.2.
+    alpha : float, optional
+        Significance level for each period's Gi* (Benjamini–Hochberg-adjusted across cells when ``fdr``). ``None``
+        (not given) means 0.05. These four are recorded in ``.settings`` with source "user" when you pass them — even
+        a default value — and "default" when you leave them out.
     fdr : bool, default True
     quiet : bool, default False
 
@@ -238,7 +242,8 @@ def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *
     check_choice(where, "shape", shape, ("square", "hex"))
     check_choice(where, "on_stray", on_stray, ("exclude", "error"))
     for name, v in (("hotspot", hotspot), ("persistent", persistent), ("recent", recent), ("alpha", alpha)):
-        check_number(where, name, v, low=0, high=1, low_inclusive=False, high_inclusive=name != "alpha")
+        if v is not None:
+            check_number(where, name, v, low=0, high=1, low_inclusive=False, high_inclusive=name != "alpha")
     require_columns(where, df, [time], arg="df")
     settings: dict[str, Setting] = {}
     xv, yv, keep, excluded, bbox = prepare_points(where, df, x, y, extent=extent, on_stray=on_stray, quiet=quiet,
@@ -257,9 +262,12 @@ def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *
     check_cells(where, lattice, quiet, announce)
     dist = float(resolve("distance", distance, lambda: (size * math.sqrt(2), f"cell size ({size:g}) × √2"),
                          quiet=quiet, settings=settings))
-    for name, v, d in (("hotspot", hotspot, HOTSPOT_SHARE), ("persistent", persistent, PERSISTENT_SHARE),
-                       ("recent", recent, RECENT_SHARE), ("alpha", alpha, ALPHA)):
-        settings[name] = Setting(v, "user" if v != d else "default", "sfhotspot default" if v == d else "")
+    # None = not given: an explicit value equal to sfhotspot's default is still recorded as the user's
+    hotspot = given_or_default(settings, "hotspot", hotspot, HOTSPOT_SHARE, default_reason="sfhotspot default")
+    persistent = given_or_default(settings, "persistent", persistent, PERSISTENT_SHARE,
+                                  default_reason="sfhotspot default")
+    recent = given_or_default(settings, "recent", recent, RECENT_SHARE, default_reason="sfhotspot default")
+    alpha = given_or_default(settings, "alpha", alpha, ALPHA, default_reason="sfhotspot default")
 
     pidx = np.searchsorted(edges, days, side="right") - 1
     n_periods = len(edges) - 1

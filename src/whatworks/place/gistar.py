@@ -15,6 +15,7 @@ from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 from whatworks.place._lattice import Lattice, cells_geojson, draw_cells
+from whatworks.place._settings import given_or_default
 
 __all__ = ["gistar", "GiStarResult", "binary_weights", "gistar_z"]
 
@@ -23,6 +24,10 @@ CLASS_COLOURS = {HOT: PALETTE["vermillion"], COLD: PALETTE["blue"], NS: "#E5E5E5
 # Neighbours are those within the distance; 1e-9 relative slack so that diagonal neighbours on a grid
 # (exactly cell_size·√2 away in real arithmetic) are not lost to floating-point rounding.
 DISTANCE_SLACK = 1e-9
+DEFAULT_PERMUTATIONS = 0        # analytic p-values
+DEFAULT_FDR = True
+DEFAULT_ALPHA = 0.05           # sfhotspot's default
+DEFAULT_SEED = 0
 # Conditional permutations are processed in blocks of at most this many gathered values (memory bound).
 _BLOCK = 4_000_000
 
@@ -190,8 +195,8 @@ def _regular_spacing(x: np.ndarray, y: np.ndarray) -> tuple[float, str]:
 
 
 def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance: float | None = None,
-           permutations: int = 0, fdr: bool = True, alpha: float = 0.05, seed: int = 0,
-           quiet: bool = False) -> GiStarResult:
+           permutations: int | None = None, fdr: bool | None = None, alpha: float | None = None,
+           seed: int | None = None, quiet: bool = False) -> GiStarResult:
     """Getis–Ord Gi* statistic for every cell, with hot / cold / not significant classification.
 
     Parameters
@@ -205,14 +210,18 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
         Neighbour distance: places within it (inclusive) are neighbours, and every place is its own neighbour (Gi*).
         ``None``: for a grid, ``cell_size × √2`` (the eight surrounding squares, or the six surrounding hexagons;
         sfhotspot's default); for a plain table, √2 × the median nearest-neighbour distance. Announced.
-    permutations : int, default 0
+    permutations : int, optional
         0 uses the analytic normal p-values; otherwise the number of conditional permutations for pseudo p-values.
-    fdr : bool, default True
-        Control the false discovery rate across cells with Benjamini–Hochberg before classifying.
-    alpha : float, default 0.05
-        Significance level for the (adjusted) p-values (sfhotspot's default).
-    seed : int, default 0
-        Seed for the permutations.
+        ``None`` (not given) means 0.
+    fdr : bool, optional
+        Control the false discovery rate across cells with Benjamini–Hochberg before classifying. ``None`` (not
+        given) means True.
+    alpha : float, optional
+        Significance level for the (adjusted) p-values. ``None`` (not given) means 0.05 (sfhotspot's default).
+    seed : int, optional
+        Seed (an integer ≥ 0) for the permutations. ``None`` (not given) means 0, so results are reproducible either
+        way. ``permutations``, ``fdr``, ``alpha`` and ``seed`` are recorded in ``.settings`` with source "user" when
+        you pass them — even the default value, e.g. ``seed=0`` — and source "default" when you leave them out.
     quiet : bool, default False
         Silence announcements.
 
@@ -273,8 +282,12 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
             first = int(np.flatnonzero(~np.isfinite(arr))[0])
             raise error(where, f"Column '{col}' must hold finite numbers.", got=arr[first], row=f"position {first}",
                         hint="Fix or drop that place first.")
-    check_number(where, "permutations", permutations, low=0, integer=True)
-    check_number(where, "alpha", alpha, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if permutations is not None:
+        check_number(where, "permutations", permutations, low=0, integer=True)
+    if alpha is not None:
+        check_number(where, "alpha", alpha, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if seed is not None:
+        check_number(where, "seed", seed, low=0, integer=True)
     if distance is not None:
         check_number(where, "distance", distance, low=0, low_inclusive=False)
 
@@ -288,11 +301,15 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
                         hint="Give distance= explicitly.") from None
 
     dist = float(resolve("distance", distance, chooser, quiet=quiet, settings=settings))
-    settings["permutations"] = Setting(int(permutations), "user" if permutations else "default",
-                                       "conditional permutations (0: analytic p-values)")
-    settings["fdr"] = Setting(bool(fdr), "user" if not fdr else "default", "Benjamini–Hochberg across cells")
-    settings["alpha"] = Setting(alpha, "user" if alpha != 0.05 else "default", "significance level (sfhotspot default)")
-    settings["seed"] = Setting(seed, "user" if seed else "default", "random seed for permutations")
+    # None = not given: an explicit value equal to the default (seed=0, alpha=0.05 …) is still recorded as the user's
+    permutations = int(given_or_default(settings, "permutations", None if permutations is None else int(permutations),
+                                        DEFAULT_PERMUTATIONS, reason="conditional permutations (0: analytic p-values)"))
+    fdr = bool(given_or_default(settings, "fdr", None if fdr is None else bool(fdr), DEFAULT_FDR,
+                                reason="Benjamini–Hochberg across cells"))
+    alpha = given_or_default(settings, "alpha", alpha, DEFAULT_ALPHA, reason="significance level",
+                             default_reason="significance level (sfhotspot default)")
+    seed = int(given_or_default(settings, "seed", None if seed is None else int(seed), DEFAULT_SEED,
+                                reason="random seed for permutations"))
 
     if np.ptp(vals) == 0:
         raise error(where, f"Every cell has the same '{value}' ({vals[0]:g}); Gi* is undefined.",
@@ -313,7 +330,7 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
                     got=dist, hint="Use a smaller distance.")
     p = 2 * stats.norm.sf(np.abs(z))
     if permutations:
-        p = conditional_permutation_p(vals, w, int(permutations), seed)
+        p = conditional_permutation_p(vals, w, permutations, seed)
     finite = np.isfinite(p)
     p_adj = np.full(len(p), np.nan)
     if fdr:

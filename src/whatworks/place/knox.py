@@ -15,6 +15,7 @@ from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 from whatworks.place._lattice import find_strays, nice_floor, to_days
+from whatworks.place._settings import given_or_default
 
 __all__ = ["knox", "KnoxResult", "band_labels"]
 
@@ -25,6 +26,8 @@ CLOSED = ("left", "right")
 DEFAULT_N_BANDS = 5
 DEFAULT_TIME_BANDS = (0.0, 7.0, 14.0, 21.0, 28.0, 35.0)
 SIGNIFICANCE = 0.05
+DEFAULT_PERMUTATIONS = 999
+DEFAULT_SEED = 0
 
 
 @dataclass(frozen=True, repr=False, kw_only=True)
@@ -200,7 +203,8 @@ def _permutation_counts(t: np.ndarray, i: np.ndarray, j: np.ndarray, dband: np.n
 
 
 def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, distance_bands=None,
-         time_bands=None, permutations: int = 999, seed: int = 0, closed: str = "left", distance_unit: str = "m",
+         time_bands=None, permutations: int | None = None, seed: int | None = None, closed: str = "left",
+         distance_unit: str = "m",
          quiet: bool = False) -> KnoxResult:
     """Knox test of space–time interaction over bands of distance and time (the near-repeat calculator).
 
@@ -217,9 +221,12 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
         event to its nearest other event, rounded down to a round number; announced.
     time_bands : sequence of float, optional
         Band edges in days, e.g. ``[0, 7, 14, 21, 28]``. ``None``: five one-week bands, [0, 7) … [28, 35) days.
-    permutations : int, default 999
-        Number of random permutations of the times.
-    seed : int, default 0
+    permutations : int, optional
+        Number of random permutations of the times (0: no p-values). ``None`` (not given) means 999.
+    seed : int, optional
+        Seed (an integer ≥ 0) for the permutations. ``None`` (not given) means 0, so results are reproducible either
+        way. ``permutations`` and ``seed`` are recorded in ``.settings`` with source "user" when you pass them — even
+        the default value, e.g. ``seed=0`` — and "default" when you leave them out.
     closed : {"left", "right"}, default "left"
         "left": bands are [a, b) — a pair 100 m apart is in [100, 200), never in [0, 100). "right": bands are (a, b],
         with the first band [a₀, b] (pointpats' ``Knox`` counts pairs with distance ≤ δ and time ≤ τ, which is the
@@ -262,7 +269,10 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
     where = "knox"
     require_dataframe(where, "df", df)
     require_columns(where, df, [x, y, time], arg="df")
-    check_number(where, "permutations", permutations, low=0, integer=True)
+    if permutations is not None:
+        check_number(where, "permutations", permutations, low=0, integer=True)
+    if seed is not None:
+        check_number(where, "seed", seed, low=0, integer=True)
     check_choice(where, "closed", closed, CLOSED)
     if len(df) < 3:
         raise error(where, "The Knox test needs at least 3 events.", got=len(df))
@@ -305,8 +315,11 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
     else:
         t_edges = _check_edges(where, "time_bands", time_bands)
         settings["time_bands"] = Setting(t_edges.tolist(), "user", "given by the caller", "days")
-    settings["permutations"] = Setting(int(permutations), "user" if permutations != 999 else "default", "")
-    settings["seed"] = Setting(seed, "user" if seed else "default", "")
+    # None = not given: an explicit value equal to the default (seed=0, permutations=999) is still recorded as the user's
+    permutations = int(given_or_default(settings, "permutations", None if permutations is None else int(permutations),
+                                        DEFAULT_PERMUTATIONS, reason="random permutations of the times"))
+    seed = int(given_or_default(settings, "seed", None if seed is None else int(seed), DEFAULT_SEED,
+                                reason="random seed for the permutations"))
     settings["closed"] = Setting(closed, "user" if closed != "left" else "default", "which end of a band is included")
 
     n = len(xv)
@@ -332,7 +345,7 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
     sims = None
     p = np.full((n_d, n_t), np.nan)
     if permutations:
-        sims = _permutation_counts(tv, i, j, dband, t_edges, closed, n_d, int(permutations), seed)
+        sims = _permutation_counts(tv, i, j, dband, t_edges, closed, n_d, permutations, seed)
         p = ((sims >= observed[None]).sum(axis=0) + 1) / (permutations + 1)
 
     d_lab = band_labels(d_edges, closed, distance_unit)

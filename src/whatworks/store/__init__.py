@@ -174,14 +174,34 @@ class Store:
         """Remove everything one batch (one loaded file) put in the store, in one transaction, so a file can be
         loaded again after fixing its mapping. Returns the rows removed per table.
 
+        Besides the batch's own rows (events, stop details, persons, roles, areas, covariates, quarantine, the
+        ``batches`` row), the ``person_links`` rows of persons that only this batch loaded are removed (reported
+        under ``'person_links'``), so unloaded people leave their clusters; a person id of the same source system
+        that another batch also loaded keeps its links. Run the linkage again to re-cluster the rest.
+
+        An area lookup that **replaced** areas already in the store cannot be unloaded while the batch whose areas it
+        replaced is still there: the replaced rows were deleted when it loaded, so removing it would leave those codes
+        with no row at all. That unload is refused (a :class:`~whatworks.errors.WhatworksError` naming the earlier
+        batch and its file) and nothing is removed; unload the earlier batch first, then this one, and ingest the
+        earlier file again.
+
         >>> store.unload(3)   # doctest: +SKIP
-        {'events': 80213, 'stop_searches': 0, ..., 'batches': 1}
+        {'person_links': 0, 'events': 80213, 'stop_searches': 0, ..., 'batches': 1}
         """
         self._require_writable()
+        from whatworks.store import areas as _areas
+
         if self.con.execute("SELECT count(*) FROM batches WHERE batch_id = ?", [batch_id]).fetchone()[0] == 0:
             raise WhatworksError(f"unload(): no batch {batch_id!r} in the store. Hint: store.batches() lists them.")
+        _areas.check_unload(self.con, batch_id)
         lo, hi = batch_id << 32, (batch_id + 1) << 32
         steps = [
+            # links of persons that only this batch loaded (before the persons themselves go)
+            ("person_links", """DELETE FROM person_links USING (
+                 SELECT source_system, person_id FROM persons WHERE batch_id = ?
+                 EXCEPT SELECT source_system, person_id FROM persons WHERE batch_id <> ?) gone
+               WHERE person_links.source_system = gone.source_system AND person_links.person_id = gone.person_id""",
+             [batch_id, batch_id]),
             ("event_keys", "DELETE FROM event_keys WHERE event_id >= ? AND event_id < ?", [lo, hi]),
             ("stop_searches", "DELETE FROM stop_searches WHERE event_id >= ? AND event_id < ?", [lo, hi]),
             ("events", "DELETE FROM events WHERE batch_id = ?", [batch_id]),
@@ -197,6 +217,7 @@ class Store:
         try:
             for table, sql, params in steps:
                 removed[table] = int(run(self.con, f"unload batch from {table}", sql, params).fetchone()[0])
+            _areas.forget_replaced(self.con, batch_id)
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -268,6 +289,17 @@ class Store:
         from whatworks.store import links as _links
 
         return _links.save_links(self.con, result, model_version=model_version, replace=replace)
+
+    # ------------------------------------------------------------------ trials (whatworks.store.trial_log)
+    def trial_log(self):
+        """The store's trial log (protocols and hash-chained assignment logs), created on first use.
+
+        Returns a :class:`whatworks.store.trial_log.TrialLog`; :class:`whatworks.trials.Allocator` calls this
+        when given a Store, so ``Allocator(store, protocol)`` keeps its log in this file.
+        """
+        from whatworks.store.trial_log import TrialLog
+
+        return TrialLog(self)
 
     def _require_writable(self) -> None:
         if self.read_only:

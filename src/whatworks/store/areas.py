@@ -39,6 +39,12 @@ A code repeated within the file is a duplicate (kept in the quarantine under ``d
 copy is). A code already in the store is **replaced** by the new row, with its covariates: a newer lookup
 supersedes an older one. Each file loads in one transaction, and the same bytes are never loaded twice.
 
+Replaced rows are deleted, not kept, so a file that replaced areas cannot simply be unloaded: that would leave those
+codes with no row at all. The load notes which earlier batches it replaced rows of (in the store's ``meta`` table,
+key ``areas_replaced_by_batch:<batch>``), and :meth:`whatworks.Store.unload` refuses such a batch while those
+earlier batches are still in the store (:func:`check_unload`), saying what to do instead: unload the earlier batch,
+then this one, and ingest the earlier file again.
+
 Without any lookup, police.uk LSOA names still give the local authority: "Leeds 001A" is small area 001A of
 Leeds. :func:`district_from_lsoa_name` does that for a Series, and :func:`ancestors` uses it for every small
 area in ``events`` that the ``areas`` table does not know (level ``district``, code = the district's name).
@@ -46,6 +52,7 @@ area in ``events`` that the ``areas`` table does not know (level ``district``, c
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -58,7 +65,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from whatworks.errors import IngestError, WhatworksError
+from whatworks.errors import IngestError, WhatworksError, error
 from whatworks.store import _batch, _csv
 from whatworks.store._sources import Source, find_sources, ignored_files
 from whatworks.store._sql import run
@@ -342,6 +349,7 @@ def _load_frame(con, source_name: str, df: pd.DataFrame, shape: _Shape, checksum
         if codes:
             con.register("_area_codes", pa.table({"code": pa.array(codes, pa.string())}))
             try:
+                _note_replaced(con, batch_id)
                 run(con, "replace areas", "DELETE FROM areas WHERE code IN (SELECT code FROM _area_codes)")
                 run(con, "replace covariates", "DELETE FROM area_covariates WHERE code IN (SELECT code FROM _area_codes)")
             finally:
@@ -380,6 +388,52 @@ def _load_frame(con, source_name: str, df: pd.DataFrame, shape: _Shape, checksum
         outcome = FileOutcome(source_name, FORMAT, "loaded", batch_id, n_read, int(ok.sum()), quarantined, duplicates,
                               _batch.reasons(con, batch_id), checksum=checksum, message="; ".join(msg))
     return outcome
+
+
+_REPLACED_KEY = "areas_replaced_by_batch:{}"
+
+
+def _note_replaced(con, batch_id: int) -> None:
+    """Record (in ``meta``) how many rows of which earlier batches the codes in ``_area_codes`` are about to replace."""
+    prior = run(con, "find replaced areas", """
+        SELECT batch_id, count(*) FROM areas
+        WHERE code IN (SELECT code FROM _area_codes) AND batch_id IS NOT NULL
+        GROUP BY batch_id ORDER BY batch_id""").fetchall()
+    if prior:
+        run(con, "note replaced areas", "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+            [_REPLACED_KEY.format(batch_id), json.dumps({str(b): int(n) for b, n in prior})])
+
+
+def replaced_by(con, batch_id: int) -> list[tuple[int, str, int]]:
+    """Batches still in the store whose areas batch ``batch_id`` replaced: ``(batch_id, source_file, areas)``."""
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [_REPLACED_KEY.format(int(batch_id))]).fetchone()
+    if row is None:
+        return []
+    counts = {int(b): int(n) for b, n in json.loads(row[0]).items()}
+    live = con.execute("SELECT batch_id, source_file FROM batches WHERE batch_id IN (SELECT unnest(?)) ORDER BY batch_id",
+                       [list(counts)]).fetchall()
+    return [(int(b), str(f), counts[int(b)]) for b, f in live]
+
+
+def check_unload(con, batch_id: int) -> None:
+    """Refuse to unload an area batch that replaced rows of batches still in the store (they cannot be brought back)."""
+    prior = replaced_by(con, batch_id)
+    if not prior:
+        return
+    me = con.execute("SELECT source_file FROM batches WHERE batch_id = ?", [int(batch_id)]).fetchone()
+    what = "; ".join(f"{n:,} area(s) loaded by batch {b} ({f})" for b, f, n in prior)
+    first = ", ".join(f"store.unload({b})" for b, _, _ in prior)
+    raise error(
+        "unload", f"Batch {batch_id} ({me[0] if me else '?'}) replaced {what}. The replaced rows were deleted when it "
+        f"loaded, so unloading batch {batch_id} would leave those codes with no row at all. Nothing was removed.",
+        hint=f"to go back to the earlier lookup, unload the earlier batch first ({first}), then "
+             f"store.unload({batch_id}), and ingest the earlier file again with store.ingest_areas(...); to keep the "
+             f"newer areas, keep batch {batch_id}.")
+
+
+def forget_replaced(con, batch_id: int) -> None:
+    """Drop batch ``batch_id``'s note of replaced areas (part of unloading it)."""
+    run(con, "forget replaced areas", "DELETE FROM meta WHERE key = ?", [_REPLACED_KEY.format(int(batch_id))])
 
 
 def _insert(con, step: str, table: str, arrow: pa.Table) -> None:

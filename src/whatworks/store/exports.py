@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
+from typing import Sequence
 
 from whatworks.errors import error
 
-__all__ = ["write_geojson", "write_geopackage"]
+__all__ = ["write_geojson", "write_geopackage", "prepare_folder"]
 
 
 def _geojson_of(where: str, result) -> dict:
@@ -52,6 +54,59 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(p, text)
     return p
+
+
+def prepare_folder(path: str | os.PathLike, *, clear: Sequence[str] = (), marker: str | None = None,
+                   marker_text: str = "", made_by: str = "whatworks", where: str = "prepare_folder") -> Path:
+    """Make ``path`` ready for a tool's outputs: create it, or clear the outputs an earlier run left there.
+
+    A folder holding anything else, with no ``marker`` file from an earlier run, is refused rather than overwritten.
+    Then the folder is created, each name in ``clear`` (a file or a whole folder inside it) is removed, and the marker
+    is (re)written. Used by ``whatworks demo``; outputs go through ``store/`` because only it touches files (DESIGN.md).
+
+    Parameters
+    ----------
+    path : path-like
+        The output folder.
+    clear : sequence of str, default ()
+        Names inside ``path`` that the tool owns and replaces on every run.
+    marker : str, optional
+        Name of the file that marks the folder as the tool's own. ``None``: only a new or empty folder is accepted.
+    marker_text : str, default ""
+        What the marker file says.
+    made_by : str, default "whatworks"
+        The tool, as named in the refusal (e.g. "`whatworks demo`").
+    where : str, default "prepare_folder"
+        The function named in errors.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = prepare_folder(tempfile.mkdtemp() + "/out", clear=["result.csv"], marker=".mine")
+    >>> sorted(p.name for p in out.iterdir())
+    ['.mine']
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise error(where, f"The output path {str(out)!r} is a file.", hint="Pass a folder, e.g. --out whatworks-demo")
+    if out.exists() and any(out.iterdir()) and (marker is None or not (out / marker).exists()):
+        raise error(where, f"The folder {str(out)!r} is not empty and was not made by {made_by}, so whatworks "
+                           "will not write into it.", hint="Choose a new or empty folder with --out.")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in clear:
+        p = out / name
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
+            p.unlink()
+    if marker is not None:
+        (out / marker).write_text(marker_text, encoding="utf-8")
+    return out
 
 
 def write_geojson(result, path: str | os.PathLike) -> Path:

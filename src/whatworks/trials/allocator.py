@@ -13,10 +13,11 @@ whole log. Each :class:`Receipt` carries the chain hash at that moment; keep rec
 (print them, e-mail them to the trial's independent statistician) and pass the latest to
 ``verify(expected_head=...)`` to rule that out.
 
-Persistence is not done here (analyses do no I/O): the allocator talks to a log object with five methods
-(``load_protocol``, ``save_protocol``, ``entries``, ``head``, ``append``). :class:`MemoryLog` keeps the log in
-memory; ``whatworks.store.trial_log.TrialLog`` keeps it in the DuckDB store, and passing a
-:class:`whatworks.Store` or a DuckDB connection to :class:`Allocator` wraps it in one.
+Persistence is not done here (analyses do no I/O and do not import the store): the allocator talks to a log
+object with five methods (``load_protocol``, ``save_protocol``, ``entries``, ``head``, ``append``).
+:class:`MemoryLog` keeps the log in memory; the store's ``TrialLog`` keeps it in the DuckDB store. Pass either
+one, or anything with a ``trial_log()`` method returning such a log: a :class:`whatworks.Store` has one, so
+``Allocator(store, protocol)`` works. For a bare DuckDB connection use the store's ``TrialLog(con)``.
 """
 
 from __future__ import annotations
@@ -251,13 +252,30 @@ class MemoryLog:
         return self._entries[trial_id]
 
 
-def _as_log(store: Any) -> TrialLogLike:
-    if all(hasattr(store, m) for m in ("load_protocol", "save_protocol", "entries", "head", "append")):
-        return store
-    # A whatworks.Store or a DuckDB connection: persistence lives in store/ (the only I/O layer).
-    from whatworks.store.trial_log import TrialLog
+_LOG_METHODS = ("load_protocol", "save_protocol", "entries", "head", "append")
 
-    return TrialLog(store)
+
+def _is_log(obj: Any) -> bool:
+    return all(callable(getattr(obj, m, None)) for m in _LOG_METHODS)
+
+
+def _as_log(store: Any) -> TrialLogLike:
+    # Duck-typed so this module never imports the store (DESIGN.md: analyses do no I/O): a log object is used
+    # as is; a whatworks Store (or anything like it) hands over its log through ``trial_log()``.
+    if _is_log(store):
+        return store
+    opener = getattr(store, "trial_log", None)
+    if callable(opener):
+        log = opener()
+        if _is_log(log):
+            return log
+        raise error(_WHERE, "The object's trial_log() did not return a trial log.",
+                    expected=f"an object with methods {', '.join(_LOG_METHODS)}", got=type(log).__name__)
+    raise error(_WHERE, "Expected a whatworks Store or a trial log to keep the assignment log in.",
+                expected=f"a whatworks.Store, a MemoryLog, or an object with methods {', '.join(_LOG_METHODS)}",
+                got=type(store).__name__,
+                hint="Pass whatworks.Store(path) (or its .trial_log()); wrap a bare DuckDB connection con "
+                     "in the store's TrialLog(con).")
 
 
 def _native(value: Any) -> Any:
@@ -280,8 +298,9 @@ class Allocator:
 
     Parameters
     ----------
-    store : whatworks.Store, DuckDB connection, or a log object
-        Where the log lives (see the module notes). A new trial's protocol is registered on first use.
+    store : whatworks.Store, MemoryLog, or another log object
+        Where the log lives (see the module notes): a log object, or anything whose ``trial_log()`` method
+        returns one (as :meth:`whatworks.Store.trial_log` does). A new trial's protocol is registered on first use.
     protocol : Protocol
         The frozen protocol (``Protocol.freeze()``).
     clock : callable, optional

@@ -13,8 +13,9 @@
   SEs (``estimatr::iv_robust``); the ITT and the compliance rate are reported alongside.
 * Randomisation inference: the sharp null of no effect for any unit is tested by re-drawing the assignment
   as the design did (complete randomisation within ``blocks``, of whole clusters when ``cluster`` is given,
-  keeping the observed numbers treated), using the difference in means (gaussian) or the log ratio of means
-  (counts) of the assigned arms as the statistic; p = (#{|T*| ≥ |T|} + 1) / (reps + 1).
+  keeping the observed numbers treated), using the difference in means (gaussian) or, for counts, the log
+  ratio of the arms' event rates with 0.5 added to each arm's event total (finite when a re-drawn arm has no
+  events; see :func:`_ri_statistic`) as the statistic; p = (#{|T*| ≥ |T|} + 1) / (reps + 1).
 
 References
 ----------
@@ -23,6 +24,7 @@ Angrist J, Imbens G, Rubin D (1996) Identification of causal effects using instr
 Bell R, McCaffrey D (2002) Bias reduction in standard errors for linear regression with multi-stage samples.
 Blair G, Cooper J, Coppock A, Humphreys M, Sonnet L (2024) estimatr: Fast Estimators for Design-Based Inference.
 Gerber A, Green D (2012) Field Experiments: Design, Analysis, and Interpretation, ch. 3 and 5.
+Haldane J (1956) The estimation and significance of the logarithm of a ratio of frequencies. Ann Hum Genet 20:309–311.
 """
 
 from __future__ import annotations
@@ -211,20 +213,37 @@ def _ri_design(where: str, z: np.ndarray, clusters: np.ndarray | None, blocks: n
     return Design(unit_cluster=unit_cluster, cluster_block=cluster_block, block_prob=block_m / size, block_m=block_m)
 
 
+RI_CONTINUITY = 0.5  # events added to each arm's total in the count RI statistic (Haldane 1956)
+
+
 def _ri_statistic(y: np.ndarray, z: np.ndarray, log_ratio: bool) -> np.ndarray:
-    # z: (reps, n) 0/1. Vectorised means by arm.
+    """The randomisation-inference statistic for each row of ``z`` (shape (reps, n), 0/1).
+
+    gaussian: ``mean₁ − mean₀``. Counts: ``log((S₁ + ½)/n₁) − log((S₀ + ½)/n₀)`` with Sₖ the events and nₖ
+    the units in arm k.
+
+    Why the ½: re-drawn assignments often put no events in one arm (rare outcomes, unequal arms, few
+    clusters). The plain log rate ratio is then ±inf, which ``|T*| ≥ |T|`` counts as more extreme than any
+    observed split. The test stays valid but is badly distorted: with 5 of 20 units treated and 4 events,
+    28% of draws leave the treated arm empty, so a 9-fold rate ratio could never get p below 0.28. Adding ½
+    to each arm's events (Haldane's correction) keeps the statistic finite and on the rate-ratio scale, so
+    an empty arm counts as extreme only when its rate gap to the other arm is as large as the observed one
+    (an empty small arm is a modest gap; an empty large arm a big one), and it changes the statistic
+    negligibly when both arms have many events. It is applied identically to the observed and the re-drawn assignments, as any
+    statistic must be for the randomisation test to be exact; with equal arms and no clusters it orders
+    assignments exactly as the uncorrected ratio did (both are monotone in |S₁ − S₀|), so p is unchanged there.
+    """
     z = np.atleast_2d(z).astype(float)
     n1 = z.sum(axis=1)
-    n0 = z.shape[1] - n1
-    m1 = (z @ y) / n1
-    m0 = ((1 - z) @ y) / n0
+    n0 = z.shape[1] - n1  # both ≥ 1: the design keeps the observed (non-empty) numbers of treated clusters
+    s1 = z @ y
+    s0 = (1 - z) @ y
     if log_ratio:
-        with np.errstate(divide="ignore"):
-            return np.log(m1) - np.log(m0)
-    return m1 - m0
+        return np.log((s1 + RI_CONTINUITY) / n1) - np.log((s0 + RI_CONTINUITY) / n0)
+    return s1 / n1 - s0 / n0
 
 
-def _count_fit(where, family, y, X, clusters, alpha):
+def _count_fit(where, family, y, X, clusters, alpha, quiet=False):
     import statsmodels.api as sm
 
     cov_kw: dict[str, Any] = {}
@@ -256,7 +275,7 @@ def _count_fit(where, family, y, X, clusters, alpha):
         if a < _MIN_ALPHA:
             # The likelihood is maximised at (or numerically past) the Poisson boundary: no overdispersion.
             announce(f"negative-binomial dispersion estimated at {a:.2g}: no overdispersion, so the model is "
-                     f"Poisson; alpha set to {_MIN_ALPHA:g}.")
+                     f"Poisson; alpha set to {_MIN_ALPHA:g}.", quiet=quiet)
             extra_note = f"MLE {a:.3g} at the Poisson boundary; set to {_MIN_ALPHA:g}"
             a = _MIN_ALPHA
         else:
@@ -272,7 +291,7 @@ def _count_fit(where, family, y, X, clusters, alpha):
 def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Sequence[str] | None = None,
             cluster: str | None = None, instrument: str | None = None, family: str = "gaussian",
             blocks: str | None = None, protocol: Protocol | None = None, exploratory: bool = False,
-            alpha: float = 0.05, ri_reps: int = 1000, seed: int = 0) -> TrialResult:
+            alpha: float = 0.05, ri_reps: int = 1000, seed: int = 0, quiet: bool = False) -> TrialResult:
     """Estimate a trial's effect: ITT (or CACE with ``instrument``) with design-based robust inference.
 
     Parameters
@@ -303,6 +322,9 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         Re-randomisations for the randomisation-inference p-value; 0 skips it.
     seed : int, default 0
         Seed for randomisation inference.
+    quiet : bool, default False
+        Silence the notice printed when a setting is chosen from the data (the negative-binomial dispersion
+        set to its floor at the Poisson boundary). The choice is still recorded in ``.settings``.
 
     Returns
     -------
@@ -427,7 +449,7 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         names = ["(Intercept)", treatment, *cov_names]
         if _robust.rank(X) < X.shape[1]:
             raise error(_WHERE, "The model's columns are collinear.", got=cov_names, hint="Drop constant covariates.")
-        fit, se_type, extra = _count_fit(_WHERE, family, y, X, clusters, alpha)
+        fit, se_type, extra = _count_fit(_WHERE, family, y, X, clusters, alpha, quiet=quiet)
         params = np.asarray(fit.params)
         bse = np.asarray(fit.bse)
         q = stats.norm.ppf(1 - alpha / 2)
