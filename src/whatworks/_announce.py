@@ -3,6 +3,11 @@
 Every ``choose_*`` function calls :func:`announce` with the value, its unit and the reason, and records a
 :class:`Setting` in the result's ``.settings``. ``quiet=True`` on the public function (or
 ``whatworks.options.quiet = True`` globally) silences the message but never the record.
+
+Fixed (documented) defaults — a seed, a number of permutations, a significance level, a kernel — are recorded with
+:func:`given_or_default`, not announced. Such an option takes ``None`` as its "not given" sentinel: comparing the value
+with the default (``"user" if alpha != 0.05 else "default"``, ``"user" if seed else "default"``) cannot tell an
+explicit ``alpha=0.05`` or ``seed=0`` from an omitted one, and recorded the caller's choice as a default.
 """
 
 from __future__ import annotations
@@ -65,4 +70,20 @@ def resolve(
         value = chosen
     if settings is not None:
         settings[name] = setting
+    return value
+
+
+def given_or_default(settings: dict[str, Setting], name: str, value: Any, default: Any, *, reason: str = "",
+                     default_reason: str | None = None, unit: str | None = None) -> Any:
+    """Return ``value``, or ``default`` when ``value`` is None, and record which it was under ``settings[name]``.
+
+    The caller's value is recorded with source ``"user"`` — even when it equals the default — and an omitted one
+    (``None``) with source ``"default"``; fixed defaults are recorded, not announced (only defaults chosen from the data
+    are announced). ``reason`` describes the option in both cases (``"given by the caller"`` when empty);
+    ``default_reason``, when given, replaces it for the default.
+    """
+    if value is None:
+        settings[name] = Setting(default, "default", default_reason if default_reason is not None else reason, unit)
+        return default
+    settings[name] = Setting(value, "user", reason or "given by the caller", unit)
     return value

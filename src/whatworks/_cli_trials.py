@@ -27,9 +27,8 @@ def _store_path(store: Optional[Path]) -> Path:
 
 def _log(store: Optional[Path]):
     from whatworks.store import Store
-    from whatworks.store.trial_log import TrialLog
 
-    return TrialLog(Store(_store_path(store)))
+    return Store(_store_path(store)).trial_log()
 
 
 def _fail(exc: Exception, code: int = 2):

@@ -144,3 +144,20 @@ def test_febrl4_f1():
     # the true pairs found are A-B pairs, as in the data
     assert (r.table.groupby("cluster_id")["source"].nunique() <= 2).all()
     assert np.isfinite(r.pairs["match_weight"]).all()
+
+
+def test_explicit_options_equal_to_defaults_are_recorded_as_given():
+    # review: threshold, backend, max_pairs_em, max_pairs_u and prior_recall passed explicitly with their default
+    # values were recorded as defaults (compared with the default), and seed was always "user", even when left out
+    given = ww.people.link(_people(), threshold=0.9, backend="duckdb", max_pairs_em=500_000, max_pairs_u=2_000_000,
+                           prior_recall=0.7, seed=0, quiet=True)
+    omitted = ww.people.link(_people(), quiet=True)
+    for name, value in (("threshold", 0.9), ("backend", "duckdb"), ("max_pairs_em", 500_000),
+                        ("max_pairs_u", 2_000_000), ("prior_recall", 0.7), ("seed", 0)):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert given.model_version == omitted.model_version and omitted.backend == "duckdb"
+    # a cap given as a float is recorded as a whole number of pairs
+    capped = ww.people.link(_people(), max_pairs_u=1.5e3, max_pairs_em=1_000, quiet=True)
+    assert capped.settings["max_pairs_u"].value == 1_500 and capped.settings["max_pairs_u"].unit == "pairs"

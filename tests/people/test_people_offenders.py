@@ -110,3 +110,24 @@ def test_harm_is_more_concentrated_with_a_user_harm_table(crimes_truth):
     row = r.power_few.set_index("top").loc[0.10]
     assert np.isfinite(row["share_of_harm"]) and row["harm_ci_low"] <= row["share_of_harm"] <= row["harm_ci_high"]
     assert r.curve["share_of_harm"].iloc[-1] == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------------------------------------ SETTINGS
+
+
+def test_explicit_options_equal_to_defaults_are_recorded_as_given():
+    # review: recency_half_life_days=365 and n_boot=1000 passed explicitly were recorded as defaults (compared with the
+    # default), seed=0 did not count at all, and harm_weights was "user" even when left out
+    given = ww.people.offenders(_off(), recency_half_life_days=365, level=0.95, n_boot=1000, seed=0, quiet=True)
+    omitted = ww.people.offenders(_off(), quiet=True)
+    for name, value in (("recency_half_life_days", 365), ("level", 0.95), ("bootstrap", "1000 replicates, seed 0")):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    assert omitted.settings["harm_weights"].source == "default"
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    pd.testing.assert_frame_equal(given.power_few, omitted.power_few)
+    # the seed alone (even 0) counts as the caller's bootstrap choice, and the record says which was given
+    seeded = ww.people.offenders(_off(), seed=0, quiet=True).settings["bootstrap"]
+    assert seeded.source == "user" and seeded.reason == "seed given by the caller"
+    with pytest.raises(WhatworksError, match="'n_boot' parameter"):
+        ww.people.offenders(_off(), n_boot=-1, quiet=True)

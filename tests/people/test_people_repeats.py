@@ -198,3 +198,19 @@ def test_one_unit_gives_the_share_with_no_interval():
     assert r.repeat_share == 1.0
     assert np.isnan(r.repeat_share_ci[0]) and np.isnan(r.repeat_share_ci[1])
     assert ratio_ci(np.array([2.0]), np.array([2.0]))[0] == 1.0
+
+
+def test_explicit_options_equal_to_defaults_are_recorded_as_given():
+    # review: window_days=365, level=0.95 and n_boot=1000 passed explicitly were recorded as defaults (compared with
+    # the default), and an explicit seed=0 did not count at all
+    df = _ev(list("aaabbcdddd"), pd.date_range("2024-01-01", periods=10, freq="30D"))
+    given = ww.people.repeats(df, who="victim_id", window_days=365, level=0.95, n_boot=1000, seed=0, quiet=True)
+    omitted = ww.people.repeats(df, who="victim_id", quiet=True)
+    for name, value in (("window_days", 365), ("level", 0.95), ("bootstrap", "1000 replicates, seed 0")):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    pd.testing.assert_frame_equal(given.top_shares, omitted.top_shares)
+    pd.testing.assert_frame_equal(given.flags, omitted.flags)
+    assert omitted.window_days == 365.0
+    assert ww.people.repeats(df, who="victim_id", n_boot=50, quiet=True).settings["bootstrap"].source == "user"

@@ -184,3 +184,20 @@ def test_searches_outside_population_areas_or_none_at_all_are_errors():
         ww.people.stop_search(stops.iloc[:0], pop, quiet=True)
     with pytest.raises(WhatworksError, match="no searches"):
         ww.people.stop_search(stops.assign(officer_defined_ethnicity=np.nan), pop, quiet=True)
+
+
+def test_explicit_options_equal_to_defaults_are_recorded_as_given():
+    # review: reference="White", ci_method="wald-log" and arrest_values=("Arrest",) passed explicitly were recorded as
+    # defaults (compared with the default), and level was not recorded
+    given = ww.people.stop_search(_stops(), _pop(), reference="White", ci_method="wald-log", level=0.95,
+                                  arrest_values=["Arrest"], quiet=True)
+    omitted = ww.people.stop_search(_stops(), _pop(), quiet=True)
+    for name, value in (("reference", "White"), ("ci_method", "wald-log"), ("level", 0.95),
+                        ("arrest_values", ["Arrest"])):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    pd.testing.assert_frame_equal(given.overall, omitted.overall)
+    assert (omitted.reference, omitted.ci_method) == ("White", "wald-log")
+    exact = ww.people.stop_search(_stops(), _pop(), ci_method="exact", quiet=True)
+    assert (exact.settings["ci_method"].source, exact.settings["ci_method"].reason) == ("user", "exact conditional")

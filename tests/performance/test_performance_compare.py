@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from whatworks.errors import WhatworksError
@@ -94,3 +95,16 @@ def test_interval_coverage_on_simulated_counts():
     # and under the null (equal rates) the test rejects at most about 5%
     a0 = rng.poisson(rate_b * ea, 2000)
     assert compare(a0, b, ea, eb).table["significant"].mean() <= 0.06
+
+
+def test_explicit_options_equal_to_defaults_are_recorded_as_given():
+    # review: conf_level and alternative were always recorded as "user", even when left out
+    given = compare(120, 150, conf_level=0.95, alternative="two-sided")
+    omitted = compare(120, 150)
+    for name, value in (("conf_level", 0.95), ("alternative", "two-sided")):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert omitted.conf_level == 0.95
+    one_sided = compare(120, 150, alternative="less", conf_level=0.9)
+    assert one_sided.settings["alternative"].value == "less" and one_sided.p_value < omitted.p_value

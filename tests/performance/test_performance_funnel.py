@@ -123,3 +123,19 @@ def test_planted_outliers_are_flagged_and_stable_units_mostly_not():
     # switching the adjustment off narrows the limits, so more of the ordinary areas get flagged
     r0 = funnel(d, "crimes", "pop", kind="rate", overdispersion=False, quiet=True)
     assert (r0.table["flag"] != "within").sum() > (t["flag"] != "within").sum()
+
+
+def test_explicit_options_equal_to_defaults_are_recorded_as_given():
+    # review: winsorise=0.1 passed explicitly was recorded as a default ("user" if winsorise != 0.1), and kind and
+    # overdispersion were always "user", even when left out
+    d = pd.DataFrame({"area": list("ABCDEFGH"), "solved": [30, 45, 12, 80, 25, 60, 10, 40],
+                      "crimes": [300, 400, 150, 600, 260, 500, 200, 390]})
+    given = funnel(d, "solved", "crimes", id="area", kind="proportion", overdispersion=True, winsorise=0.1, quiet=True)
+    omitted = funnel(d, "solved", "crimes", id="area", quiet=True)
+    for name, value in (("kind", "proportion"), ("overdispersion", True), ("winsorise", 0.1)):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert (omitted.kind, omitted.overdispersion) == ("proportion", True)
+    plain = funnel(d, "solved", "crimes", overdispersion=False, winsorise=0.2, quiet=True)
+    assert plain.tau2 == 0.0 and plain.settings["winsorise"].value == 0.2

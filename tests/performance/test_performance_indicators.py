@@ -209,3 +209,22 @@ def test_indicators_on_a_store_with_two_sources_needs_source():
         with pytest.raises(WhatworksError, match="several sources"):
             indicators(s)
         assert indicators(s, source="police.uk").table["count"].tolist() == [1]
+
+
+# settings
+def test_explicit_options_equal_to_defaults_are_recorded_as_given():
+    # review: period, solved_outcomes and harm's on_missing were always recorded as "user", even when left out
+    d = simulated(600)
+    given = indicators(d, period="month", solved_outcomes=SOLVED_OUTCOMES)
+    omitted = indicators(d)
+    for name, value in (("period", "month"), ("solved_outcomes", sorted(SOLVED_OUTCOMES))):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert omitted.period == "month"
+    crimes = pd.DataFrame({"crime_type": ["Burglary", "Robbery"]})
+    w = pd.DataFrame({"crime_type": ["Burglary", "Robbery"], "weight": [2.0, 5.0]})
+    h_given, h_omitted = harm(crimes, w, on_missing="error"), harm(crimes, w)
+    assert (h_given.settings["on_missing"].value, h_given.settings["on_missing"].source) == ("error", "user")
+    assert (h_omitted.settings["on_missing"].value, h_omitted.settings["on_missing"].source) == ("error", "default")
+    pd.testing.assert_frame_equal(h_given.table, h_omitted.table)

@@ -120,3 +120,22 @@ def test_recovers_planted_lookalikes():
     assert same > 0.99
     assert "most similar areas" in r.summary()
     assert r.plot().axes
+
+
+def test_explicit_k_and_weights_are_recorded_as_given():
+    # review: k=7 passed explicitly was recorded as a default ("user" if k != DEFAULT_K), and weights={} (or any
+    # empty mapping) likewise ("user" if weights else "default")
+    a = areas(40)
+    feats = ["imd", "density"]
+    given = peers(a, feats, id="code", k=7, weights={"imd": 1, "density": 1})
+    omitted = peers(a, feats, id="code")
+    assert (given.settings["k"].value, given.settings["k"].source) == (7, "user")
+    assert (omitted.settings["k"].value, omitted.settings["k"].source) == (7, "default")
+    assert given.settings["weights"].source == "user" and omitted.settings["weights"].source == "default"
+    assert omitted.settings["weights"].value == {"imd": 1.0, "density": 1.0} == given.settings["weights"].value
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert omitted.k == 7
+    assert peers(a, feats, id="code", weights={}).settings["weights"].source == "user"
+    # with the caller's own groups k is not used: the record says what the groups hold
+    own = peers(a, feats, id="code", groups=pd.DataFrame({"code": ["E00000", "E00000"], "peer": ["E00001", "E00002"]}))
+    assert (own.settings["k"].value, own.settings["k"].source) == (2, "data") and own.k == 2

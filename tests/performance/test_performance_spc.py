@@ -409,3 +409,23 @@ def test_injected_step_changes_are_flagged():
     # before the step, the share flagged stays at the false-alarm level
     before = r.table[r.table["date"] < months[step_at]]
     assert before["special_cause"].mean() < 0.12
+
+
+# ------------------------------------------------------------------------------------------- SETTINGS
+def test_explicit_options_equal_to_defaults_are_recorded_as_given():
+    # review: improvement="neutral" passed explicitly was recorded as a default ("user" if improvement != "neutral"),
+    # and screen_outliers was always "user", even when left out
+    rng = np.random.default_rng(5)
+    d = frame(list(rng.poisson(40, 30)))
+    given = spc(d, "y", "month", improvement="neutral", screen_outliers=True, quiet=True)
+    omitted = spc(d, "y", "month", quiet=True)
+    for name, value in (("improvement", "neutral"), ("screen_outliers", True)):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    pd.testing.assert_frame_equal(given.variation, omitted.variation)
+    assert omitted.improvement == "neutral"
+    other = spc(d, "y", "month", improvement="decrease", screen_outliers=False, quiet=True)
+    assert (other.settings["improvement"].source, other.settings["screen_outliers"].value) == ("user", False)
+    with pytest.raises(WhatworksError, match="needs a direction"):
+        spc(d, "y", "month", target=40, quiet=True)

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from whatworks.errors import WhatworksError
 from whatworks.place import classify
@@ -124,3 +125,23 @@ def test_explicit_thresholds_equal_to_defaults_are_recorded_as_given():
         assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
     pd.testing.assert_frame_equal(given.table, omitted.table)
     assert omitted.settings["recent_periods"].value == 1          # max(1, floor(0.2 × 4))
+
+
+def test_fdr_and_shape_are_recorded_as_given_or_default():
+    # review: classify(fdr=...) was never recorded in .settings, nor was the cell shape
+    rng = np.random.default_rng(4)
+    ev = pd.DataFrame({"x": rng.uniform(0, 1000, 600), "y": rng.uniform(0, 1000, 600),
+                       "time": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 120, 600), "D")})
+    given = classify(ev, cell_size=200, periods=4, fdr=True, shape="square", quiet=True)
+    omitted = classify(ev, cell_size=200, periods=4, quiet=True)
+    for name, value in (("fdr", True), ("shape", "square")):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    pd.testing.assert_frame_equal(given.by_period, omitted.by_period)
+    # fdr=False is used and recorded: unadjusted p-values are the two-sided normal p-values of the Gi* z-scores
+    raw = classify(ev, cell_size=200, periods=4, fdr=False, quiet=True)
+    assert (raw.settings["fdr"].value, raw.settings["fdr"].source) == (False, "user")
+    z = raw.by_period["gistar"].to_numpy()
+    np.testing.assert_allclose(raw.by_period["p_adjusted"].to_numpy(), 2 * stats.norm.sf(np.abs(z)))
+    assert (raw.by_period["p_adjusted"] <= omitted.by_period["p_adjusted"] + 1e-15).all()

@@ -183,3 +183,18 @@ def test_lattice_roundtrip_centres_locate():
     hexl = Lattice.covering("hex", 10, 0, 95, 0, 45)
     _, _, hx, hy = hexl.centres()
     assert np.array_equal(hexl.locate(hx, hy), np.arange(hexl.n_cells))
+
+
+def test_explicit_shape_equal_to_default_is_recorded_as_given():
+    # review: the shape was recorded as "user" only when it differed from "square" ("user" if shape != "square"), so
+    # an explicit shape="square" was recorded as a default
+    rng = np.random.default_rng(2)
+    pts = pd.DataFrame({"x": rng.uniform(0, 1000, 300), "y": rng.uniform(0, 1000, 300)})
+    given = grid(pts, cell_size=100, shape="square", quiet=True)
+    omitted = grid(pts, cell_size=100, quiet=True)
+    assert (given.settings["shape"].value, given.settings["shape"].source) == ("square", "user")
+    assert (omitted.settings["shape"].value, omitted.settings["shape"].source) == ("square", "default")
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert omitted.lattice.shape == "square"
+    hexed = grid(pts, cell_size=100, shape="hex", quiet=True)
+    assert (hexed.settings["shape"].value, hexed.settings["shape"].source) == ("hex", "user")

@@ -154,3 +154,18 @@ def test_outputs_plot_geojson():
     # the grid extends by the bandwidth beyond the data, so no mass is cut off
     assert r.table["expected"].sum() == pytest.approx(len(df), rel=2e-3)
     assert math.isfinite(r.bandwidth)
+
+
+def test_explicit_kernel_equal_to_default_is_recorded_as_given():
+    # review: kernel="quartic" passed explicitly was recorded as a default ("user" if kernel != "quartic")
+    pts = _points()
+    given = kde(pts, bandwidth=300, cell_size=100, kernel="quartic", quiet=True)
+    omitted = kde(pts, bandwidth=300, cell_size=100, quiet=True)
+    assert (given.settings["kernel"].value, given.settings["kernel"].source) == ("quartic", "user")
+    assert (omitted.settings["kernel"].value, omitted.settings["kernel"].source) == ("quartic", "default")
+    assert omitted.kernel == "quartic"
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    gauss = kde(pts, bandwidth=300, cell_size=100, kernel="gaussian", quiet=True)
+    assert (gauss.settings["kernel"].value, gauss.settings["kernel"].source) == ("gaussian", "user")
+    with pytest.raises(WhatworksError, match="kernel"):
+        kde(pts, bandwidth=300, cell_size=100, kernel="epanechnikov", quiet=True)

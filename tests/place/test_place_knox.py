@@ -184,3 +184,19 @@ def test_explicit_seed_zero_and_permutations_are_recorded_as_given():
     assert not np.array_equal(other.simulated, given.simulated)
     with pytest.raises(WhatworksError, match="'seed' parameter must be an integer >= 0"):
         knox(df, seed=1.5, **opts)
+
+
+def test_explicit_closed_equal_to_default_is_recorded_as_given():
+    # review: closed="left" passed explicitly was recorded as a default ("user" if closed != "left")
+    df, _ = _burkitt()
+    opts = dict(time="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], permutations=0, quiet=True)
+    given = knox(df, closed="left", **opts)
+    omitted = knox(df, **opts)
+    assert (given.settings["closed"].value, given.settings["closed"].source) == ("left", "user")
+    assert (omitted.settings["closed"].value, omitted.settings["closed"].source) == ("left", "default")
+    assert omitted.closed == "left"
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    right = knox(df, closed="right", **opts)
+    assert (right.settings["closed"].value, right.settings["closed"].source) == ("right", "user")
+    with pytest.raises(WhatworksError, match="closed"):
+        knox(df, closed="both", **opts)

@@ -4,6 +4,7 @@ import inspect
 import itertools
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,11 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.tools.sm_exceptions import HessianInversionWarning, PerfectSeparationWarning
 
 from whatworks.errors import WhatworksError
 from whatworks.trials import Protocol, analyse, draw_assignments
+from whatworks.trials.analyse import _model_notes
 from whatworks.trials.randomise import Design
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "trials_estimatr.json"
@@ -362,3 +365,111 @@ def test_quiet_silences_announcements_but_keeps_the_settings_record(capsys):
     assert quiet.settings["dispersion_alpha"].source == "data"
     assert "Poisson boundary" in quiet.settings["dispersion_alpha"].reason
     assert quiet.estimate == loud.estimate and quiet.std_error == loud.std_error
+    # the statsmodels warning at the boundary is a plain-English note: announced unless quiet, always recorded
+    assert quiet.notes == loud.notes and len(quiet.notes) == 1
+    assert quiet.settings["warning_dispersion_hessian"] == loud.settings["warning_dispersion_hessian"]
+
+
+# --- statsmodels warnings from the count models become plain-English notes (never raw warnings)
+# Counts identical within each arm: the model fits every count exactly (statsmodels PerfectSeparationWarning).
+CONSTANT = pd.DataFrame({"z": np.repeat([0, 1], 6), "y": [3] * 6 + [1] * 6, "cl": np.repeat(np.arange(6), 2)})
+FAMILIES_COUNT = ("poisson", "negbin")
+
+
+def _no_raw_warnings(fn):
+    """Run fn() recording every warning (none filtered out); fail if any escapes, else return fn()'s result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn()
+    assert [f"{w.category.__name__}: {w.message}" for w in caught] == []
+    return out
+
+
+@pytest.mark.parametrize("family, cluster", [("poisson", None), ("poisson", "cl"), ("negbin", None), ("negbin", "cl")])
+def test_perfect_fit_is_a_note_not_a_statsmodels_warning(family, cluster, capsys):
+    r = _no_raw_warnings(lambda: analyse(CONSTANT, "y", "z", family=family, cluster=cluster, ri_reps=0))
+    note = r.settings["warning_perfect_fit"].reason
+    assert r.notes[0] == note and r.settings["warning_perfect_fit"].value == "statsmodels PerfectSeparationWarning"
+    assert "reproduces every count exactly" in note and f"Note: {note}" in r.summary()
+    assert note in capsys.readouterr().err
+    # unchanged estimates: the ratio of the arms' means, exactly; what the SE is depends on the SE type, and
+    # the note says which
+    assert r.estimate == pytest.approx(np.log(1 / 3), abs=1e-9)
+    if family == "negbin" and cluster is None:
+        # model-based SE of the (Poisson-equivalent) model: var(log rate ratio) = 1/S1 + 1/S0 with S the events
+        assert r.std_error == pytest.approx(np.sqrt(1 / 6 + 1 / 18), rel=1e-6)
+        assert "too wide" in note
+    else:
+        # residual-based (sandwich / cluster-robust) SE is ~0 and the note says the interval means nothing
+        assert r.std_error < 1e-10
+        assert "not meaningful" in note and "randomisation-inference" in note
+    if family == "poisson":
+        # identical to statsmodels called directly (with its warning silenced here, in the test only)
+        X = sm.add_constant(CONSTANT["z"].to_numpy(dtype=float))
+        kw = {"cov_type": "cluster", "cov_kwds": {"groups": CONSTANT["cl"].to_numpy()}} if cluster else {"cov_type": "HC0"}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PerfectSeparationWarning)
+            ref = sm.GLM(CONSTANT["y"].to_numpy(dtype=float), X, family=sm.families.Poisson()).fit(**kw)
+        assert r.estimate == ref.params[1] and r.std_error == ref.bse[1]
+
+
+def test_negbin_at_the_poisson_boundary_is_a_note_not_a_hessian_warning(capsys):
+    r = _no_raw_warnings(lambda: analyse(BOUNDARY, "y", "z", family="negbin", ri_reps=0))
+    note = r.settings["warning_dispersion_hessian"].reason
+    assert r.notes == (note,) and r.settings["warning_dispersion_hessian"].value == "statsmodels HessianInversionWarning"
+    assert "reduces to the Poisson model" in note and "model-based standard error" in note
+    assert f"Note: {note}" in r.summary()
+    assert note in capsys.readouterr().err
+    # unchanged estimates: at alpha = 1e-8 the model is Poisson, so the rate ratio is the ratio of arm means and
+    # the model-based SE is sqrt(1/S1 + 1/S0) (S the events per arm: 11 treated, 31 control)
+    assert r.estimate == pytest.approx(np.log(1.1 / 3.1), abs=1e-9)
+    assert r.std_error == pytest.approx(np.sqrt(1 / 11 + 1 / 31), rel=1e-6)
+    assert r.settings["dispersion_alpha"].value == 1e-8
+    # the Poisson fit of the same data has nothing to explain
+    assert _no_raw_warnings(lambda: analyse(BOUNDARY, "y", "z", family="poisson", ri_reps=0)).notes == ()
+
+
+def test_small_count_trials_raise_no_raw_statsmodels_warnings():
+    # Small trials of every dispersion (under, Poisson, over): the statsmodels warnings all become notes.
+    rng = np.random.default_rng(11)
+    for _ in range(15):
+        n = int(rng.integers(6, 16))
+        mu, k = rng.uniform(0.5, 6), rng.choice([0.3, 1.0, 100.0])
+        y = rng.negative_binomial(k, k / (k + mu), size=n)
+        z = np.repeat([0, 1], [n // 2, n - n // 2])
+        if y[z == 0].sum() == 0 or y[z == 1].sum() == 0:
+            continue
+        for family in FAMILIES_COUNT:
+            r = _no_raw_warnings(lambda: analyse(pd.DataFrame({"y": y, "z": z}), "y", "z", family=family,
+                                                 ri_reps=0, quiet=True))
+            assert all(f"Note: {nt}" in r.summary() for nt in r.notes)
+
+
+def test_other_warnings_from_the_fit_are_passed_on_unchanged(monkeypatch):
+    # Only the two explained statsmodels warnings become notes; anything else reaches the caller as raised.
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    original = GLM.fit
+
+    def noisy_fit(self, *args, **kwargs):
+        warnings.warn("an unexpected statsmodels problem", UserWarning)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(GLM, "fit", noisy_fit)
+    with pytest.warns(UserWarning, match="an unexpected statsmodels problem"):
+        r = analyse(BOUNDARY, "y", "z", family="poisson", ri_reps=0)
+    assert r.notes == ()
+
+
+def test_hessian_note_away_from_the_boundary_says_the_dispersion_is_poorly_determined():
+    # The rule on its own (no data found that trigger it in practice): a singular dispersion fit with a
+    # dispersion well above 0 is explained without claiming the model is Poisson.
+    caught = [warnings.WarningMessage(HessianInversionWarning("Inverting hessian failed"), HessianInversionWarning,
+                                      "f.py", 1)]
+    notes = _model_notes(caught, "negbin", "model-based", 0.2, alpha_nb=0.5, max_mean=4.0)
+    assert list(notes) == ["warning_dispersion_hessian"]
+    assert "pin the dispersion down poorly" in notes["warning_dispersion_hessian"]
+    assert "Poisson model" not in notes["warning_dispersion_hessian"]
+    # α·max μ < 0.001: effectively Poisson
+    assert "reduces to the Poisson model" in _model_notes(caught, "negbin", "model-based", 0.2, alpha_nb=1e-5,
+                                                          max_mean=50.0)["warning_dispersion_hessian"]

@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from whatworks._announce import Setting, given_or_default
 from whatworks.errors import error
 
 DEFAULT_TOP = (0.01, 0.05, 0.10, 0.20)   # shares of units reported in "top x% account for y%" tables
 DEFAULT_BOOT = 1000                      # bootstrap replicates for concentration CIs
+DEFAULT_SEED = 0                         # bootstrap seed when none is given (results are reproducible either way)
+DEFAULT_LEVEL = 0.95                     # confidence level of every interval
 Z95 = float(stats.norm.ppf(0.975))
 
 
@@ -77,6 +80,22 @@ def bootstrap_top_share(counts: np.ndarray, share_of_units: float, *, n_boot: in
     a = (1 - level) / 2
     lo, hi = np.quantile(reps, [a, 1 - a])
     return float(lo), float(hi)
+
+
+def resolve_bootstrap(settings: dict[str, Setting], n_boot: int | None, seed: int | None) -> tuple[int, int]:
+    """``n_boot`` and ``seed`` (``None``, not given: 1000 and 0), recorded together as ``settings["bootstrap"]``.
+
+    Its source is "user" when the caller passed either — even ``n_boot=1000`` or ``seed=0`` — and "default" when both
+    were left out; the reason names the ones passed.
+    """
+    given: dict[str, Setting] = {}
+    n = int(given_or_default(given, "n_boot", None if n_boot is None else int(n_boot), DEFAULT_BOOT))
+    s = int(given_or_default(given, "seed", None if seed is None else int(seed), DEFAULT_SEED))
+    passed = [k for k, v in given.items() if v.source == "user"]
+    settings["bootstrap"] = Setting(f"{n} replicates, seed {s}", "user" if passed else "default",
+                                    f"{' and '.join(passed)} given by the caller" if passed
+                                    else "percentile bootstrap resampling units with replacement")
+    return n, s
 
 
 def lorenz(counts: np.ndarray) -> pd.DataFrame:

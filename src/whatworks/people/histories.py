@@ -14,13 +14,14 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, announce, resolve
+from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe
 from whatworks.errors import error
-from whatworks.people._common import check_key, parse_dates, pseudonymise_frame, wilson
+from whatworks.people._common import DEFAULT_LEVEL, check_key, parse_dates, pseudonymise_frame, wilson
 
 __all__ = ["histories", "HistoriesResult"]
+DEFAULT_TRIGGER = "arrest"
 
 
 def _a(word: str) -> str:
@@ -81,10 +82,11 @@ class HistoriesResult(Result):
         ax.set_title("What was known before", loc="left")
 
 
-def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, window: tuple, trigger: str = "arrest",
+def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, window: tuple,
+              trigger: str | None = None,
               history: Sequence[str] | None = None, caseload: pd.DataFrame | None = None,
               source: str = "source_system", record_id: str = "person_id", what: str = "what",
-              when: str = "occurred", cluster: str = "cluster_id", level: float = 0.95,
+              when: str = "occurred", cluster: str = "cluster_id", level: float | None = None,
               key: str | bytes | None = None, quiet: bool = False) -> HistoriesResult:
     """For each person with a ``trigger`` involvement in ``window``, count their earlier involvements by kind.
 
@@ -99,15 +101,19 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
     window : (start, end)
         The event window, inclusive dates (e.g. ``("2011-08-06", "2011-08-10")``); an end date with no time covers
         the whole day.
-    trigger : str, default "arrest"
-        The kind (value of ``what``) that puts a person in the table when it falls in the window.
+    trigger : str, optional
+        The kind (value of ``what``) that puts a person in the table when it falls in the window. ``None`` (not given)
+        means "arrest".
     history : list of str, optional
         Kinds counted before the window starts; default every kind in the data.
     caseload : pandas.DataFrame, optional
         Records (``source``, ``record_id``) on a caseload (e.g. probation); a person is on it when any linked record is.
     source, record_id, what, when, cluster : str
         Column names.
-    level : float, default 0.95
+    level : float, optional
+        Confidence level of the Wilson intervals. ``None`` (not given) means 0.95. ``trigger`` and ``level`` are
+        recorded in ``.settings`` with source "user" when you pass them — even the default value — and "default" when
+        you leave them out.
     key : str or bytes, optional
         Pseudonymise the person id in ``.table``.
     quiet : bool, default False
@@ -127,8 +133,14 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
     fn = "histories"
     require_dataframe(fn, "involvements", involvements)
     require_columns(fn, involvements, [source, record_id, what, when], arg="involvements")
-    check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if level is not None:
+        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_key(fn, key)
+    # None = not given: an explicit trigger="arrest" or level=0.95 is still recorded as the user's
+    opts: dict[str, Setting] = {}
+    trigger = given_or_default(opts, "trigger", trigger, DEFAULT_TRIGGER,
+                               reason="the kind of involvement in the window that selects people")
+    level = given_or_default(opts, "level", level, DEFAULT_LEVEL, reason="confidence level of the Wilson intervals")
     try:
         start, end = (pd.Timestamp(window[0]), pd.Timestamp(window[1]))
     except (TypeError, ValueError, IndexError):
@@ -210,8 +222,8 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
                             "ci_low": wilson(m, n, level)[0], "ci_high": wilson(m, n, level)[1]} for name, m in rows])
     table = pseudonymise_frame(table, ["person"], key)
     settings.update({
-        "window": Setting((start, end), "user"), "trigger": Setting(trigger, "user" if trigger != "arrest" else "default"),
-        "linked": Setting(links is not None, "user"),
+        "window": Setting((start, end), "user"), "trigger": opts["trigger"],
+        "level": opts["level"], "linked": Setting(links is not None, "user"),
         "pseudonymised": Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
                                  if key is not None else "no key given: raw ids in .table"),
     })

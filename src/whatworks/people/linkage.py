@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, announce
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe
 from whatworks.errors import error
@@ -36,6 +36,8 @@ __all__ = ["link", "LinkResult", "pairwise_metrics", "prepare_records", "DOB_FOR
 DEFAULT_THRESHOLD = 0.9
 DEFAULT_MAX_PAIRS_U = 2_000_000     # random pairs for the u probabilities
 DEFAULT_MAX_PAIRS_EM = 500_000      # blocked pairs per EM session (REFERENCE.md: an uncapped EM pass can run for >13 min)
+DEFAULT_BACKEND = "duckdb"
+DEFAULT_SEED = 0
 DEFAULT_PRIOR_RECALL = 0.7          # assumed recall of the exact name + date-of-birth rule, for the prior match probability
 DOB_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%d-%m-%Y", "%Y/%m/%d", "%d.%m.%Y")
 # strftime -> Spark (Java) date patterns for the ISO string the records are normalised to
@@ -359,10 +361,10 @@ def _spark_leftovers(spark: Any):
 def link(records: pd.DataFrame, source: str = "source", record_id: str = "record_id",
          first_name: str | None = "first_name", surname: str | None = "surname", dob: str | None = "dob",
          postcode: str | None = "postcode", *, other: Sequence[str] = (), exact: Sequence[str] = (),
-         threshold: float = DEFAULT_THRESHOLD,
-         label: str | None = None, dob_format: str | None = None, backend: str = "duckdb", spark: Any = None,
-         max_pairs_em: float = DEFAULT_MAX_PAIRS_EM, max_pairs_u: float = DEFAULT_MAX_PAIRS_U,
-         prior_recall: float = DEFAULT_PRIOR_RECALL, memory_limit: str | None = None, seed: int = 0,
+         threshold: float | None = None,
+         label: str | None = None, dob_format: str | None = None, backend: str | None = None, spark: Any = None,
+         max_pairs_em: float | None = None, max_pairs_u: float | None = None,
+         prior_recall: float | None = None, memory_limit: str | None = None, seed: int | None = None,
          key: str | bytes | None = None, quiet: bool = False) -> LinkResult:
     """Link person records across (and within) systems into people, with Splink.
 
@@ -381,33 +383,37 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
         Further fields compared by edit distance (≤ 1, ≤ 2 characters), e.g. suburb, address line, NI number.
     exact : list of str, default ()
         Further categorical fields compared as equal or not, e.g. ``["sex"]``.
-    threshold : float, default 0.9
-        Match probability at or above which two records are joined.
+    threshold : float, optional
+        Match probability at or above which two records are joined. ``None`` (not given) means 0.9.
     label : str, optional
         Column holding the true identity (test data, or a clerically reviewed sample): adds pairwise precision,
         recall and F1 to ``.metrics`` and ``.summary()``. Not used for training.
     dob_format : str, optional
         strftime format of text dates of birth. ``None``: the format in :data:`DOB_FORMATS` that parses most values
         (announced).
-    backend : {"duckdb", "spark"}, default "duckdb"
-        Where Splink runs. ``"spark"`` needs ``spark=`` a classic SparkSession (not Spark Connect); the same model
+    backend : {"duckdb", "spark"}, optional
+        Where Splink runs; ``None`` (not given) means "duckdb". ``"spark"`` needs ``spark=`` a classic SparkSession (not Spark Connect); the same model
         settings are used, with Spark's date pattern.
     spark : pyspark.sql.SparkSession, optional
         For ``backend="spark"``: started with Splink's jar (``.config("spark.jars",
         splink.backends.spark.similarity_jar_location())``) and given a checkpoint folder
         (``spark.sparkContext.setCheckpointDir(...)``), where Splink writes its intermediate tables as parquet. The
         ``__splink__`` views and folders a run creates are removed when it ends.
-    max_pairs_em : float, default 500,000
-        Cap on blocked pairs in each EM training session (Splink samples records to reach it).
-    max_pairs_u : float, default 2,000,000
-        Random pairs sampled for the u probabilities.
-    prior_recall : float, default 0.7
+    max_pairs_em : float, optional
+        Cap on blocked pairs in each EM training session (Splink samples records to reach it). ``None`` (not given)
+        means 500,000.
+    max_pairs_u : float, optional
+        Random pairs sampled for the u probabilities. ``None`` (not given) means 2,000,000.
+    prior_recall : float, optional
         Assumed recall of exact agreement on names and date of birth, used to estimate the prior probability that
-        two random records match (Splink's deterministic-rules estimator).
+        two random records match (Splink's deterministic-rules estimator). ``None`` (not given) means 0.7.
     memory_limit : str, optional
         DuckDB memory limit (e.g. ``"4GB"``); beyond it DuckDB spills to a private temporary folder.
-    seed : int, default 0
-        Seed of the u sampling.
+    seed : int, optional
+        Seed (an integer ≥ 0) of the u sampling. ``None`` (not given) means 0, so results are reproducible either way.
+        ``threshold``, ``backend``, ``max_pairs_em``, ``max_pairs_u``, ``prior_recall`` and ``seed`` are recorded in
+        ``.settings`` with source "user" when you pass them — even the default value, e.g. ``seed=0`` — and
+        "default" when you leave them out.
     key : str or bytes, optional
         Pseudonymise ``record_id`` in ``.table`` and ``.pairs`` (HMAC-SHA256). A pseudonymised result cannot be saved
         to the store (the store keeps raw ids).
@@ -449,12 +455,34 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
     if len(present) < 2:
         raise error(fn, "At least two identifying fields (first_name, surname, dob, postcode) are needed.",
                     got=list(present), hint="Pass the column names, e.g. first_name='forename'.")
-    check_number(fn, "threshold", threshold, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    check_number(fn, "max_pairs_em", max_pairs_em, low=1_000)
-    check_number(fn, "max_pairs_u", max_pairs_u, low=1_000)
-    check_number(fn, "prior_recall", prior_recall, low=0, high=1, low_inclusive=False)
-    check_number(fn, "seed", seed, low=0, integer=True)
-    check_choice(fn, "backend", backend, ("duckdb", "spark"))
+    if threshold is not None:
+        check_number(fn, "threshold", threshold, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if max_pairs_em is not None:
+        check_number(fn, "max_pairs_em", max_pairs_em, low=1_000)
+    if max_pairs_u is not None:
+        check_number(fn, "max_pairs_u", max_pairs_u, low=1_000)
+    if prior_recall is not None:
+        check_number(fn, "prior_recall", prior_recall, low=0, high=1, low_inclusive=False)
+    if seed is not None:
+        check_number(fn, "seed", seed, low=0, integer=True)
+    if backend is not None:
+        check_choice(fn, "backend", backend, ("duckdb", "spark"))
+    # None = not given: an explicit value equal to the default (threshold=0.9, seed=0 …) is still recorded as the user's
+    opts: dict[str, Setting] = {}
+    threshold = given_or_default(opts, "threshold", threshold, DEFAULT_THRESHOLD,
+                                 reason="match probability at or above which two records are joined")
+    backend = given_or_default(opts, "backend", backend, DEFAULT_BACKEND, reason="where Splink runs")
+    # the caps are recorded as whole numbers of pairs and passed to Splink as given
+    em = given_or_default(opts, "max_pairs_em", None if max_pairs_em is None else int(max_pairs_em),
+                          DEFAULT_MAX_PAIRS_EM, reason="cap on blocked pairs per EM session", unit="pairs")
+    max_pairs_em = em if max_pairs_em is None else max_pairs_em
+    u = given_or_default(opts, "max_pairs_u", None if max_pairs_u is None else int(max_pairs_u),
+                         DEFAULT_MAX_PAIRS_U, reason="random pairs for u", unit="pairs")
+    max_pairs_u = u if max_pairs_u is None else max_pairs_u
+    prior_recall = given_or_default(opts, "prior_recall", prior_recall, DEFAULT_PRIOR_RECALL,
+                                    reason="assumed recall of exact names + date of birth")
+    seed = int(given_or_default(opts, "seed", None if seed is None else int(seed), DEFAULT_SEED,
+                                reason="seed of the u sampling"))
     check_key(fn, key)
     if backend == "spark":
         _check_spark_session(fn, spark)
@@ -482,23 +510,15 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
     prepared, notes = prepare_records(records, source=source, record_id=record_id, **present, other=other, exact=exact,
                                       dob_format=dob_format, label=label)
     settings: dict[str, Setting] = {
-        "threshold": Setting(threshold, "default" if threshold == DEFAULT_THRESHOLD else "user",
-                             "match probability at or above which two records are joined"),
+        "threshold": opts["threshold"],
         "fields": Setting({**present, **({"other": other} if other else {}), **({"exact": exact} if exact else {})}, "user"),
-        "backend": Setting(backend, "default" if backend == "duckdb" else "user"),
-        "max_pairs_em": Setting(int(max_pairs_em), "default" if max_pairs_em == DEFAULT_MAX_PAIRS_EM else "user",
-                                "cap on blocked pairs per EM session", "pairs"),
-        "max_pairs_u": Setting(int(max_pairs_u), "default" if max_pairs_u == DEFAULT_MAX_PAIRS_U else "user",
-                               "random pairs for u", "pairs"),
-        "prior_recall": Setting(prior_recall, "default" if prior_recall == DEFAULT_PRIOR_RECALL else "user",
-                                "assumed recall of exact names + date of birth"),
-        "seed": Setting(seed, "user"),
+        **{k: opts[k] for k in ("backend", "max_pairs_em", "max_pairs_u", "prior_recall", "seed")},
         "pseudonymised": Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
                                  if key is not None else "no key given: raw ids in .table"),
     }
     if "dob_format" in notes:
         fmt, why = notes["dob_format"]
-        src = "user" if dob_format else "data"
+        src = "user" if dob_format is not None else "data"
         settings["dob_format"] = Setting(fmt, src, why)
         if src == "data" and fmt != "date values":
             announce(f"date of birth format set to {fmt} ({why}).", quiet=quiet)

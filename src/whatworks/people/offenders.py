@@ -15,12 +15,13 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, resolve
+from whatworks._announce import Setting, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe
 from whatworks.errors import error
-from whatworks.people._common import (DEFAULT_BOOT, DEFAULT_TOP, bootstrap_top_share, check_key, check_top, ids_as_text,
-                                      lorenz, parse_dates, pseudonymise_frame, top_share)
+from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_key, check_top,
+                                      ids_as_text, lorenz, parse_dates, pseudonymise_frame, resolve_bootstrap,
+                                      top_share)
 
 __all__ = ["offenders", "OffendersResult", "harm_weights_from"]
 
@@ -123,8 +124,9 @@ def harm_weights_from(table: pd.DataFrame | Mapping[str, float], *, crime_type: 
 
 def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str = "occurred",
               crime_type: str = "crime_type", *, harm_weights: pd.DataFrame | Mapping[str, float] | None = None,
-              recency_half_life_days: float = DEFAULT_HALF_LIFE_DAYS, as_of: str | pd.Timestamp | None = None,
-              top: Sequence[float] = DEFAULT_TOP, level: float = 0.95, n_boot: int = DEFAULT_BOOT, seed: int = 0,
+              recency_half_life_days: float | None = None, as_of: str | pd.Timestamp | None = None,
+              top: Sequence[float] = DEFAULT_TOP, level: float | None = None, n_boot: int | None = None,
+              seed: int | None = None,
               key: str | bytes | None = None, quiet: bool = False) -> OffendersResult:
     """Rank offenders by a transparent frequency × recency × harm score and measure the power few.
 
@@ -141,14 +143,18 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
     harm_weights : DataFrame (crime_type, weight) or dict, optional
         The caller's harm weights, one per crime type in the data (e.g. Cambridge Crime Harm Index days). whatworks
         ships none and invents none. ``None``: no harm component (every offence weighs 1).
-    recency_half_life_days : float, default 365
-        An offence this many days before ``as_of`` counts half as much as one on ``as_of``.
+    recency_half_life_days : float, optional
+        An offence this many days before ``as_of`` counts half as much as one on ``as_of``. ``None`` (not given) means
+        365.
     as_of : date, optional
         Reference date of the recency weights. ``None``: the latest offence date in the data (announced).
     top : list of float, default (0.01, 0.05, 0.10, 0.20)
         Shares of offenders for the power-few table.
-    level, n_boot, seed
+    level, n_boot, seed : optional
         Confidence level, bootstrap replicates (offenders resampled with replacement; percentile interval) and seed.
+        ``None`` (not given) means 0.95, 1000 and 0. ``recency_half_life_days``, ``level`` and ``n_boot``/``seed``
+        (together, as "bootstrap") are recorded in ``.settings`` with source "user" when you pass them — even the
+        default value — and "default" when you leave them out.
     key : str or bytes, optional
         Pseudonymise the person column of ``.table`` (HMAC-SHA256, :func:`whatworks.privacy.pseudonymise`).
     quiet : bool, default False
@@ -182,10 +188,14 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
     fn = "offenders"
     require_dataframe(fn, "df", df)
     require_columns(fn, df, [person, offence_date, crime_type], arg="df")
-    check_number(fn, "recency_half_life_days", recency_half_life_days, low=0, low_inclusive=False)
-    check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    check_number(fn, "n_boot", n_boot, low=0, integer=True)
-    check_number(fn, "seed", seed, low=0, integer=True)
+    if recency_half_life_days is not None:
+        check_number(fn, "recency_half_life_days", recency_half_life_days, low=0, low_inclusive=False)
+    if level is not None:
+        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if n_boot is not None:
+        check_number(fn, "n_boot", n_boot, low=0, integer=True)
+    if seed is not None:
+        check_number(fn, "seed", seed, low=0, integer=True)
     top = check_top(fn, top)
     check_key(fn, key)
     if len(df) == 0:
@@ -214,12 +224,16 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
     else:
         ref = resolve("as_of", None, lambda: (dates.max(), "the latest offence date in the data"),
                       quiet=quiet, settings=settings)
-    settings["recency_half_life_days"] = Setting(recency_half_life_days, "default" if recency_half_life_days ==
-                                                 DEFAULT_HALF_LIFE_DAYS else "user", "recency weight halves every", "days")
-    settings["harm_weights"] = Setting("user table" if weights is not None else None, "user",
+    # None = not given: an explicit value equal to the default (365 days, n_boot=1000, seed=0) is still the user's
+    recency_half_life_days = given_or_default(settings, "recency_half_life_days", recency_half_life_days,
+                                              DEFAULT_HALF_LIFE_DAYS, reason="recency weight halves every", unit="days")
+    settings["harm_weights"] = Setting("user table" if weights is not None else None,
+                                       "user" if weights is not None else "default",
                                        f"{len(weights)} crime types weighted by the caller" if weights is not None
                                        else "no harm table: every offence weighs 1")
-    settings["bootstrap"] = Setting(f"{n_boot} replicates, seed {seed}", "default" if n_boot == DEFAULT_BOOT else "user")
+    level = given_or_default(settings, "level", level, DEFAULT_LEVEL,
+                             reason="confidence level of the power-few intervals")
+    n_boot, seed = resolve_bootstrap(settings, n_boot, seed)
     settings["pseudonymised"] = Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
                                         if key is not None else "no key given: raw ids in .table")
 

@@ -14,12 +14,13 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, announce
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe
 from whatworks.errors import error
-from whatworks.people._common import (DEFAULT_BOOT, DEFAULT_TOP, bootstrap_top_share, check_key, check_top, ids_as_text,
-                                      month_level, parse_dates, pseudonymise_frame, ratio_ci, top_share, wilson)
+from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_key, check_top,
+                                      ids_as_text, month_level, parse_dates, pseudonymise_frame, ratio_ci,
+                                      resolve_bootstrap, top_share, wilson)
 
 __all__ = ["repeats", "RepeatsResult", "FlagRule"]
 
@@ -173,9 +174,9 @@ def _gap_bins(gaps_days: np.ndarray, resolution: str, window_days: float) -> pd.
 
 
 def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, when: str = "occurred", *,
-            window_days: float = DEFAULT_WINDOW_DAYS, rules: Sequence[FlagRule | Mapping[str, Any]] | None = None,
-            markers: Sequence[str] | None = None, top: Sequence[float] = DEFAULT_TOP, level: float = 0.95,
-            n_boot: int = DEFAULT_BOOT, seed: int = 0, key: str | bytes | None = None,
+            window_days: float | None = None, rules: Sequence[FlagRule | Mapping[str, Any]] | None = None,
+            markers: Sequence[str] | None = None, top: Sequence[float] = DEFAULT_TOP, level: float | None = None,
+            n_boot: int | None = None, seed: int | None = None, key: str | bytes | None = None,
             quiet: bool = False) -> RepeatsResult:
     """Repeat victimisation: repeat rate, concentration, time to repeat and flags, for victims or places.
 
@@ -190,9 +191,9 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
     when : str, default "occurred"
         Date or date-time column. Month-only dates (every value the 1st of a month, as police.uk publishes) are
         detected and announced; time to repeat is then counted in whole months.
-    window_days : float, default 365
+    window_days : float, optional
         A *repeat within the window* is an event that follows an earlier event at the same unit within this many days;
-        it is also the default window of the flag rule.
+        it is also the default window of the flag rule. ``None`` (not given) means 365.
     rules : list of FlagRule or dict, optional
         Flag rules. Default: ``[FlagRule(min_events=3, within_days=window_days)]`` ("3 or more in 12 months"),
         plus, for each column in ``markers``, ``FlagRule(2, window_days, marker=column)``.
@@ -200,12 +201,15 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
         Vulnerability marker columns (True/"Y"/1 means vulnerable) that add a lower flag threshold.
     top : list of float, default (0.01, 0.05, 0.10, 0.20)
         Shares of units for the "top x% suffer y% of events" table.
-    level : float, default 0.95
-        Confidence level of every interval.
-    n_boot : int, default 1000
-        Bootstrap replicates for the top-x% shares (units resampled with replacement; percentile interval).
-    seed : int, default 0
-        Seed of the bootstrap.
+    level : float, optional
+        Confidence level of every interval. ``None`` (not given) means 0.95.
+    n_boot : int, optional
+        Bootstrap replicates for the top-x% shares (units resampled with replacement; percentile interval). ``None``
+        (not given) means 1000.
+    seed : int, optional
+        Seed of the bootstrap. ``None`` (not given) means 0. ``window_days``, ``level`` and ``n_boot``/``seed``
+        (together, as "bootstrap") are recorded in ``.settings`` with source "user" when you pass them — even the
+        default value — and "default" when you leave them out.
     key : str or bytes, optional
         Pseudonymise the unit column of ``.table`` with this key (HMAC-SHA256, :func:`whatworks.privacy.pseudonymise`).
     quiet : bool, default False
@@ -245,10 +249,21 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
     unit_col = who if who is not None else where
     markers = list(markers or [])
     require_columns(fn, df, [unit_col, when, *markers], arg="df")
-    check_number(fn, "window_days", window_days, low=0, low_inclusive=False)
-    check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    check_number(fn, "n_boot", n_boot, low=0, integer=True)
-    check_number(fn, "seed", seed, low=0, integer=True)
+    if window_days is not None:
+        check_number(fn, "window_days", window_days, low=0, low_inclusive=False)
+    if level is not None:
+        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if n_boot is not None:
+        check_number(fn, "n_boot", n_boot, low=0, integer=True)
+    if seed is not None:
+        check_number(fn, "seed", seed, low=0, integer=True)
+    # None = not given: an explicit value equal to the default (365 days, level 0.95, n_boot=1000, seed=0) is still
+    # recorded as the user's
+    opts: dict[str, Setting] = {}
+    window_days = given_or_default(opts, "window_days", window_days, DEFAULT_WINDOW_DAYS, reason="the repeat window",
+                                   unit="days")
+    level = given_or_default(opts, "level", level, DEFAULT_LEVEL, reason="confidence level of every interval")
+    n_boot, seed = resolve_bootstrap(opts, n_boot, seed)
     top = check_top(fn, top)
     check_key(fn, key)
     if rules is None:
@@ -275,12 +290,10 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
     resolution = "month" if month_level(dates) else "day"
     settings: dict[str, Setting] = {
         "unit_column": Setting(unit_col, "user"), "when": Setting(when, "user"),
-        "window_days": Setting(window_days, "user" if window_days != DEFAULT_WINDOW_DAYS else "default",
-                               "the repeat window", "days"),
-        "rules": rules_source, "level": Setting(level, "user" if level != 0.95 else "default"),
+        "window_days": opts["window_days"], "rules": rules_source, "level": opts["level"],
         "resolution": Setting(resolution, "data", "every date is the 1st of a month" if resolution == "month"
                               else "dates carry the day"),
-        "bootstrap": Setting(f"{n_boot} replicates, seed {seed}", "default" if n_boot == DEFAULT_BOOT else "user"),
+        "bootstrap": opts["bootstrap"],
         "pseudonymised": Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
                                  if key is not None else "no key given: raw ids in .table"),
     }

@@ -15,16 +15,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from whatworks._announce import Setting, announce
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
-from whatworks.people._common import wilson
+from whatworks.people._common import DEFAULT_LEVEL, wilson
 
 __all__ = ["stop_search", "StopSearchResult", "rate_ratio_ci"]
 
 CI_METHODS = ("wald-log", "exact")
 DEFAULT_ARREST_VALUES = ("Arrest",)
+DEFAULT_REFERENCE = "White"
+DEFAULT_CI_METHOD = "wald-log"
 PER = 1000.0
 
 
@@ -179,9 +181,10 @@ def _rates(stops: pd.DataFrame, pop: pd.DataFrame, keys: list[str], reference: s
 
 
 def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "officer_defined_ethnicity",
-                by: str | Sequence[str] | None = None, *, reference: str = "White", population_column: str = "population",
-                found: str | None = "outcome_linked_to_object", outcome: str | None = "outcome",
-                arrest_values: Sequence[str] = DEFAULT_ARREST_VALUES, ci_method: str = "wald-log", level: float = 0.95,
+                by: str | Sequence[str] | None = None, *, reference: str | None = None,
+                population_column: str = "population", found: str | None = "outcome_linked_to_object",
+                outcome: str | None = "outcome", arrest_values: Sequence[str] | None = None,
+                ci_method: str | None = None, level: float | None = None,
                 on_missing_group: str = "exclude", quiet: bool = False) -> StopSearchResult:
     """Search rates per 1,000 residents by group, disproportionality ratios with CIs, and find and arrest rates.
 
@@ -198,18 +201,23 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
     by : str or list of str, optional
         Split the rates: an area column present in ``population`` (rates against each area's residents), or a column
         absent from it such as ``month`` (rates per period against the whole population; announced).
-    reference : str, default "White"
-        Reference group of the rate ratios and find-rate differences.
+    reference : str, optional
+        Reference group of the rate ratios and find-rate differences. ``None`` (not given) means "White".
     population_column : str, default "population"
     found : str or None, default "outcome_linked_to_object"
         Column saying whether the object searched for was found (True/"True"/1); ``None`` skips the find rates.
         Blank counts as not found.
     outcome : str or None, default "outcome"
         Outcome column; rows whose outcome is in ``arrest_values`` count as arrests. ``None`` skips arrest rates.
-    arrest_values : list of str, default ("Arrest",)
-    ci_method : {"wald-log", "exact"}, default "wald-log"
+    arrest_values : list of str, optional
+        Outcomes that count as arrests. ``None`` (not given) means ``("Arrest",)``.
+    ci_method : {"wald-log", "exact"}, optional
         Rate-ratio CI: log rate ratio with Poisson variance, or exact conditional (binomial) — see :func:`rate_ratio_ci`.
-    level : float, default 0.95
+        ``None`` (not given) means "wald-log".
+    level : float, optional
+        Confidence level of the intervals. ``None`` (not given) means 0.95. ``reference``, ``arrest_values``,
+        ``ci_method`` and ``level`` are recorded in ``.settings`` with source "user" when you pass them — even the
+        default value — and "default" when you leave them out.
     on_missing_group : {"exclude", "error"}, default "exclude"
         Searches with no group recorded (vehicle searches, or ethnicity not recorded): leave them out (announced and
         counted in ``.excluded``) or stop with an error.
@@ -249,9 +257,19 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
     require_columns(fn, stops, [group, *by_cols, found, outcome], arg="stops")
     pop_group = group if group in population.columns else "group"
     require_columns(fn, population, [pop_group, population_column], arg="population")
-    check_choice(fn, "ci_method", ci_method, CI_METHODS)
+    if ci_method is not None:
+        check_choice(fn, "ci_method", ci_method, CI_METHODS)
     check_choice(fn, "on_missing_group", on_missing_group, ("exclude", "error"))
-    check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if level is not None:
+        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    # None = not given: an explicit value equal to the default (reference="White", level=0.95 …) is still the user's
+    opts: dict[str, Setting] = {}
+    reference = given_or_default(opts, "reference", reference, DEFAULT_REFERENCE,
+                                 reason="reference group of the rate ratios")
+    ci_method = given_or_default(opts, "ci_method", ci_method, DEFAULT_CI_METHOD, reason="rate-ratio interval")
+    level = given_or_default(opts, "level", level, DEFAULT_LEVEL, reason="confidence level of the intervals")
+    arrest_values = given_or_default(opts, "arrest_values", None if arrest_values is None else list(arrest_values),
+                                     list(DEFAULT_ARREST_VALUES), reason="outcomes counted as arrests")
     pop_vals = require_numeric(fn, population, population_column)
     if (pop_vals <= 0).any():
         i = int(np.flatnonzero(pop_vals <= 0)[0])
@@ -305,13 +323,14 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
                  "population of each group as the denominator.", quiet=quiet)
 
     settings = {
-        "group": Setting(group, "user"), "reference": Setting(reference, "default" if reference == "White" else "user"),
-        "ci_method": Setting(ci_method, "default" if ci_method == "wald-log" else "user",
+        "group": Setting(group, "user"), "reference": opts["reference"],
+        "ci_method": Setting(ci_method, opts["ci_method"].source,
                              "log rate ratio, Poisson variance" if ci_method == "wald-log" else "exact conditional"),
+        "level": opts["level"],
         "by_area": Setting(area_by, "data", "by columns found in the population table"),
         "by_period": Setting(time_by, "data", "by columns not in the population table (denominator: all residents)"),
         "excluded_no_group": Setting(excluded, "data", "searches with no group recorded"),
-        "arrest_values": Setting(list(arrest_values), "default" if tuple(arrest_values) == DEFAULT_ARREST_VALUES else "user"),
+        "arrest_values": opts["arrest_values"],
     }
     overall = _rates(work, pop.groupby("group", as_index=False)["population"].sum(), ["group"], reference, ci_method, level)
     table = _rates(work, pop, [*by_cols, "group"], reference, ci_method, level) if by_cols else overall.copy()

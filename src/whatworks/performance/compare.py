@@ -14,13 +14,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from whatworks._result import PALETTE, Result, settings_dict
+from whatworks._announce import Setting, given_or_default
+from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number
 from whatworks.errors import error
 
 __all__ = ["compare", "CompareResult", "rate_ratio_ci"]
 WHERE = "compare"
 ALTERNATIVES = ("two-sided", "less", "greater")
+DEFAULT_CONF_LEVEL = 0.95
+DEFAULT_ALTERNATIVE = "two-sided"
 
 
 def _as_array(name, x):
@@ -100,8 +103,8 @@ class CompareResult(Result):
         ax.set_xlabel(f"rate ratio (a / b) with {self.conf_level:.0%} exact CI")
 
 
-def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float = 0.95,
-            alternative: str = "two-sided", labels=None) -> CompareResult:
+def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float | None = None,
+            alternative: str | None = None, labels=None) -> CompareResult:
     """Exact conditional test of two Poisson rates, with an exact CI for the rate ratio.
 
     Parameters
@@ -110,9 +113,12 @@ def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float =
         Counts to compare (e.g. this year and last year). Arrays compare element by element (broadcast).
     exposure_a, exposure_b : float or array-like, default 1
         Exposure of each count (months, population, patrol hours). Rates are count / exposure.
-    conf_level : float, default 0.95
-    alternative : {"two-sided", "less", "greater"}, default "two-sided"
-        "less": is rate a lower than rate b?
+    conf_level : float, optional
+        Confidence level of the interval; ``None`` (not given) means 0.95.
+    alternative : {"two-sided", "less", "greater"}, optional
+        "less": is rate a lower than rate b? ``None`` (not given) means "two-sided". ``conf_level`` and
+        ``alternative`` are recorded in ``.settings`` with source "user" when you pass them — even the default
+        value — and "default" when you leave them out.
     labels : array-like of str, optional
         A label per comparison, kept in ``.table['label']``.
 
@@ -140,8 +146,16 @@ def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float =
     >>> round(r.estimate, 2), round(r.p_value, 3)
     (0.8, 0.077)
     """
-    check_number(WHERE, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    check_choice(WHERE, "alternative", alternative, ALTERNATIVES)
+    if conf_level is not None:
+        check_number(WHERE, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if alternative is not None:
+        check_choice(WHERE, "alternative", alternative, ALTERNATIVES)
+    settings: dict[str, Setting] = {}
+    # None = not given: an explicit conf_level=0.95 or alternative="two-sided" is still recorded as the user's
+    conf_level = given_or_default(settings, "conf_level", conf_level, DEFAULT_CONF_LEVEL,
+                                  reason="confidence level of the exact interval")
+    alternative = given_or_default(settings, "alternative", alternative, DEFAULT_ALTERNATIVE,
+                                   reason="alternative hypothesis of the exact test")
     a, b, ea, eb = (_as_array(n, x) for n, x in (("count_a", count_a), ("count_b", count_b),
                                                    ("exposure_a", exposure_a), ("exposure_b", exposure_b)))
     try:
@@ -199,6 +213,6 @@ def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float =
             raise error(WHERE, "'labels' must have one label per comparison.", got=len(labels),
                         expected=f"{len(table)} labels")
         table.insert(0, "label", labels)
-    return CompareResult(table=table, settings=settings_dict(conf_level=conf_level, alternative=alternative),
+    return CompareResult(table=table, settings=settings,
                          estimate=float(rr[0]), ci=(float(lo[0]), float(hi[0])), p_value=float(pvals[0]),
                          conf_level=conf_level)

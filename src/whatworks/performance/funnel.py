@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from whatworks._announce import Setting, announce
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -33,6 +33,8 @@ KINDS = ("proportion", "rate", "ratio")
 Z95 = stats.norm.ppf(0.975)    # two-sided 95%: 1.959964
 Z998 = stats.norm.ppf(0.999)   # two-sided 99.8%: 3.090232
 WINSORISE_DEFAULT = 0.1        # Spiegelhalter (2005) and FunnelPlotR: winsorise 10% at each end
+KIND_DEFAULT = "proportion"
+OVERDISPERSION_DEFAULT = True
 
 
 def _transform(kind, num, den, theta0):
@@ -179,9 +181,9 @@ class FunnelResult(Result):
         return pd.DataFrame(out)
 
 
-def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str = "proportion",
-           overdispersion: bool = True, target: float | None = None, id: str | None = None,
-           winsorise: float = WINSORISE_DEFAULT, per: float = 1.0, quiet: bool = False) -> FunnelResult:
+def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str | None = None,
+           overdispersion: bool | None = None, target: float | None = None, id: str | None = None,
+           winsorise: float | None = None, per: float = 1.0, quiet: bool = False) -> FunnelResult:
     """Funnel plot with 95% and 99.8% limits and Spiegelhalter's over-dispersion adjustment.
 
     Parameters
@@ -191,16 +193,20 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str = "p
     numerator, denominator : str
         Columns. ``proportion``: events and trials (e.g. solved crimes and crimes). ``rate``: counts and population
         (or any exposure). ``ratio``: observed and expected counts.
-    kind : {"proportion", "rate", "ratio"}, default "proportion"
-    overdispersion : bool, default True
-        Widen the limits by an additive random effect τ² estimated from winsorised z-scores.
+    kind : {"proportion", "rate", "ratio"}, optional
+        ``None`` (not given) means "proportion".
+    overdispersion : bool, optional
+        Widen the limits by an additive random effect τ² estimated from winsorised z-scores. ``None`` (not given)
+        means True.
     target : float, optional
         The benchmark on the indicator's scale. ``None``: the pooled value ΣO/ΣN (proportion, rate) or 1 (ratio);
         announced and recorded.
     id : str, optional
         Column naming each unit, kept in ``.table`` and named in ``summary()``.
-    winsorise : float, default 0.1
-        Share of z-scores pulled in at each end before estimating φ (0 ≤ winsorise < 0.5).
+    winsorise : float, optional
+        Share of z-scores pulled in at each end before estimating φ (0 ≤ winsorise < 0.5). ``None`` (not given) means
+        0.1. ``kind``, ``overdispersion`` and ``winsorise`` are recorded in ``.settings`` with source "user" when you
+        pass them — even the default value — and "default" when you leave them out.
     per : float, default 1
         Display multiplier (e.g. 1000 for rates per 1,000 residents); the table stays on the raw scale.
     quiet : bool, default False
@@ -232,10 +238,19 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str = "p
     ['area', 'crimes', 'denominator']
     """
     df = require_dataframe(WHERE, "df", df)
-    check_choice(WHERE, "kind", kind, KINDS)
-    if not isinstance(overdispersion, bool):
+    if kind is not None:
+        check_choice(WHERE, "kind", kind, KINDS)
+    if overdispersion is not None and not isinstance(overdispersion, bool):
         raise error(WHERE, "The 'overdispersion' parameter must be True or False.", got=overdispersion)
-    check_number(WHERE, "winsorise", winsorise, low=0, high=0.5, high_inclusive=False)
+    if winsorise is not None:
+        check_number(WHERE, "winsorise", winsorise, low=0, high=0.5, high_inclusive=False)
+    settings: dict[str, Setting] = {}
+    # None = not given: an explicit kind="proportion", overdispersion=True or winsorise=0.1 is still the user's
+    kind = given_or_default(settings, "kind", kind, KIND_DEFAULT, reason="kind of indicator")
+    overdispersion = given_or_default(settings, "overdispersion", overdispersion, OVERDISPERSION_DEFAULT,
+                                      reason="limits widened by the between-unit variance τ²")
+    winsorise = given_or_default(settings, "winsorise", winsorise, WINSORISE_DEFAULT,
+                                 reason="share winsorised at each end before estimating φ")
     check_number(WHERE, "per", per, low=0, low_inclusive=False)
     require_columns(WHERE, df, [numerator, denominator, id], arg="df")
     if len(df) < 2:
@@ -259,10 +274,6 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str = "p
         raise error(WHERE, f"For a proportion, '{numerator}' cannot exceed '{denominator}'.",
                     got=(num[i], den[i]), row=f"position {i}", hint="Use kind='rate' for counts per population.")
 
-    settings: dict[str, Setting] = {"kind": Setting(kind, "user", ""),
-                                    "overdispersion": Setting(overdispersion, "user", ""),
-                                    "winsorise": Setting(winsorise, "user" if winsorise != WINSORISE_DEFAULT else "default",
-                                                         "share winsorised at each end before estimating φ")}
     if target is None:
         if kind == "ratio":
             target, reason = 1.0, "observed = expected"

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from whatworks._announce import Setting, given_or_default
 from whatworks._result import PALETTE, Result, settings_dict
 from whatworks._validate import check_choice, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 
 __all__ = ["harm", "HarmResult", "check_weights", "apply_weights"]
 WHERE = "harm"
+DEFAULT_ON_MISSING = "error"
 
 
 def check_weights(where: str, weights: pd.DataFrame, *, crime_type: str = "crime_type",
@@ -79,7 +81,7 @@ class HarmResult(Result):
 
 
 def harm(data: pd.DataFrame, weights: pd.DataFrame, *, by=None, crime_type: str = "crime_type",
-         weight: str = "weight", on_missing: str = "error") -> HarmResult:
+         weight: str = "weight", on_missing: str | None = None) -> HarmResult:
     """Harm-weighted totals of crimes, from a user-supplied weights table.
 
     Parameters
@@ -92,8 +94,9 @@ def harm(data: pd.DataFrame, weights: pd.DataFrame, *, by=None, crime_type: str 
         Group the totals (e.g. ``["lsoa_code"]``).
     crime_type, weight : str
         Column names in ``data`` / ``weights``.
-    on_missing : {"error", "exclude"}, default "error"
-        What to do when a crime type in the data has no weight.
+    on_missing : {"error", "exclude"}, optional
+        What to do when a crime type in the data has no weight. ``None`` (not given) means "error". Recorded in
+        ``.settings`` with source "user" when you pass it — even "error" — and "default" when you leave it out.
 
     Returns
     -------
@@ -108,7 +111,11 @@ def harm(data: pd.DataFrame, weights: pd.DataFrame, *, by=None, crime_type: str 
     [7.0, 2.0]
     """
     data = require_dataframe(WHERE, "data", data)
-    check_choice(WHERE, "on_missing", on_missing, ("error", "exclude"))
+    if on_missing is not None:
+        check_choice(WHERE, "on_missing", on_missing, ("error", "exclude"))
+    settings: dict[str, Setting] = {}
+    on_missing = given_or_default(settings, "on_missing", on_missing, DEFAULT_ON_MISSING,
+                                  reason="what happens to a crime type with no weight")
     by_cols = [by] if isinstance(by, str) else list(by or [])
     require_columns(WHERE, data, [crime_type, *by_cols], arg="data")
     w = check_weights(WHERE, weights, crime_type=crime_type, weight=weight)
@@ -129,4 +136,4 @@ def harm(data: pd.DataFrame, weights: pd.DataFrame, *, by=None, crime_type: str 
         t["harm_per_crime"] = t["harm"] / t["count"]
     total = t["harm"].sum()
     t["share_of_harm"] = t["harm"] / total if total > 0 else np.nan
-    return HarmResult(table=t, settings=settings_dict(on_missing=on_missing, weights=dict(w)), by=tuple(by_cols))
+    return HarmResult(table=t, settings={**settings, **settings_dict(weights=dict(w))}, by=tuple(by_cols))

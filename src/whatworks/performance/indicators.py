@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from whatworks._announce import Setting, given_or_default
 from whatworks._result import PALETTE, Result, settings_dict
 from whatworks._validate import check_choice, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -40,6 +41,7 @@ __all__ = ["indicators", "IndicatorsResult", "CHARGED_OUTCOMES", "OUT_OF_COURT_O
            "period_labels"]
 WHERE = "indicators"
 PERIODS = ("month", "quarter", "financial_year", "rolling_12")
+DEFAULT_PERIOD = "month"
 ASB = "Anti-social behaviour"
 FY_START_MONTH = 4   # UK financial year April–March
 
@@ -157,7 +159,7 @@ def _from_store(store, columns: list, source: str | None) -> pd.DataFrame:
     return store.sql(f"SELECT {cols} FROM crimes WHERE source_system = ?", [source])
 
 
-def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str = "month",
+def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: str = "month",
                crime_type: str = "crime_type", outcome: str | None = "last_outcome_category",
                population: pd.DataFrame | None = None, population_col: str = "population",
                harm_weights: pd.DataFrame | None = None, harm_on_missing: str = "error",
@@ -171,10 +173,10 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
         ``crimes`` view are read (``source=`` picks one source system when the store holds several).
     by : str or list of str, optional
         Grouping columns (e.g. ``["force", "crime_type"]``).
-    period : {"month", "quarter", "financial_year", "rolling_12"}, default "month"
+    period : {"month", "quarter", "financial_year", "rolling_12"}, optional
         Calendar months ("2024-06"); calendar quarters ("2024-Q2"); financial years April–March ("2024/25");
         rolling 12-month totals labelled by their last month ("12 months to 2024-06"), one per month with 12 months of
-        data before it.
+        data before it. ``None`` (not given) means "month".
     date : str, default "month"
         Month or date column.
     crime_type : str, default "crime_type"
@@ -189,7 +191,9 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
         Your own weights: columns ``crime_type`` and ``weight``. Gives ``harm``. See :func:`whatworks.performance.harm`.
     harm_on_missing : {"error", "exclude"}, default "error"
     solved_outcomes : iterable of str, optional
-        Outcome categories that count as solved; default :data:`SOLVED_OUTCOMES` (see module docstring).
+        Outcome categories that count as solved. ``None`` (not given): :data:`SOLVED_OUTCOMES` (see module
+        docstring). ``period`` and ``solved_outcomes`` are recorded in ``.settings`` with source "user" when you pass
+        them — even the default value — and "default" when you leave them out.
     source : str, optional
         With a store: only events from this ``source_system`` (e.g. ``"police.uk"``). A store loaded from police.uk
         *and* the force's own records holds the same crimes twice, so a store with several sources needs ``source=``.
@@ -210,7 +214,10 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
     if not isinstance(data, pd.DataFrame) and callable(getattr(data, "sql", None)):
         data = _from_store(data, [date, crime_type, outcome, *by_cols], source)
     data = require_dataframe(WHERE, "data", data)
-    check_choice(WHERE, "period", period, PERIODS)
+    if period is not None:
+        check_choice(WHERE, "period", period, PERIODS)
+    settings: dict = {}
+    period = given_or_default(settings, "period", period, DEFAULT_PERIOD, reason="length of each period")
     use_outcome = outcome is not None and outcome in data.columns
     if outcome is not None and outcome not in data.columns and outcome != "last_outcome_category":
         require_columns(WHERE, data, [outcome], arg="data")
@@ -225,7 +232,6 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
     d = d.reset_index(drop=True)
     d["_month"] = months.to_timestamp().to_numpy()
     d["_n"] = 1
-    settings = {"period": period}
     if use_outcome:
         solved_set = SOLVED_OUTCOMES if solved_outcomes is None else frozenset(solved_outcomes)
         is_asb = (data[crime_type] == ASB).to_numpy().copy()
@@ -235,7 +241,8 @@ def indicators(data: pd.DataFrame, by=None, *, period: str = "month", date: str 
         d["_crime"] = ~is_asb
         d["_solved"] = (~is_asb) & pd.Series(oc).isin(solved_set).to_numpy()
         d["_charged"] = (~is_asb) & pd.Series(oc).isin(CHARGED_OUTCOMES).to_numpy()
-        settings["solved_outcomes"] = sorted(solved_set)
+        settings["solved_outcomes"] = Setting(sorted(solved_set), "user" if solved_outcomes is not None else "default",
+                                              "outcome categories counted as solved")
     if harm_weights is not None:
         check_choice(WHERE, "harm_on_missing", harm_on_missing, ("error", "exclude"))
         w = check_weights(WHERE, harm_weights)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from whatworks._announce import Setting
+from whatworks._announce import Setting, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -84,7 +84,7 @@ class PeersResult(Result):
         ax.set_title("How similar are the peer groups?")
 
 
-def peers(areas: pd.DataFrame, features=None, *, id: str, k: int = DEFAULT_K, weights: dict | None = None,
+def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, weights: dict | None = None,
           groups: pd.DataFrame | None = None) -> PeersResult:
     """Most-similar areas by standardised distance on area covariates, or user-supplied peer groups.
 
@@ -96,11 +96,12 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int = DEFAULT_K, we
         Numeric covariate columns (no missing values, not constant). Required unless ``groups`` is given.
     id : str
         Column with the area code.
-    k : int, default 7
-        Peers per area.
+    k : int, optional
+        Peers per area. ``None`` (not given) means 7.
     weights : dict, optional
-        {feature: weight} multiplying each standardised covariate (default 1 each); a weight of 2 counts that
-        covariate's differences twice as much.
+        {feature: weight} multiplying each standardised covariate; a weight of 2 counts that covariate's differences
+        twice as much. ``None`` (not given): 1 each. ``k`` and ``weights`` are recorded in ``.settings`` with source
+        "user" when you pass them — even ``k=7`` or weights of 1 — and "default" when you leave them out.
     groups : DataFrame, optional
         Your own peer groups: columns ``id`` (the same name as ``id``) and ``peer``. When given, no groups are
         computed; if ``features`` are given too, distances are filled in for reference.
@@ -136,8 +137,10 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int = DEFAULT_K, we
                     hint="e.g. features=['imd_score', 'density', 'pct_social_housing']")
     if isinstance(features, str):
         features = [features]
-    settings = {"k": Setting(k, "user" if k != DEFAULT_K else "default", "peers per area"),
-                "features": Setting(list(features or []), "user", "")}
+    settings: dict[str, Setting] = {}
+    # None = not given: an explicit k=7 is still recorded as the user's
+    k = given_or_default(settings, "k", k, DEFAULT_K, reason="peers per area")
+    settings["features"] = Setting(list(features or []), "user", "")
 
     dist_fn = None
     if features is not None:
@@ -163,7 +166,9 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int = DEFAULT_K, we
             for f, v in weights.items():
                 check_number(WHERE, f"weights['{f}']", v, low=0)
                 w[features.index(f)] = v
-        settings["weights"] = Setting(dict(zip(features, w.tolist())), "user" if weights else "default", "")
+        settings["weights"] = Setting(dict(zip(features, w.tolist())), "user" if weights is not None else "default",
+                                      "multiplier of each standardised feature" if weights is not None else
+                                      "every feature weighs 1")
         zw = z * w
         pos = {a: i for i, a in enumerate(ids.tolist())}
 
@@ -191,6 +196,7 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int = DEFAULT_K, we
         t["rank"] = t.groupby(id).cumcount() + 1
         t["distance"] = dist_fn(t[id].tolist(), t["peer"].tolist()) if dist_fn else np.nan
         kk = int(t.groupby(id).size().max())
+        settings["k"] = Setting(kk, "data", "largest user-supplied peer group (k is not used with groups)")
         return PeersResult(table=t, settings=settings, id_col=id, k=kk, features=tuple(features or ()), source="user")
 
     n = len(areas)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, announce
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_numeric
 from whatworks.errors import error
@@ -30,6 +30,8 @@ SCREEN_MULTIPLIER = 3.267                     # D4 for n = 2: moving ranges at o
 RUN_LENGTH = 7                                # trend and shift rules: 7 points
 MIN_BASELINE_POINTS = 12                      # fewer baseline points than this → warning (NHSRplotthedots warns below 12)
 IMPROVEMENTS = ("increase", "decrease", "neutral")
+DEFAULT_IMPROVEMENT = "neutral"
+DEFAULT_SCREEN_OUTLIERS = True
 POINT_TYPES = ("common_cause", "special_cause_improvement", "special_cause_concern", "special_cause_neutral")
 WHERE = "spc"
 
@@ -358,8 +360,8 @@ class SPCResult(Result):
 
 
 # --------------------------------------------------------------------------------------------------- verb
-def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str = "neutral", target=None, rebase=None,
-        by=None, baseline: int | None = None, screen_outliers: bool = True, quiet: bool = False) -> SPCResult:
+def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = None, target=None, rebase=None,
+        by=None, baseline: int | None = None, screen_outliers: bool | None = None, quiet: bool = False) -> SPCResult:
     """XmR chart with the four Making Data Count special-cause rules, for one series or many (``by=``).
 
     Parameters
@@ -368,8 +370,9 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str = "neutral"
         Long table, one row per series × date.
     value, date : str
         Column names. Dates may be datetimes, periods, month strings ('2024-06') or numbers (week index).
-    improvement : {"increase", "decrease", "neutral"}, default "neutral"
-        Which direction is better. With "neutral" special-cause points are reported as unusually high/low.
+    improvement : {"increase", "decrease", "neutral"}, optional
+        Which direction is better. With "neutral" special-cause points are reported as unusually high/low. ``None``
+        (not given) means "neutral".
     target : float or str, optional
         A target value, or the name of a column holding each series' target (its value on the latest row is used).
         Gives ``.assurance``. Needs a direction (``improvement`` not "neutral").
@@ -382,8 +385,10 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str = "neutral"
     baseline : int, optional
         Number of points at the start of each segment used to compute the limits. ``None`` (default) uses every
         point of each segment (announced). Fewer than 12 baseline points gives a warning.
-    screen_outliers : bool, default True
-        Screen out moving ranges ≥ 3.267 × mean moving range before computing the limits.
+    screen_outliers : bool, optional
+        Screen out moving ranges ≥ 3.267 × mean moving range before computing the limits. ``None`` (not given) means
+        True. ``improvement`` and ``screen_outliers`` are recorded in ``.settings`` with source "user" when you pass
+        them — even the default value — and "default" when you leave them out.
     quiet : bool, default False
         Silence announcements of defaults chosen from the data (they are still recorded in ``.settings``).
 
@@ -420,15 +425,16 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str = "neutral"
     >>> r.table["point_type"].iloc[-1]
     'special_cause_concern'
     """
-    check_choice(WHERE, "improvement", improvement, IMPROVEMENTS)
+    if improvement is not None:
+        check_choice(WHERE, "improvement", improvement, IMPROVEMENTS)
     if baseline is not None:
         check_number(WHERE, "baseline", baseline, low=2, integer=True)
         baseline = int(baseline)
-    if not isinstance(screen_outliers, bool):
+    if screen_outliers is not None and not isinstance(screen_outliers, bool):
         raise error(WHERE, "The 'screen_outliers' parameter must be True or False.", got=screen_outliers)
     if target is not None and not isinstance(target, str):
         check_number(WHERE, "target", target)
-    if target is not None and improvement == "neutral":
+    if target is not None and improvement in (None, "neutral"):
         raise error(WHERE, "A target needs a direction of improvement.", got="improvement='neutral'",
                     hint="Pass improvement='increase' or 'decrease' with the target.")
 
@@ -436,13 +442,14 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str = "neutral"
     if isinstance(target, str) and target not in p.frame.columns:
         raise error(WHERE, f"Target column '{target}' not found in 'df'.", hint="Pass a number or an existing column name.")
 
-    settings: dict[str, Setting] = {
-        "improvement": Setting(improvement, "user" if improvement != "neutral" else "default",
-                               "given by the caller" if improvement != "neutral" else "no direction given"),
-        "screen_outliers": Setting(screen_outliers, "user", "moving ranges ≥ 3.267 × mean screened" if screen_outliers else ""),
-        "rebase": Setting(rebase, "user" if rebase is not None else "default", ""),
-        "target": Setting(target, "user" if target is not None else "default", ""),
-    }
+    settings: dict[str, Setting] = {}
+    # None = not given: an explicit improvement="neutral" or screen_outliers=True is still recorded as the user's
+    improvement = given_or_default(settings, "improvement", improvement, DEFAULT_IMPROVEMENT,
+                                   reason="which direction is better", default_reason="no direction given")
+    screen_outliers = given_or_default(settings, "screen_outliers", screen_outliers, DEFAULT_SCREEN_OUTLIERS,
+                                       reason="screen moving ranges ≥ 3.267 × mean before computing the limits")
+    settings["rebase"] = Setting(rebase, "user" if rebase is not None else "default", "")
+    settings["target"] = Setting(target, "user" if target is not None else "default", "")
     n = len(p.value)
     seg_start_idx = np.flatnonzero(p.seg_start)
     pos = np.arange(n) - seg_start_idx[p.segment]

@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from whatworks._announce import Setting, announce, resolve
+from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns
 from whatworks.errors import error
 from whatworks.place._lattice import Lattice, cells_geojson, check_cells, draw_cells, to_days
-from whatworks.place._settings import given_or_default
 from whatworks.place.gistar import binary_weights, gistar_z, gistar_z_from_lag, square_lattice_lag
-from whatworks.place.grid import cell_table, count_points, prepare_points, resolve_cell_size
+from whatworks.place.grid import DEFAULT_SHAPE, cell_table, count_points, prepare_points, resolve_cell_size
 
 __all__ = ["classify", "ClassifyResult", "categorise"]
 
@@ -25,6 +24,7 @@ HOTSPOT_SHARE = 0.1
 PERSISTENT_SHARE = 0.8
 RECENT_SHARE = 0.2
 ALPHA = 0.05
+FDR = True
 KINDS = ("persistent", "new", "emerging", "former", "intermittent")
 CATEGORY_COLOURS = {
     "persistent hot spot": "#B2182B", "new hot spot": "#F4A582", "emerging hot spot": "#D6604D",
@@ -169,9 +169,9 @@ def _period_edges(where: str, periods, days: np.ndarray, kind: str) -> tuple[np.
 
 
 def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, periods=None,
-             cell_size: float | None = None, shape: str = "square", distance: float | None = None,
+             cell_size: float | None = None, shape: str | None = None, distance: float | None = None,
              hotspot: float | None = None, persistent: float | None = None, recent: float | None = None,
-             alpha: float | None = None, fdr: bool = True, extent=None, crs: str | None = None,
+             alpha: float | None = None, fdr: bool | None = None, extent=None, crs: str | None = None,
              on_stray: str = "exclude", quiet: bool = False) -> ClassifyResult:
     """Classify grid cells by how their Gi* hot/cold-spot status changes over consecutive periods.
 
@@ -187,7 +187,8 @@ def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *
         police.uk), otherwise sfhotspot's rule by span (≤ 14 days: days; ≤ 91: weeks; ≤ 2 years: 28 days;
         ≤ 10 years: 91 days; else years). Announced.
     cell_size, shape, extent, crs, on_stray
-        As in :func:`whatworks.place.grid`; one grid over all periods.
+        As in :func:`whatworks.place.grid`; one grid over all periods (``shape`` ``None``, not given, means "square";
+        recorded in ``.settings``).
     distance : float, optional
         Gi* neighbour distance; ``None`` = cell size × √2.
     hotspot, persistent, recent : float, optional
@@ -196,9 +197,11 @@ def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *
         given) means sfhotspot's defaults 0.1, 0.8 and 0.2.
     alpha : float, optional
         Significance level for each period's Gi* (Benjamini–Hochberg-adjusted across cells when ``fdr``). ``None``
-        (not given) means 0.05. These four are recorded in ``.settings`` with source "user" when you pass them — even
-        a default value — and "default" when you leave them out.
-    fdr : bool, default True
+        (not given) means 0.05.
+    fdr : bool, optional
+        Adjust each period's p-values across cells by Benjamini–Hochberg. ``None`` (not given) means True.
+        ``hotspot``, ``persistent``, ``recent``, ``alpha`` and ``fdr`` are recorded in ``.settings`` with source "user"
+        when you pass them — even a default value — and "default" when you leave them out.
     quiet : bool, default False
 
     Returns
@@ -239,13 +242,15 @@ def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *
     True
     """
     where = "classify"
-    check_choice(where, "shape", shape, ("square", "hex"))
+    if shape is not None:
+        check_choice(where, "shape", shape, ("square", "hex"))
     check_choice(where, "on_stray", on_stray, ("exclude", "error"))
     for name, v in (("hotspot", hotspot), ("persistent", persistent), ("recent", recent), ("alpha", alpha)):
         if v is not None:
             check_number(where, name, v, low=0, high=1, low_inclusive=False, high_inclusive=name != "alpha")
     require_columns(where, df, [time], arg="df")
     settings: dict[str, Setting] = {}
+    shape = given_or_default(settings, "shape", shape, DEFAULT_SHAPE, reason="cell shape")
     xv, yv, keep, excluded, bbox = prepare_points(where, df, x, y, extent=extent, on_stray=on_stray, quiet=quiet,
                                                   settings=settings)
     days, kind = to_days(where, df, time)
@@ -268,6 +273,8 @@ def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *
                                   default_reason="sfhotspot default")
     recent = given_or_default(settings, "recent", recent, RECENT_SHARE, default_reason="sfhotspot default")
     alpha = given_or_default(settings, "alpha", alpha, ALPHA, default_reason="sfhotspot default")
+    fdr = bool(given_or_default(settings, "fdr", None if fdr is None else bool(fdr), FDR,
+                                reason="Benjamini–Hochberg across cells in each period"))
 
     pidx = np.searchsorted(edges, days, side="right") - 1
     n_periods = len(edges) - 1

@@ -10,12 +10,11 @@ import pandas as pd
 from scipy import sparse, stats
 from scipy.spatial import cKDTree
 
-from whatworks._announce import Setting, resolve
+from whatworks._announce import Setting, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 from whatworks.place._lattice import Lattice, cells_geojson, draw_cells
-from whatworks.place._settings import given_or_default
 
 __all__ = ["gistar", "GiStarResult", "binary_weights", "gistar_z"]
 

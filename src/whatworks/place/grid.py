@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, announce, resolve
+from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe
 from whatworks.errors import error
@@ -17,6 +17,7 @@ from whatworks.place._lattice import (Lattice, cells_geojson, check_cells, choos
 __all__ = ["grid", "GridResult"]
 
 SHAPES = ("square", "hex")
+DEFAULT_SHAPE = "square"
 ON_STRAY = ("exclude", "error")
 
 
@@ -173,7 +174,7 @@ def cell_table(lattice: Lattice) -> pd.DataFrame:
     return pd.DataFrame({"cell_id": np.arange(lattice.n_cells), "row": row, "col": col, "x": cx, "y": cy})
 
 
-def grid(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None = None, shape: str = "square",
+def grid(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None = None, shape: str | None = None,
          extent=None, weights: str | None = None, crs: str | None = None, on_stray: str = "exclude",
          quiet: bool = False) -> GridResult:
     """Count points in a regular grid of square or hexagonal cells.
@@ -188,8 +189,10 @@ def grid(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | Non
         Cell width (square) or distance between neighbouring centres (hex), in the units of ``x``/``y``.
         ``None`` chooses 1/50 of the shorter side of the data's bounding box, floored to a multiple of 100 when that is
         at least 100, else to a 1-2-2.5-5 round number (sfhotspot's rule), and announces it.
-    shape : {"square", "hex"}, default "square"
-        Cell shape. Hexagons are pointy-topped; cell area is ``(√3/2)·cell_size²``.
+    shape : {"square", "hex"}, optional
+        Cell shape. Hexagons are pointy-topped; cell area is ``(√3/2)·cell_size²``. ``None`` (not given) means
+        "square". Recorded in ``.settings`` with source "user" when you pass it — even ``shape="square"`` — and
+        "default" when you leave it out.
     extent : (xmin, xmax, ymin, ymax), optional
         Area to cover. Points outside it are excluded and reported. ``None`` uses the bounding box of the data after
         stray points are removed.
@@ -219,9 +222,11 @@ def grid(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | Non
     (3, ['at (0, 0), a common placeholder for a missing location'])
     """
     where = "grid"
-    check_choice(where, "shape", shape, SHAPES)
+    if shape is not None:
+        check_choice(where, "shape", shape, SHAPES)
     check_choice(where, "on_stray", on_stray, ON_STRAY)
-    settings: dict[str, Setting] = {"shape": Setting(shape, "user" if shape != "square" else "default", "cell shape")}
+    settings: dict[str, Setting] = {}
+    shape = given_or_default(settings, "shape", shape, DEFAULT_SHAPE, reason="cell shape")
     if weights is not None:
         require_dataframe(where, "df", df)
         require_columns(where, df, [weights], arg="df")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.signal import fftconvolve
 
-from whatworks._announce import Setting, announce, resolve
+from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_numeric
 from whatworks.errors import error
@@ -19,6 +19,7 @@ from whatworks.place.grid import cell_table, prepare_points
 __all__ = ["kde", "KDEResult", "bandwidth_nrd", "kernel_value"]
 
 KERNELS = ("quartic", "gaussian")
+DEFAULT_KERNEL = "quartic"
 ON_SMALL_BANDWIDTH = ("error", "refine", "keep")
 # Linear binning adds δ²/6 to a kernel's variance per axis (δ = node spacing). With at least this many nodes per
 # bandwidth that is ≤ 0.3% of the kernel's variance (quartic: h²/6 per axis; Gaussian: (h/4)²), which keeps the
@@ -156,7 +157,7 @@ def binned_density(x: np.ndarray, y: np.ndarray, w: np.ndarray, lattice: Lattice
 
 
 def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None = None,
-        bandwidth: float | None = None, weights: str | None = None, kernel: str = "quartic", extent=None,
+        bandwidth: float | None = None, weights: str | None = None, kernel: str | None = None, extent=None,
         crs: str | None = None, on_small_bandwidth: str = "error", on_stray: str = "exclude",
         quiet: bool = False) -> KDEResult:
     """Kernel density estimate on a regular square grid.
@@ -178,7 +179,9 @@ def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None
         but its ``mean(a, b)`` call returns the x value only.)
     weights : str, optional
         Column of non-negative weights (e.g. harm); the density then integrates to their sum.
-    kernel : {"quartic", "gaussian"}, default "quartic"
+    kernel : {"quartic", "gaussian"}, optional
+        ``None`` (not given) means "quartic". Recorded in ``.settings`` with source "user" when you pass it — even
+        ``kernel="quartic"`` — and "default" when you leave it out.
     extent : (xmin, xmax, ymin, ymax), optional
         Area of the grid. ``None``: the data's bounding box widened by the kernel's reach on every side.
     crs : str, optional
@@ -218,9 +221,11 @@ def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None
     1000
     """
     where = "kde"
-    check_choice(where, "kernel", kernel, KERNELS)
+    if kernel is not None:
+        check_choice(where, "kernel", kernel, KERNELS)
     check_choice(where, "on_small_bandwidth", on_small_bandwidth, ON_SMALL_BANDWIDTH)
-    settings: dict[str, Setting] = {"kernel": Setting(kernel, "user" if kernel != "quartic" else "default", "")}
+    settings: dict[str, Setting] = {}
+    kernel = given_or_default(settings, "kernel", kernel, DEFAULT_KERNEL, reason="kernel shape")
     if cell_size is not None:
         check_number(where, "cell_size", cell_size, low=0, low_inclusive=False)
     if bandwidth is not None:

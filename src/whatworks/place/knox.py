@@ -10,12 +10,11 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from whatworks._announce import Setting, announce, resolve
+from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 from whatworks.place._lattice import find_strays, nice_floor, to_days
-from whatworks.place._settings import given_or_default
 
 __all__ = ["knox", "KnoxResult", "band_labels"]
 
@@ -28,6 +27,7 @@ DEFAULT_TIME_BANDS = (0.0, 7.0, 14.0, 21.0, 28.0, 35.0)
 SIGNIFICANCE = 0.05
 DEFAULT_PERMUTATIONS = 999
 DEFAULT_SEED = 0
+DEFAULT_CLOSED = "left"
 
 
 @dataclass(frozen=True, repr=False, kw_only=True)
@@ -203,7 +203,7 @@ def _permutation_counts(t: np.ndarray, i: np.ndarray, j: np.ndarray, dband: np.n
 
 
 def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, distance_bands=None,
-         time_bands=None, permutations: int | None = None, seed: int | None = None, closed: str = "left",
+         time_bands=None, permutations: int | None = None, seed: int | None = None, closed: str | None = None,
          distance_unit: str = "m",
          quiet: bool = False) -> KnoxResult:
     """Knox test of space–time interaction over bands of distance and time (the near-repeat calculator).
@@ -227,10 +227,10 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
         Seed (an integer ≥ 0) for the permutations. ``None`` (not given) means 0, so results are reproducible either
         way. ``permutations`` and ``seed`` are recorded in ``.settings`` with source "user" when you pass them — even
         the default value, e.g. ``seed=0`` — and "default" when you leave them out.
-    closed : {"left", "right"}, default "left"
+    closed : {"left", "right"}, optional
         "left": bands are [a, b) — a pair 100 m apart is in [100, 200), never in [0, 100). "right": bands are (a, b],
         with the first band [a₀, b] (pointpats' ``Knox`` counts pairs with distance ≤ δ and time ≤ τ, which is the
-        first band with closed="right").
+        first band with closed="right"). ``None`` (not given) means "left"; recorded in ``.settings`` like ``seed``.
     distance_unit : str, default "m"
         Unit shown in the band labels.
     quiet : bool, default False
@@ -273,7 +273,8 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
         check_number(where, "permutations", permutations, low=0, integer=True)
     if seed is not None:
         check_number(where, "seed", seed, low=0, integer=True)
-    check_choice(where, "closed", closed, CLOSED)
+    if closed is not None:
+        check_choice(where, "closed", closed, CLOSED)
     if len(df) < 3:
         raise error(where, "The Knox test needs at least 3 events.", got=len(df))
     xv = require_numeric(where, df, x)
@@ -320,7 +321,7 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
                                         DEFAULT_PERMUTATIONS, reason="random permutations of the times"))
     seed = int(given_or_default(settings, "seed", None if seed is None else int(seed), DEFAULT_SEED,
                                 reason="random seed for the permutations"))
-    settings["closed"] = Setting(closed, "user" if closed != "left" else "default", "which end of a band is included")
+    closed = given_or_default(settings, "closed", closed, DEFAULT_CLOSED, reason="which end of a band is included")
 
     n = len(xv)
     pairs = cKDTree(pts).query_pairs(float(d_edges[-1]), output_type="ndarray")   # distance ≤ largest edge

@@ -7,7 +7,12 @@ ratio relative to the resident population). Within a group, the small area is dr
 group's residents there times ``(crime per resident)^AREA_CRIME_POWER``, the person from that group's
 residents of the area (known offenders ``OFFENDER_WEIGHT`` times as likely), and the place from the area's
 segments by crime risk. The object is found (``Outcome linked to object of search`` = True) with
-probability ``FIND_RATE_g``.
+probability ``FIND_RATE_g`` of the searched person's true group, independently of everything else (area, person,
+age, object, legislation, month), so ``FIND_RATE_g`` is the marginal find rate of group g.
+
+Officer-defined ethnicity is replaced by a uniformly random group (possibly the true one) with probability
+``OFFICER_MISCLASSIFIED``, so find rates by officer-defined ethnicity are mixtures of the true groups' rates; their
+expected values are in the truth (:meth:`StopModel.officer_defined_find_rate`).
 """
 
 from __future__ import annotations
@@ -54,6 +59,19 @@ class StopModel:
         self.group_p = pop_g * rr / (pop_g * rr).sum()
         self.pop_g = pop_g
 
+    def officer_defined_find_rate(self) -> dict[str, float]:
+        """Expected find rate of the searches an officer records as each group.
+
+        With ``p_g`` the share of searches of true group g (``group_p``), ``m`` = ``OFFICER_MISCLASSIFIED`` and
+        G groups, P(recorded o | true g) = (1 - m)·[g = o] + m/G, so the rate for recorded group o is
+        ``Σ_g p_g P(o|g) FIND_RATE_g / Σ_g p_g P(o|g)``.
+        """
+        G = len(C.ETHNIC_GROUPS)
+        find = np.array([FIND_RATE[g] for g in C.ETHNIC_GROUPS])
+        recorded = (1 - OFFICER_MISCLASSIFIED) * np.eye(G) + OFFICER_MISCLASSIFIED / G   # [true g, recorded o]
+        joint = self.group_p[:, None] * recorded
+        return {o: float(joint[:, j] @ find / joint[:, j].sum()) for j, o in enumerate(C.ETHNIC_GROUPS)}
+
     def truth(self) -> dict:
         return {
             "searches_per_expected_crime": STOP_RATIO,
@@ -61,7 +79,13 @@ class StopModel:
             "definition": "person searches per resident of the group / person searches per White resident, force-wide",
             "residents_by_group": {g: int(v) for g, v in zip(C.ETHNIC_GROUPS, self.pop_g)},
             "find_rate": FIND_RATE,
-            "find_definition": "share of person searches with 'Outcome linked to object of search' = True",
+            "find_definition": "share of person searches with 'Outcome linked to object of search' = True, by the "
+                               "searched person's true group (truth_tables['stops'].group); the same for every area, "
+                               "age, object and month",
+            "find_rate_officer_defined": self.officer_defined_find_rate(),
+            "find_rate_officer_defined_definition": "expected share found among searches recorded with each "
+                                                    "officer-defined ethnicity: the true groups' find rates mixed by "
+                                                    "the misclassification (see officer_defined_misclassified_share)",
             "search_type_shares": C.SEARCH_TYPES,
             "object_shares": {k: v[0] for k, v in C.OBJECTS.items()},
             "area_model": f"residents of group in area x (crime per resident)^{AREA_CRIME_POWER}",

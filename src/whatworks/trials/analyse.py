@@ -8,6 +8,9 @@
 * Counts (``family="poisson"`` / ``"negbin"``): log-linear models (statsmodels GLM) report the rate ratio;
   Poisson SEs are sandwich (HC0, or cluster-robust) so overdispersion does not shrink them; negative
   binomial (NB2) estimates α by maximum likelihood and reports model-based SEs given α (as R ``MASS::glm.nb``).
+  statsmodels' ``PerfectSeparationWarning`` (the model fits every count exactly) and ``HessianInversionWarning``
+  (the dispersion fit has no SEs, usually at the Poisson boundary) are caught where the fit happens and explained
+  in plain English in ``TrialResult.notes`` (see :func:`_model_notes`); any other warning is passed on unchanged.
 * Non-compliance: with ``instrument`` (the random assignment) and ``treatment`` (the treatment actually
   received) the complier average causal effect (CACE) is estimated by two-stage least squares with HC2/CR2
   SEs (``estimatr::iv_robust``); the ITT and the compliance rate are reported alongside.
@@ -37,7 +40,8 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
+from statsmodels.tools.sm_exceptions import (ConvergenceWarning, HessianInversionWarning,
+                                             PerfectSeparationWarning)
 
 from whatworks._announce import Setting, announce
 from whatworks._result import PALETTE, Result
@@ -75,6 +79,10 @@ class TrialResult(Result):
         n, mean and SD of the outcome by arm (assigned arm).
     exploratory : bool
         True when the outcome was not pre-registered in the protocol.
+    notes : tuple of str
+        Plain-English explanations of warnings raised while fitting (counts only: a model that reproduces
+        every count exactly, a dispersion fit with no standard errors). Each is also announced and recorded in
+        ``.settings`` under ``warning_*``, and shown by :meth:`summary`.
     """
 
     estimand: str = "ITT"
@@ -99,6 +107,7 @@ class TrialResult(Result):
     exploratory: bool = False
     protocol_id: str | None = None
     covariates: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def _headline(self) -> str:
         tag = " [EXPLORATORY]" if self.exploratory else ""
@@ -134,6 +143,7 @@ class TrialResult(Result):
             parts.append(f"Randomisation-inference p = {self.ri_p_value:.3g} ({self.ri_reps} re-randomisations).")
         n_cl = f" in {self.n_clusters} clusters" if self.n_clusters else ""
         parts.append(f"n = {self.n}{n_cl}.")
+        parts += [f"Note: {note}" for note in self.notes]
         return " ".join(parts)
 
     def _draw(self, ax) -> None:
@@ -243,31 +253,65 @@ def _ri_statistic(y: np.ndarray, z: np.ndarray, log_ratio: bool) -> np.ndarray:
     return s1 / n1 - s0 / n0
 
 
+# statsmodels warnings that analyse() explains in plain English (see _model_notes); any other warning raised
+# while fitting is passed on to the caller unchanged, so nothing is swallowed.
+_EXPLAINED = (HessianInversionWarning, PerfectSeparationWarning)
+# NB2 counts as effectively Poisson when its extra variance αμ² is under 0.1% of the Poisson variance μ at the
+# largest fitted mean (α·max μ < 0.001): a difference no count data could detect.
+_POISSON_LIKE = 1e-3
+# The value recorded in .settings for each note: the statsmodels warning it explains.
+_NOTE_SOURCES = {"warning_perfect_fit": "statsmodels PerfectSeparationWarning",
+                 "warning_dispersion_hessian": "statsmodels HessianInversionWarning"}
+
+
+def _fitting(fit_fn, *ignore):
+    """Run ``fit_fn()`` recording every warning it raises; return ``(result, warnings)``.
+
+    Categories in ``ignore`` are dropped at the source (only for checks the caller makes itself).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for category in ignore:
+            warnings.simplefilter("ignore", category)
+        out = fit_fn()
+    return out, list(caught)
+
+
 def _count_fit(where, family, y, X, clusters, alpha, quiet=False):
+    """Fit the count model. Returns ``(fit, se_type, extra settings, statsmodels warnings raised by the fit)``.
+
+    The warnings in :data:`_EXPLAINED` are returned for :func:`_model_notes` to explain; every other warning
+    is re-issued here, so the caller sees it exactly as statsmodels raised it.
+    """
     import statsmodels.api as sm
 
+    caught: list[warnings.WarningMessage] = []
     cov_kw: dict[str, Any] = {}
     if clusters is not None:
         cov_kw = {"cov_type": "cluster", "cov_kwds": {"groups": clusters}}
     if family == "poisson":
-        fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(**(cov_kw or {"cov_type": "HC0"}))
+        fit, w = _fitting(lambda: sm.GLM(y, X, family=sm.families.Poisson()).fit(**(cov_kw or {"cov_type": "HC0"})))
+        caught += w
         se_type = "cluster-robust" if clusters is not None else "sandwich HC0"
         extra = {}
     else:
         # NB2: alpha by maximum likelihood, then the GLM given alpha for coefficients and model-based
         # (expected-information) SEs, which is how MASS::glm.nb reports them.
         model = sm.NegativeBinomial(y, X, loglike_method="nb2")
-        start = np.r_[sm.GLM(y, X, family=sm.families.Poisson()).fit().params, 0.1]
+        poisson_start, w = _fitting(lambda: sm.GLM(y, X, family=sm.families.Poisson()).fit())
+        caught += w
+        start = np.r_[poisson_start.params, 0.1]
         a = np.nan
         for method in ("newton", "bfgs", "nm"):
             # Optimisers may step through alpha < 0 and warn on log(negative) on the way; convergence and
             # finiteness are checked explicitly below, so those intermediate warnings carry no information.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                nb = model.fit(start_params=start, method=method, maxiter=5000, disp=0)
+            # The other warnings of an attempt that is rejected (not converged, or not finite) describe a fit
+            # that is thrown away, so only the accepted attempt's warnings are kept.
+            nb, w = _fitting(lambda: model.fit(start_params=start, method=method, maxiter=5000, disp=0),
+                             RuntimeWarning, ConvergenceWarning)
             if np.all(np.isfinite(nb.params)) and nb.mle_retvals.get("converged", False):
                 a = float(nb.params[-1])
+                caught += w
                 break
         if not np.isfinite(a):
             raise error(where, "The negative-binomial model did not converge.", got=a,
@@ -281,10 +325,64 @@ def _count_fit(where, family, y, X, clusters, alpha, quiet=False):
         else:
             extra_note = "maximum likelihood"
         glm = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=a))
-        fit = glm.fit(**cov_kw, tol=1e-12, maxiter=200) if cov_kw else glm.fit(tol=1e-12, maxiter=200)
+        fit, w = _fitting(lambda: glm.fit(**cov_kw, tol=1e-12, maxiter=200) if cov_kw
+                          else glm.fit(tol=1e-12, maxiter=200))
+        caught += w
         se_type = "cluster-robust" if clusters is not None else "model-based"
         extra = {"dispersion_alpha": (a, extra_note), "theta": (1 / a, extra_note)}
-    return fit, se_type, extra
+    for w in caught:
+        if not issubclass(w.category, _EXPLAINED):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return fit, se_type, extra, [w for w in caught if issubclass(w.category, _EXPLAINED)]
+
+
+def _model_notes(caught, family: str, se_type: str, std_error: float, alpha_nb: float | None,
+                 max_mean: float) -> dict[str, str]:
+    """Plain-English notes for the statsmodels warnings raised while fitting a count model, keyed by name.
+
+    What each warning means here (checked against what :func:`_count_fit` does with the fit):
+
+    * ``PerfectSeparationWarning`` (statsmodels' GLM): the fitted rates equal every observed count, e.g. every
+      unit in an arm has the same count. The rate ratio is still estimated, but the residuals are all zero,
+      so a sandwich or cluster-robust SE (built from residuals) is about 0 and its interval and p-value mean
+      nothing; the negative binomial's model-based SE (no clusters) is then the Poisson one, var = mean.
+    * ``HessianInversionWarning`` (statsmodels' discrete ``NegativeBinomial``, used only to estimate the
+      dispersion): that fit's own information matrix is singular, usually because the dispersion sits at 0,
+      so it has no SEs. analyse() never uses them: coefficients and SEs come from the GLM refitted with the
+      dispersion held fixed. The note says the model is effectively Poisson when the NB2 variance
+      ``μ + αμ²`` exceeds the Poisson ``μ`` by less than :data:`_POISSON_LIKE` (0.1%) at the largest fitted
+      mean ``max_mean``, i.e. ``α·max μ < 0.001``.
+    """
+    seen = {w.category for w in caught}
+    notes: dict[str, str] = {}
+    residual_se = se_type in ("sandwich HC0", "cluster-robust")
+    if PerfectSeparationWarning in seen:
+        text = ("The model reproduces every count exactly (for example, every unit in an arm has the same count), "
+                "so there is no variation left over for the standard error to measure. ")
+        if residual_se:
+            text += (f"The {se_type} standard error is built from that leftover variation, so it is "
+                     f"{std_error:.2g} and the confidence interval and p-value are not meaningful. The rate ratio "
+                     "itself is still estimated; use the randomisation-inference p-value (ri_reps) instead, "
+                     "and report the counts by arm.")
+        else:
+            text += ("The negative-binomial dispersion is then effectively 0, so the model is the Poisson model and "
+                     "its model-based standard error assumes the counts vary as much as their mean (Poisson "
+                     "variation). These counts vary less than that, so the interval is, if anything, too wide.")
+        notes["warning_perfect_fit"] = text
+    if HessianInversionWarning in seen and family == "negbin" and alpha_nb is not None:
+        if alpha_nb * max_mean < _POISSON_LIKE:
+            text = (f"The negative-binomial dispersion is at (or next to) its lower bound of 0 ({alpha_nb:.3g}): "
+                    "the counts vary no more than a Poisson model expects, so the negative-binomial model "
+                    "reduces to the Poisson model. At that bound the dispersion fit has no standard errors of its "
+                    "own (statsmodels could not invert its Hessian).")
+        else:
+            text = (f"statsmodels could not invert the Hessian of the negative-binomial dispersion fit (dispersion "
+                    f"estimated at {alpha_nb:.3g}), so that fit has no standard errors of its own, a sign that the "
+                    "data pin the dispersion down poorly; compare with family='poisson'.")
+        text += (f" Those standard errors are not used: the rate ratio and its {se_type} standard error come from "
+                 f"the model refitted with the dispersion held at {alpha_nb:.3g}.")
+        notes["warning_dispersion_hessian"] = text
+    return notes
 
 
 # ---------------------------------------------------------------------- public
@@ -323,8 +421,10 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     seed : int, default 0
         Seed for randomisation inference.
     quiet : bool, default False
-        Silence the notice printed when a setting is chosen from the data (the negative-binomial dispersion
-        set to its floor at the Poisson boundary). The choice is still recorded in ``.settings``.
+        Silence the notices printed when a setting is chosen from the data (the negative-binomial dispersion
+        set to its floor at the Poisson boundary) and the plain-English notes explaining statsmodels warnings
+        raised by a count model (see ``TrialResult.notes``). Both are still recorded in ``.settings`` (notes
+        under ``warning_*``) and the notes in ``.notes`` and ``summary()``.
 
     Returns
     -------
@@ -409,6 +509,7 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
                 "covariates": Setting(list(covariates), "user"), "cluster": Setting(cluster, "user")}
     rate_ratio = rate_ratio_ci = None
     itt = compliance = None
+    notes: list[str] = []
     if family == "gaussian":
         if instrument is None:
             estimand = "ITT"
@@ -449,7 +550,7 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         names = ["(Intercept)", treatment, *cov_names]
         if _robust.rank(X) < X.shape[1]:
             raise error(_WHERE, "The model's columns are collinear.", got=cov_names, hint="Drop constant covariates.")
-        fit, se_type, extra = _count_fit(_WHERE, family, y, X, clusters, alpha, quiet=quiet)
+        fit, se_type, extra, caught = _count_fit(_WHERE, family, y, X, clusters, alpha, quiet=quiet)
         params = np.asarray(fit.params)
         bse = np.asarray(fit.bse)
         q = stats.norm.ppf(1 - alpha / 2)
@@ -465,6 +566,11 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         rate_ratio_ci = (float(np.exp(ci[0])), float(np.exp(ci[1])))
         for k, (v, why) in extra.items():
             settings[k] = Setting(v, "data", why)
+        alpha_nb = extra["dispersion_alpha"][0] if "dispersion_alpha" in extra else None
+        for key, text in _model_notes(caught, family, se_type, se, alpha_nb, float(np.max(fit.mu))).items():
+            announce(text, quiet=quiet)
+            settings[key] = Setting(_NOTE_SOURCES[key], "data", text)
+            notes.append(text)
 
     ri_p = None
     if ri_reps:
@@ -485,4 +591,5 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
                        rate_ratio_ci=rate_ratio_ci, ri_p_value=ri_p, ri_reps=int(ri_reps), itt=itt,
                        compliance=compliance, n=n, n_clusters=(int(clusters.max() + 1) if clusters is not None else None),
                        arms=pd.DataFrame(arm_rows), exploratory=bool(exploratory),
-                       protocol_id=(protocol.trial_id if protocol is not None else None), covariates=tuple(covariates))
+                       protocol_id=(protocol.trial_id if protocol is not None else None), covariates=tuple(covariates),
+                       notes=tuple(notes))
