@@ -43,3 +43,16 @@ def test_errors_exit_non_zero_with_one_line(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "whatworks.cli", "status", "--store", str(tmp_path / "none.duckdb")],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "No store at" in proc.stderr
+
+
+def test_ingest_group_size_option(tmp_path):
+    import whatworks as ww
+
+    small, default = str(tmp_path / "small.duckdb"), str(tmp_path / "default.duckdb")
+    assert runner.invoke(app, ["ingest", "policeuk", str(FIX), "--store", small, "--group-mb", "1"]).exit_code == 0
+    assert runner.invoke(app, ["ingest", "policeuk", str(FIX), "--store", default]).exit_code == 0
+    with ww.Store(small) as a, ww.Store(default) as b:
+        q = "SELECT * FROM events ORDER BY event_id"
+        assert len(a.sql(q)) > 0 and a.sql(q).equals(b.sql(q))
+    bad = runner.invoke(app, ["ingest", "policeuk", str(FIX), "--store", small, "--group-mb", "0"])
+    assert bad.exit_code != 0

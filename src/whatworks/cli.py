@@ -71,10 +71,12 @@ def _run_ingest(fn, paths, **kw):
 def ingest_policeuk(paths: List[Path] = typer.Argument(..., help="CSV files, month folders, folders of folders or archive zips."),
                     store: Optional[Path] = StoreOpt,
                     force: Optional[str] = typer.Option(None, help="Force name for stop-and-search files."),
-                    skip_unknown: bool = typer.Option(False, "--skip-unknown", help="Skip files that are not police.uk files instead of stopping.")):
+                    skip_unknown: bool = typer.Option(False, "--skip-unknown", help="Skip files that are not police.uk files instead of stopping."),
+                    group_mb: int = typer.Option(256, "--group-mb", min=1, help="Most MB of CSV read and committed together (memory use is about twice this).")):
     """Load police.uk street, outcomes and stop-and-search files (recognised by their header)."""
     with _open(store) as s:
-        rep = _run_ingest(s.ingest_policeuk, paths, force=force, on_unknown="skip" if skip_unknown else "error")
+        rep = _run_ingest(s.ingest_policeuk, paths, force=force, on_unknown="skip" if skip_unknown else "error",
+                          group_bytes=group_mb << 20)
     _print_report(rep)
 
 

@@ -92,7 +92,7 @@ def test_a_group_gives_the_answer_of_one_file_at_a_time(tmp_path, seed, group_by
     expected = _one_at_a_time(paths)
     s = ww.Store(":memory:")
     s.ingest_policeuk(FIX / "2024-01")
-    rep = policeuk.ingest(s.con, tmp_path, version=ww.__version__, group_bytes=group_bytes)
+    rep = s.ingest_policeuk(tmp_path, group_bytes=group_bytes)
     got = _state(s)
     for e, g in zip(expected, got):
         assert e.equals(g)

@@ -121,11 +121,14 @@ class Store:
 
     # ------------------------------------------------------------------ ingest
     def ingest_policeuk(self, path: str | os.PathLike, *, force: str | None = None, on_unknown: str = "error",
-                        progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+                        progress: Callable[[str, int, int], None] | None = None,
+                        group_bytes: int | None = None) -> IngestReport:
         """Load police.uk open-data files: a CSV, a month folder, a folder of month folders, or the archive zip.
 
-        Street-level crime, outcomes and stop-and-search files are recognised by their header. Each file loads in
-        one transaction; a file already loaded (same SHA-256) is skipped and said so. Bad rows go to the quarantine
+        Street-level crime, outcomes and stop-and-search files are recognised by their header. Files load in groups
+        of consecutive files of one format (up to ``group_bytes``), each group read by one DuckDB scan and written in
+        one transaction, with the same result as loading the files one at a time; a file already loaded (same
+        SHA-256) is skipped and said so. Bad rows go to the quarantine
         with their reason, file and row number. See :mod:`whatworks.store.policeuk` for the rules.
 
         Parameters
@@ -137,6 +140,9 @@ class Store:
         on_unknown : {"error", "skip"}, default "error"
             What to do with a file whose header is not a police.uk format: stop with an error, or skip it and report it as refused.
         progress : callable(source, i, n), optional
+        group_bytes : int, optional
+            Most CSV bytes read and committed together (default 256 MB; the work tables take about twice that in
+            memory). An interrupted load leaves the store as it was before the group being loaded.
 
         Returns
         -------
@@ -150,7 +156,7 @@ class Store:
 
         with deferred_checkpoint(self.con):
             return _policeuk.ingest(self.con, path, force=force, on_unknown=on_unknown, version=__version__,
-                                    progress=progress)
+                                    progress=progress, group_bytes=group_bytes)
 
     def ingest_records(self, path: str | os.PathLike, mapping: str | os.PathLike, *, on_unknown: str = "error",
                        progress: Callable[[str, int, int], None] | None = None) -> IngestReport:

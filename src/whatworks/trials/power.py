@@ -33,7 +33,7 @@ from scipy import optimize
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.rates import power_negbin_ratio_2indep
 
-from whatworks._announce import Setting
+from whatworks._announce import Setting, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number
 from whatworks.errors import error
@@ -47,6 +47,11 @@ _SM_ALT = {"two-sided": "two-sided", "less": "smaller", "greater": "larger"}
 # Search brackets: pwr's own (uniroot over n in (2 + 1e-10, 1e9), d in (1e-7, 10)).
 _N_LOW, _N_HIGH = 2 + 1e-10, 1e9
 _ROOT_TOL = 1e-12
+# Fixed defaults of the options that take None as "not given" (recorded in .settings by given_or_default).
+DEFAULT_TEST = "means"
+DEFAULT_ALPHA = 0.05
+DEFAULT_ALTERNATIVE = "two-sided"
+DEFAULT_RATIO = 1.0
 
 
 @dataclass(frozen=True, repr=False)
@@ -173,16 +178,18 @@ def _solve(f, low, high, where_text):
 
 
 # ---------------------------------------------------------------------- public
-def power(test: str = "means", *, n: float | None = None, effect: float | None = None, power: float | None = None,
-          alpha: float = 0.05, alternative: str = "two-sided", ratio: float = 1.0, baseline: float | None = None,
-          dispersion: float = 0.0, exposure: float = 1.0, sd: float | None = None, icc: float | None = None,
+def power(test: str | None = None, *, n: float | None = None, effect: float | None = None,
+          power: float | None = None, alpha: float | None = None, alternative: str | None = None,
+          ratio: float | None = None, baseline: float | None = None, dispersion: float | None = None,
+          exposure: float = 1.0, sd: float | None = None, icc: float | None = None,
           cluster_size: float | None = None, direction: str = "decrease",
           curve_n: np.ndarray | None = None) -> PowerResult:
     """Solve a two-arm power calculation for n, the minimum detectable effect or power.
 
     Parameters
     ----------
-    test : {"means", "proportions", "poisson", "negbin"}, default "means"
+    test : {"means", "proportions", "poisson", "negbin"}, optional
+        ``None`` (not given) means "means".
     n : float or None
         Units per arm (control arm when ``ratio != 1``). ``None`` solves for it.
     effect : float or None
@@ -191,14 +198,17 @@ def power(test: str = "means", *, n: float | None = None, effect: float | None =
         treatment/control (0.8 = a 20% reduction). ``None`` solves for the minimum detectable effect.
     power : float or None
         Target power. ``None`` computes it.
-    alpha : float, default 0.05
-    alternative : {"two-sided", "less", "greater"}, default "two-sided"
-    ratio : float, default 1
-        Treatment units per control unit.
+    alpha : float, optional
+        Significance level; ``None`` (not given) means 0.05.
+    alternative : {"two-sided", "less", "greater"}, optional
+        ``None`` (not given) means "two-sided".
+    ratio : float, optional
+        Treatment units per control unit; ``None`` (not given) means 1.
     baseline : float, optional
         Control proportion (proportions) or control mean count per unit and exposure period (counts).
-    dispersion : float, default 0
-        Negative-binomial α (Var = μ + αμ²); ``negbin`` requires it > 0, ``poisson`` uses 0.
+    dispersion : float, optional
+        Negative-binomial α (Var = μ + αμ²); ``negbin`` requires it (> 0). ``poisson`` fixes it at 0: leave it out
+        or give 0 (any other value is an error rather than being silently ignored).
     exposure : float, default 1
         Follow-up periods per unit for counts.
     sd : float, optional
@@ -216,6 +226,8 @@ def power(test: str = "means", *, n: float | None = None, effect: float | None =
     Returns
     -------
     PowerResult
+        ``.settings`` records ``test``, ``alpha``, ``alternative``, ``ratio`` and (for counts) ``dispersion`` with
+        source "user" when you pass them — even the default value — and "default" when you leave them out.
 
     Notes
     -----
@@ -230,6 +242,12 @@ def power(test: str = "means", *, n: float | None = None, effect: float | None =
     >>> r = power("negbin", n=60, baseline=6, effect=0.8, dispersion=0.3)
     """
     settings: dict[str, Setting] = {}
+    # None = not given: an explicit value equal to the default (alpha=0.05, ratio=1) is still recorded as the user's
+    test = given_or_default(settings, "test", test, DEFAULT_TEST, reason="the test the power is computed for")
+    alpha = given_or_default(settings, "alpha", alpha, DEFAULT_ALPHA, reason="significance level")
+    alternative = given_or_default(settings, "alternative", alternative, DEFAULT_ALTERNATIVE,
+                                   reason="direction of the alternative hypothesis")
+    ratio = given_or_default(settings, "ratio", ratio, DEFAULT_RATIO, reason="treatment units per control unit")
     check_choice(_WHERE, "test", test, TESTS)
     check_choice(_WHERE, "alternative", alternative, ALTERNATIVES)
     check_choice(_WHERE, "direction", direction, ("decrease", "increase"))
@@ -253,8 +271,7 @@ def power(test: str = "means", *, n: float | None = None, effect: float | None =
             raise error(_WHERE, "A cluster design needs at least two clusters per arm.",
                         expected=f"n >= 2 × cluster_size = {2 * cluster_size}", got=n)
     de = _design_effect(icc, cluster_size)
-    for name, value in (("test", test), ("alpha", alpha), ("alternative", alternative), ("ratio", ratio),
-                        ("icc", icc), ("cluster_size", cluster_size)):
+    for name, value in (("icc", icc), ("cluster_size", cluster_size)):
         settings[name] = Setting(value, "user" if value is not None else "default", "")
 
     h = None
@@ -319,12 +336,20 @@ def power(test: str = "means", *, n: float | None = None, effect: float | None =
         check_number(_WHERE, "baseline", baseline, low=0, low_inclusive=False)
         check_number(_WHERE, "exposure", exposure, low=0, low_inclusive=False)
         if test == "negbin":
+            if dispersion is None:
+                raise error(_WHERE, "The negative-binomial test needs the dispersion 'dispersion' (alpha in "
+                            "Var = mu + alpha·mu²).", got=None,
+                            hint="Estimate it from past counts of the same units (e.g. 0.3), or use test='poisson'.")
             check_number(_WHERE, "dispersion", dispersion, low=0, low_inclusive=False)
+            settings["dispersion"] = Setting(dispersion, "user", "negative-binomial alpha")
         else:
-            dispersion = 0.0
+            if dispersion is not None and dispersion != 0:
+                raise error(_WHERE, "The Poisson test has no dispersion: 'dispersion' must be left out (or 0).",
+                            expected="None or 0", got=dispersion,
+                            hint="For counts more variable than Poisson use test='negbin' with this dispersion.")
+            dispersion = float(given_or_default(settings, "dispersion", dispersion, 0.0,
+                                                reason="Poisson: no extra-Poisson variation"))
         settings["baseline"] = Setting(baseline, "user", "control mean count per unit")
-        settings["dispersion"] = Setting(dispersion, "user" if test == "negbin" else "default",
-                                         "negative-binomial alpha" if test == "negbin" else "Poisson")
 
         def pw(rr, nn):
             return _power_counts(rr, nn, baseline=baseline, dispersion=dispersion, exposure=exposure, alpha=alpha,
