@@ -192,6 +192,19 @@ def test_late_threshold_is_a_setting(gapshire):
         quality.profile(gapshire.con, late_months=-1)
 
 
+def test_explicit_late_months_equal_to_default_is_recorded_as_given(gapshire):
+    # review: late_months=2 passed explicitly was recorded as a default ("user" if late_months != 2 else "default")
+    given = quality.profile(gapshire.con, late_months=2)
+    omitted = quality.profile(gapshire.con)
+    assert (given.settings["late_months"].value, given.settings["late_months"].source) == (2, "user")
+    assert (omitted.settings["late_months"].value, omitted.settings["late_months"].source) == (2, "default")
+    assert given.settings["late_months"].unit == omitted.settings["late_months"].unit == "months"
+    # omitting it still means 2 months: the same late records and findings
+    pd.testing.assert_frame_equal(given.late_records, omitted.late_records)
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert quality.profile(gapshire.con, late_months=0).settings["late_months"].source == "user"
+
+
 def test_policeuk_outcome_lag():
     with ww.Store(":memory:") as s:
         s.ingest_policeuk(POLICEUK)

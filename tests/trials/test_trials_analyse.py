@@ -14,8 +14,10 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import HessianInversionWarning, PerfectSeparationWarning
 
+from whatworks._announce import Setting
 from whatworks.errors import WhatworksError
 from whatworks.trials import Protocol, analyse, draw_assignments
+from whatworks.trials import _robust
 from whatworks.trials.analyse import _model_notes
 from whatworks.trials.randomise import Design
 
@@ -385,32 +387,148 @@ def _no_raw_warnings(fn):
     return out
 
 
-@pytest.mark.parametrize("family, cluster", [("poisson", None), ("poisson", "cl"), ("negbin", None), ("negbin", "cl")])
-def test_perfect_fit_is_a_note_not_a_statsmodels_warning(family, cluster, capsys):
-    r = _no_raw_warnings(lambda: analyse(CONSTANT, "y", "z", family=family, cluster=cluster, ri_reps=0))
+# --- no variation for a residual-based SE to measure: SE, CI and p are not estimable (NaN), never ~0 and p = 0
+NAN_COLUMNS = ["std_error", "statistic", "p_value", "conf_low", "conf_high"]
+RESIDUAL_FITS = [(fam, cl, cov) for fam in ("gaussian", "poisson", "negbin") for cl in (None, "cl")
+                 for cov in (None, ["x"]) if not (fam == "negbin" and cl is None)]
+CONSTANT_X = CONSTANT.assign(x=np.arange(12.0) ** 1.5)
+
+
+def _raw_se(df, y, family, cluster, covariates):
+    """The treatment SE the fit itself produces (no whatworks policy): what would have been shown before."""
+    X = np.column_stack([np.ones(len(df)), df["z"].to_numpy(dtype=float), *[df[c].to_numpy(dtype=float)
+                                                                         for c in (covariates or [])]])
+    if family == "gaussian":
+        if covariates:  # Lin: centred covariates and their interaction with z
+            xc = df["x"].to_numpy() - df["x"].mean()
+            X = np.column_stack([X[:, :2], xc, X[:, 1] * xc])
+        fit = _robust.ols(X, y, clusters=None if cluster is None else df[cluster].to_numpy())
+        return float(fit.se[1])
+    fam = sm.families.Poisson() if family == "poisson" else sm.families.NegativeBinomial(alpha=1e-8)
+    kw = {"cov_type": "cluster", "cov_kwds": {"groups": df[cluster].to_numpy()}} if cluster else {"cov_type": "HC0"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        return float(sm.GLM(y, X, family=fam).fit(**kw).bse[1])
+
+
+def _assert_not_estimable(r, estimate):
+    assert r.estimate == pytest.approx(estimate, abs=1e-9)
+    assert math.isnan(r.std_error) and math.isnan(r.p_value) and all(map(math.isnan, r.ci))
+    assert not r.se_estimable
+    assert r.table[NAN_COLUMNS].isna().all().all()                       # every term: the whole variance is 0
+    assert np.isfinite(r.table["estimate"]).all()
+    if r.rate_ratio is not None:
+        assert all(map(math.isnan, r.rate_ratio_ci)) and r.rate_ratio == pytest.approx(np.exp(estimate))
+    note = r.settings["se_not_estimable"].reason
+    assert r.notes[0] == note and r.settings["se_not_estimable"].source == "data"
+    assert f"Note: {note}" in r.summary()
+    assert "cannot be estimated (see the first note)" in r.summary() and "not estimable" in repr(r)
+    assert not any(bad in r.summary() for bad in ("p = nan", "nan to nan", "p = 0 ", "p = 0;"))
+    return note
+
+
+@pytest.mark.parametrize("family, cluster, covariates", RESIDUAL_FITS)
+def test_no_variation_within_arms_gives_nan_se_ci_and_p_with_a_note(family, cluster, covariates, capsys):
+    # review: constant counts per arm gave a sandwich / cluster-robust SE of ~2e-12 and p = 0 in the headline
+    y = CONSTANT_X["y"].to_numpy(dtype=float)
+    raw = _raw_se(CONSTANT_X, y, family, cluster, covariates)
+    assert raw < 1e-10  # what the fit itself gives: rounding error around an exact 0
+    r = _no_raw_warnings(lambda: analyse(CONSTANT_X, "y", "z", family=family, cluster=cluster,
+                                         covariates=covariates, ri_reps=0))
+    note = _assert_not_estimable(r, -2.0 if family == "gaussian" else np.log(1 / 3))
+    noun = "outcome" if family == "gaussian" else "count"
+    assert f"The model-based uncertainty cannot be estimated when every unit in an arm has the same {noun}" in note
+    assert f"control: 6 units, each 3; treatment: 6 units, each 1" in note
+    assert "re-run with ri_reps > 0" in note and f"report the {noun}s by arm" in note
+    assert note in capsys.readouterr().err
+    if family != "gaussian":
+        # the statsmodels warning behind it is recorded, explained by the same note (not a second note)
+        assert r.settings["warning_perfect_fit"] == Setting("statsmodels PerfectSeparationWarning", "data", note)
+        assert sum("reproduces every count" in n for n in r.notes) == 0
+    # degrees of freedom are a property of the design and are kept (gaussian: n - k, or Bell-McCaffrey)
+    assert (np.isfinite(r.df) and r.df == r.table["df"].iloc[1]) if family == "gaussian" else r.df == np.inf
+
+
+def test_not_estimable_note_points_to_the_randomisation_p_value():
+    r = analyse(CONSTANT, "y", "z", family="poisson", ri_reps=499, quiet=True)
+    note = _assert_not_estimable(r, np.log(1 / 3))
+    assert f"randomisation-inference p-value (p = {r.ri_p_value:.3g}, 499 re-randomisations)" in note
+    assert f"randomisation p = {r.ri_p_value:.3g}" in repr(r)
+    # the randomisation p-value is unaffected: exact, 1 / C(12, 6) = 0.0011 for the most extreme split
+    assert r.ri_p_value == pytest.approx(1 / 500, abs=0.01)
+
+
+def test_negbin_without_clusters_keeps_its_model_based_se_on_constant_counts(capsys):
+    # Not degenerate: the model-based SE given the dispersion does not use the residuals. At dispersion 0 it is
+    # the Poisson one, var(log rate ratio) = 1/S1 + 1/S0 with S the events per arm: unchanged, with its note.
+    r = _no_raw_warnings(lambda: analyse(CONSTANT, "y", "z", family="negbin", ri_reps=0))
+    assert r.se_type == "model-based" and "se_not_estimable" not in r.settings
+    assert r.std_error == pytest.approx(np.sqrt(1 / 6 + 1 / 18), rel=1e-6)
+    assert r.p_value == pytest.approx(2 * stats.norm.sf(np.log(3) / np.sqrt(1 / 6 + 1 / 18)), rel=1e-5)
+    assert np.isfinite(r.table[NAN_COLUMNS].to_numpy()).all()
     note = r.settings["warning_perfect_fit"].reason
     assert r.notes[0] == note and r.settings["warning_perfect_fit"].value == "statsmodels PerfectSeparationWarning"
-    assert "reproduces every count exactly" in note and f"Note: {note}" in r.summary()
+    assert "reproduces every count exactly" in note and "too wide" in note and f"Note: {note}" in r.summary()
     assert note in capsys.readouterr().err
-    # unchanged estimates: the ratio of the arms' means, exactly; what the SE is depends on the SE type, and
-    # the note says which
-    assert r.estimate == pytest.approx(np.log(1 / 3), abs=1e-9)
-    if family == "negbin" and cluster is None:
-        # model-based SE of the (Poisson-equivalent) model: var(log rate ratio) = 1/S1 + 1/S0 with S the events
-        assert r.std_error == pytest.approx(np.sqrt(1 / 6 + 1 / 18), rel=1e-6)
-        assert "too wide" in note
-    else:
-        # residual-based (sandwich / cluster-robust) SE is ~0 and the note says the interval means nothing
-        assert r.std_error < 1e-10
-        assert "not meaningful" in note and "randomisation-inference" in note
-    if family == "poisson":
-        # identical to statsmodels called directly (with its warning silenced here, in the test only)
-        X = sm.add_constant(CONSTANT["z"].to_numpy(dtype=float))
-        kw = {"cov_type": "cluster", "cov_kwds": {"groups": CONSTANT["cl"].to_numpy()}} if cluster else {"cov_type": "HC0"}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", PerfectSeparationWarning)
-            ref = sm.GLM(CONSTANT["y"].to_numpy(dtype=float), X, family=sm.families.Poisson()).fit(**kw)
-        assert r.estimate == ref.params[1] and r.std_error == ref.bse[1]
+
+
+# units vary within the arms, but every cluster (of two units) in an arm has the same mean
+CLUSTER_FLAT = CONSTANT.assign(y=[2, 4, 3, 3, 1, 5, 1, 1, 0, 2, 2, 0])
+
+
+@pytest.mark.parametrize("family", ["gaussian", "poisson", "negbin"])
+def test_no_variation_between_clusters_of_an_arm_is_not_estimable_with_clusters_only(family):
+    y = CLUSTER_FLAT["y"].to_numpy(dtype=float)
+    assert _raw_se(CLUSTER_FLAT, y, family, "cl", None) < 1e-9  # the cluster-robust / CR2 SE is an exact 0
+    r = _no_raw_warnings(lambda: analyse(CLUSTER_FLAT, "y", "z", family=family, cluster="cl", ri_reps=0, quiet=True))
+    note = _assert_not_estimable(r, -2.0 if family == "gaussian" else np.log(1 / 3))
+    assert "Every cluster in an arm has the same mean" in note and "3 clusters" in note
+    assert r.settings["se_not_estimable"].value == "no variation between the clusters of an arm"
+    # without clusters the units' own variation is measured: a real SE, exactly what the fit gives
+    unit = analyse(CLUSTER_FLAT, "y", "z", family=family, ri_reps=0, quiet=True)
+    assert "se_not_estimable" not in unit.settings and unit.notes == ()
+    if family != "negbin":
+        assert unit.std_error == pytest.approx(_raw_se(CLUSTER_FLAT, y, family, None, None), rel=1e-12)
+    assert 0.3 < unit.std_error < 1
+    # with a covariate the cluster means no longer decide it: the fit leaves variation, and the SE is kept
+    adj = analyse(CLUSTER_FLAT.assign(x=CONSTANT_X["x"]), "y", "z", family=family, cluster="cl", covariates=["x"],
+                  ri_reps=0, quiet=True)
+    assert adj.se_estimable and adj.std_error > 1e-3
+
+
+def test_cace_with_no_variation_within_received_groups_is_not_estimable():
+    df = CONSTANT.assign(d=CONSTANT["z"])
+    df.loc[[0, 11], "d"] = [1, 0]                     # one non-complier in each arm
+    df["y"] = 2 + 3 * df["d"]                          # the outcome is the treatment received, exactly
+    r = analyse(df, "y", "d", instrument="z", ri_reps=0, quiet=True)
+    note = _assert_not_estimable(r, 3.0)
+    assert "Every unit with the same treatment received has the same outcome" in note
+    # constant within assigned arms is not degenerate for the CACE: non-compliers leave residuals
+    ok = analyse(df.assign(y=2 + 3 * df["z"]), "y", "d", instrument="z", ri_reps=0, quiet=True)
+    assert ok.se_estimable and ok.std_error > 0.1
+
+
+def test_counts_reproduced_by_the_covariates_are_not_estimable():
+    # counts vary within each arm but y = exp(a + b·z + c·area) exactly: statsmodels' perfect-fit check decides
+    df = pd.DataFrame({"z": np.repeat([0, 1], 6), "area": np.tile(["a", "b"], 6)})
+    df["y"] = np.where(df["area"] == "a", 2, 4) * np.where(df["z"] == 1, 3, 1)
+    for family, cluster in (("poisson", None), ("poisson", "cl"), ("negbin", "cl")):
+        r = _no_raw_warnings(lambda: analyse(df.assign(cl=np.repeat(np.arange(6), 2)), "y", "z", family=family,
+                                             cluster=cluster, covariates=["area"], ri_reps=0, quiet=True))
+        note = _assert_not_estimable(r, np.log(3))
+        assert note.startswith("The model reproduces every count exactly")
+        assert r.settings["se_not_estimable"].value == "the model reproduces every count"
+
+
+def test_one_constant_arm_is_not_degenerate_and_numbers_are_unchanged():
+    # only one arm without variation: the other arm's variation is measured, so the SE is the fit's own
+    df = CONSTANT.assign(y=[4, 2, 3, 5, 1, 3] + [1] * 6)
+    y = df["y"].to_numpy(dtype=float)
+    for family, cluster in (("gaussian", None), ("gaussian", "cl"), ("poisson", None), ("poisson", "cl")):
+        r = analyse(df, "y", "z", family=family, cluster=cluster, ri_reps=0, quiet=True)
+        assert r.se_estimable and "se_not_estimable" not in r.settings
+        assert r.std_error == pytest.approx(_raw_se(df, y, family, cluster, None), rel=1e-12)
+        assert np.isfinite(r.table[NAN_COLUMNS].to_numpy(dtype=float)).all()
 
 
 def test_negbin_at_the_poisson_boundary_is_a_note_not_a_hessian_warning(capsys):
@@ -466,10 +584,10 @@ def test_hessian_note_away_from_the_boundary_says_the_dispersion_is_poorly_deter
     # dispersion well above 0 is explained without claiming the model is Poisson.
     caught = [warnings.WarningMessage(HessianInversionWarning("Inverting hessian failed"), HessianInversionWarning,
                                       "f.py", 1)]
-    notes = _model_notes(caught, "negbin", "model-based", 0.2, alpha_nb=0.5, max_mean=4.0)
+    notes = _model_notes(caught, "negbin", "model-based", alpha_nb=0.5, max_mean=4.0)
     assert list(notes) == ["warning_dispersion_hessian"]
     assert "pin the dispersion down poorly" in notes["warning_dispersion_hessian"]
     assert "Poisson model" not in notes["warning_dispersion_hessian"]
     # α·max μ < 0.001: effectively Poisson
-    assert "reduces to the Poisson model" in _model_notes(caught, "negbin", "model-based", 0.2, alpha_nb=1e-5,
+    assert "reduces to the Poisson model" in _model_notes(caught, "negbin", "model-based", alpha_nb=1e-5,
                                                           max_mean=50.0)["warning_dispersion_hessian"]

@@ -5,6 +5,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from statsmodels.stats.rates import power_poisson_ratio_2indep
 
@@ -158,3 +159,35 @@ def test_bad_input_other():
         power("ttest", n=20, effect=0.3)
     with pytest.raises(WhatworksError, match="power"):
         power("means", n=20, power=1.2)
+
+
+# ---------------------------------------------------------------- SETTINGS: an explicit value equal to the default is the caller's
+def test_explicit_defaults_are_recorded_as_given():
+    # review: test, alpha, alternative and ratio had non-None defaults, so they were always recorded as "user"
+    given = power("means", effect=0.5, power=0.8, alpha=0.05, alternative="two-sided", ratio=1.0)
+    omitted = power(effect=0.5, power=0.8)
+    for name, value in (("test", "means"), ("alpha", 0.05), ("alternative", "two-sided"), ("ratio", 1.0)):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    # omitting them still means the documented defaults: the same answer and curve
+    assert (omitted.test, omitted.alpha, omitted.alternative, omitted.ratio) == ("means", 0.05, "two-sided", 1.0)
+    assert omitted.n == given.n
+    pd.testing.assert_frame_equal(omitted.table, given.table)
+    other = power(effect=0.5, power=0.8, alpha=0.01, ratio=2)
+    assert other.settings["alpha"].source == other.settings["ratio"].source == "user"
+
+
+def test_dispersion_source_follows_the_caller():
+    # review: dispersion was recorded "user" whenever test == "negbin", "default" for Poisson even when given
+    nb = power("negbin", n=60, baseline=6, effect=0.8, dispersion=0.3)
+    assert (nb.settings["dispersion"].value, nb.settings["dispersion"].source) == (0.3, "user")
+    omitted = power("poisson", n=60, baseline=6, effect=0.8)
+    given = power("poisson", n=60, baseline=6, effect=0.8, dispersion=0)
+    assert (omitted.settings["dispersion"].value, omitted.settings["dispersion"].source) == (0.0, "default")
+    assert (given.settings["dispersion"].value, given.settings["dispersion"].source) == (0, "user")
+    assert omitted.power == given.power
+    # negbin with no dispersion says what is missing; Poisson with a dispersion is not silently ignored
+    with pytest.raises(WhatworksError, match="needs the dispersion 'dispersion'"):
+        power("negbin", n=60, baseline=6, effect=0.8)
+    with pytest.raises(WhatworksError, match="Poisson test has no dispersion"):
+        power("poisson", n=60, baseline=6, effect=0.8, dispersion=0.3)

@@ -188,3 +188,35 @@ def test_balance_table_constant_arms_and_single_unit_arm():
     assert np.isnan(one["smd"].iloc[0])
     r = randomise(pd.DataFrame({"id": [1, 2], "x": [1.0, 5.0]}), id="id", balance=["x"], seed=0)
     assert "Largest imbalance" not in r.summary()
+
+
+# ---------------------------------------------------------------- SETTINGS: an explicit value equal to the default is the caller's
+def test_explicit_defaults_are_recorded_as_given_and_assignments_unchanged():
+    # review: method, prob and seed (default 0) were always recorded as "user"
+    units = _units()
+    given = randomise(units, "complete", id="cell", prob=0.5, seed=0)
+    omitted = randomise(units, id="cell")
+    for name, value in (("method", "complete"), ("prob", 0.5), ("seed", 0)):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    # omitting them still means complete randomisation, prob 0.5, seed 0: the identical assignment, pinned here
+    pd.testing.assert_frame_equal(given.table, omitted.table)
+    assert omitted.method == "complete" and omitted.seed == 0
+    assert "".join(map(str, omitted.table["treatment"])) == "0111000010010101011111000100000110111"
+    # seed 0 is a real seed, not "no seed": another seed gives another assignment
+    assert not randomise(units, id="cell", seed=1).table["treatment"].equals(omitted.table["treatment"])
+    # columns not used are recorded as not given
+    assert omitted.settings["blocks"].source == omitted.settings["clusters"].source == "default"
+    blocked = randomise(units, "block", id="cell", blocks="area")
+    assert (blocked.settings["blocks"].value, blocked.settings["blocks"].source) == ("area", "user")
+    assert (blocked.settings["method"].source, blocked.settings["prob"].source) == ("user", "default")
+
+
+def test_m_and_prob_are_alternatives():
+    # with m the probability is implied (m / J) and recorded as such; giving both is refused, as in randomizr
+    units = _units()
+    r = randomise(units, id="cell", m=10)
+    assert r.settings["prob"].value == pytest.approx(10 / 37) and "implied by m = 10" in r.settings["prob"].reason
+    assert (r.table["prob_treatment"] == 10 / 37).all() and r.table["treatment"].sum() == 10
+    with pytest.raises(WhatworksError, match="either 'prob' or 'm'"):
+        randomise(units, id="cell", m=10, prob=0.5)

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from whatworks._announce import Setting
+from whatworks._announce import Setting, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number
 from whatworks.store._sql import run
@@ -457,16 +457,17 @@ def _findings(comp: pd.DataFrame, cds: pd.DataFrame, dup: pd.DataFrame, quar: pd
     return out.sort_values(["priority", "rows_affected"], ascending=[True, False], kind="stable").reset_index(drop=True)
 
 
-def profile(con: duckdb.DuckDBPyConnection, *, late_months: int = DEFAULT_LATE_MONTHS) -> QualityProfile:
+def profile(con: duckdb.DuckDBPyConnection, *, late_months: int | None = None) -> QualityProfile:
     """Profile the store's data quality (see the module docstring for every definition).
 
     Parameters
     ----------
     con : duckdb connection to a whatworks store
-    late_months : int, default 2
+    late_months : int, optional
         A record is late when it arrived after the store already held its source's records for a month more
         than this many months after its own month (police.uk outcomes: recorded more than this many months after
-        the crime month).
+        the crime month). ``None`` (not given) means 2. Recorded in ``.settings`` with source "user" when you pass
+        it — even 2 — and "default" when you leave it out.
 
     Returns
     -------
@@ -481,8 +482,14 @@ def profile(con: duckdb.DuckDBPyConnection, *, late_months: int = DEFAULT_LATE_M
     >>> store.quality().records
     0
     """
-    check_number("quality", "late_months", late_months, low=0, integer=True)
-    late_months = int(late_months)
+    # None = not given: an explicit late_months=2 is still recorded as the user's
+    if late_months is not None:
+        check_number("quality", "late_months", late_months, low=0, integer=True)
+        late_months = int(late_months)
+    settings: dict[str, Setting] = {}
+    late_months = given_or_default(settings, "late_months", late_months, DEFAULT_LATE_MONTHS,
+                                   reason="a record is late when it arrives more than this many months after later "
+                                          "months were loaded", unit="months")
     records = int(run(con, "count records", "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM persons)").fetchone()[0])
     comp = completeness(con)
     cds = codes(con)
@@ -490,9 +497,6 @@ def profile(con: duckdb.DuckDBPyConnection, *, late_months: int = DEFAULT_LATE_M
     quar = quarantine_counts(con, "invalid")
     late = late_records(con, late_months)
     findings = _findings(comp, cds, dup, quar, late, late_months)
-    settings = {"late_months": Setting(late_months, "user" if late_months != DEFAULT_LATE_MONTHS else "default",
-                                       "a record is late when it arrives more than this many months after later months "
-                                       "were loaded", "months")}
     return QualityProfile(table=findings, settings=settings, completeness=comp, codes=cds, duplicates=dup,
                           quarantined=quar, late_records=late, records=records)
 

@@ -11,6 +11,13 @@
   statsmodels' ``PerfectSeparationWarning`` (the model fits every count exactly) and ``HessianInversionWarning``
   (the dispersion fit has no SEs, usually at the Poisson boundary) are caught where the fit happens and explained
   in plain English in ``TrialResult.notes`` (see :func:`_model_notes`); any other warning is passed on unchanged.
+* Uncertainty that cannot be estimated: the robust standard errors (HC2, CR2, sandwich HC0, cluster-robust) are
+  built from the variation the model leaves over. When there is none — every unit in an arm has the same outcome
+  (with ``cluster`` and no covariates: every cluster in an arm has the same mean), or a count model reproduces
+  every count — that variance is exactly 0 in exact arithmetic and rounding leaves an SE of about 1e-12 and
+  p = 0. This is detected from the data (see :func:`_no_variation`), not from the size of the SE, and the SE,
+  confidence interval and model p-value are then NaN (not estimable); the estimate stands and the summary points
+  to the randomisation-inference p-value and the outcomes by arm.
 * Non-compliance: with ``instrument`` (the random assignment) and ``treatment`` (the treatment actually
   received) the complier average causal effect (CACE) is estimated by two-stage least squares with HC2/CR2
   SEs (``estimatr::iv_robust``); the ITT and the compliance rate are reported alongside.
@@ -66,7 +73,9 @@ class TrialResult(Result):
     ----------
     estimand : {"ITT", "CACE"}
     estimate, std_error, p_value, df : float
-        The effect on the outcome scale (gaussian) or the log rate ratio (counts).
+        The effect on the outcome scale (gaussian) or the log rate ratio (counts). ``std_error``, ``p_value``
+        (and ``ci``, ``rate_ratio_ci`` and those columns of ``.table``) are NaN when the model-based uncertainty
+        cannot be estimated (no variation within the arms; see ``notes``).
     ci : tuple of float
     rate_ratio, rate_ratio_ci : float, tuple or None
         Counts only: exp(estimate) and its interval.
@@ -80,9 +89,10 @@ class TrialResult(Result):
     exploratory : bool
         True when the outcome was not pre-registered in the protocol.
     notes : tuple of str
-        Plain-English explanations of warnings raised while fitting (counts only: a model that reproduces
-        every count exactly, a dispersion fit with no standard errors). Each is also announced and recorded in
-        ``.settings`` under ``warning_*``, and shown by :meth:`summary`.
+        Plain-English notes: the standard error cannot be estimated (recorded in ``.settings`` under
+        ``se_not_estimable``), and explanations of warnings raised while fitting (counts only: a model that
+        reproduces every count exactly, a dispersion fit with no standard errors; recorded under ``warning_*``).
+        Each is also announced and shown by :meth:`summary`.
     """
 
     estimand: str = "ITT"
@@ -109,14 +119,25 @@ class TrialResult(Result):
     covariates: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
+    @property
+    def se_estimable(self) -> bool:
+        """False when the model-based standard error, interval and p-value cannot be estimated (they are NaN)."""
+        return bool(np.isfinite(self.std_error))
+
     def _headline(self) -> str:
         tag = " [EXPLORATORY]" if self.exploratory else ""
+        if not self.se_estimable:
+            ri = f"; randomisation p = {self.ri_p_value:.3g}" if self.ri_p_value is not None else ""
+            effect = (f"rate ratio {self.rate_ratio:.3f}" if self.rate_ratio is not None else f"{self.estimate:+.4g}")
+            return f"{self.estimand} {effect} (SE, CI and p not estimable{ri}){tag}"
         if self.rate_ratio is not None:
             return f"{self.estimand} rate ratio {self.rate_ratio:.3f} ({self.ci_text()}), p = {self.p_value:.3g}{tag}"
         return f"{self.estimand} {self.estimate:+.4g} ({self.ci_text()}), p = {self.p_value:.3g}{tag}"
 
     def ci_text(self) -> str:
         lvl = f"{1 - self.alpha:.0%}"
+        if not self.se_estimable:
+            return f"{lvl} CI not estimable"
         if self.rate_ratio_ci is not None:
             return f"{lvl} CI {self.rate_ratio_ci[0]:.3f} to {self.rate_ratio_ci[1]:.3f}"
         return f"{lvl} CI {self.ci[0]:.4g} to {self.ci[1]:.4g}"
@@ -127,7 +148,15 @@ class TrialResult(Result):
             parts.append(f"EXPLORATORY ANALYSIS: '{self.outcome}' was not pre-registered in protocol "
                          f"'{self.protocol_id}'; treat this as hypothesis-generating, not confirmatory.")
         what = "complier average causal effect (CACE)" if self.estimand == "CACE" else "intention-to-treat effect"
-        if self.rate_ratio is not None:
+        not_estimable = ("its standard error, confidence interval and model p-value cannot be estimated "
+                         "(see the first note)")
+        if not self.se_estimable:
+            if self.rate_ratio is not None:
+                parts.append(f"{self.outcome}: {what} is a rate ratio of {self.rate_ratio:.3f} "
+                             f"({self.rate_ratio - 1:+.1%}; {self.family} model, {self.se_type} SEs); {not_estimable}.")
+            else:
+                parts.append(f"{self.outcome}: {what} {self.estimate:+.4g} ({self.se_type} SEs); {not_estimable}.")
+        elif self.rate_ratio is not None:
             change = self.rate_ratio - 1
             parts.append(f"{self.outcome}: {what} is a rate ratio of {self.rate_ratio:.3f} ({change:+.1%}; "
                          f"{self.ci_text()}; p = {self.p_value:.3g}; {self.family} model, {self.se_type} SEs).")
@@ -259,6 +288,8 @@ _EXPLAINED = (HessianInversionWarning, PerfectSeparationWarning)
 # NB2 counts as effectively Poisson when its extra variance αμ² is under 0.1% of the Poisson variance μ at the
 # largest fitted mean (α·max μ < 0.001): a difference no count data could detect.
 _POISSON_LIKE = 1e-3
+# Standard errors built from the residuals (the variation the model leaves over): degenerate when there is none.
+_RESIDUAL_SE = ("HC2", "CR2", "sandwich HC0", "cluster-robust")
 # The value recorded in .settings for each note: the statsmodels warning it explains.
 _NOTE_SOURCES = {"warning_perfect_fit": "statsmodels PerfectSeparationWarning",
                  "warning_dispersion_hessian": "statsmodels HessianInversionWarning"}
@@ -336,16 +367,17 @@ def _count_fit(where, family, y, X, clusters, alpha, quiet=False):
     return fit, se_type, extra, [w for w in caught if issubclass(w.category, _EXPLAINED)]
 
 
-def _model_notes(caught, family: str, se_type: str, std_error: float, alpha_nb: float | None,
-                 max_mean: float) -> dict[str, str]:
+def _model_notes(caught, family: str, se_type: str, alpha_nb: float | None, max_mean: float) -> dict[str, str]:
     """Plain-English notes for the statsmodels warnings raised while fitting a count model, keyed by name.
 
     What each warning means here (checked against what :func:`_count_fit` does with the fit):
 
     * ``PerfectSeparationWarning`` (statsmodels' GLM): the fitted rates equal every observed count, e.g. every
       unit in an arm has the same count. The rate ratio is still estimated, but the residuals are all zero,
-      so a sandwich or cluster-robust SE (built from residuals) is about 0 and its interval and p-value mean
-      nothing; the negative binomial's model-based SE (no clusters) is then the Poisson one, var = mean.
+      so a sandwich or cluster-robust SE (built from residuals) is exactly 0 in exact arithmetic: analyse()
+      reports it as not estimable (NaN) and explains that in its own note (:func:`_not_estimable_note`), so no
+      note is made here. The negative binomial's model-based SE (no clusters) is then the Poisson one,
+      var = mean, and is kept: the note says it is, if anything, too wide.
     * ``HessianInversionWarning`` (statsmodels' discrete ``NegativeBinomial``, used only to estimate the
       dispersion): that fit's own information matrix is singular, usually because the dispersion sits at 0,
       so it has no SEs. analyse() never uses them: coefficients and SEs come from the GLM refitted with the
@@ -355,20 +387,13 @@ def _model_notes(caught, family: str, se_type: str, std_error: float, alpha_nb: 
     """
     seen = {w.category for w in caught}
     notes: dict[str, str] = {}
-    residual_se = se_type in ("sandwich HC0", "cluster-robust")
-    if PerfectSeparationWarning in seen:
-        text = ("The model reproduces every count exactly (for example, every unit in an arm has the same count), "
-                "so there is no variation left over for the standard error to measure. ")
-        if residual_se:
-            text += (f"The {se_type} standard error is built from that leftover variation, so it is "
-                     f"{std_error:.2g} and the confidence interval and p-value are not meaningful. The rate ratio "
-                     "itself is still estimated; use the randomisation-inference p-value (ri_reps) instead, "
-                     "and report the counts by arm.")
-        else:
-            text += ("The negative-binomial dispersion is then effectively 0, so the model is the Poisson model and "
-                     "its model-based standard error assumes the counts vary as much as their mean (Poisson "
-                     "variation). These counts vary less than that, so the interval is, if anything, too wide.")
-        notes["warning_perfect_fit"] = text
+    residual_se = se_type in _RESIDUAL_SE
+    if PerfectSeparationWarning in seen and not residual_se:
+        notes["warning_perfect_fit"] = (
+            "The model reproduces every count exactly (for example, every unit in an arm has the same count), so "
+            "there is no variation left over. The negative-binomial dispersion is then effectively 0, so the model "
+            "is the Poisson model and its model-based standard error assumes the counts vary as much as their mean "
+            "(Poisson variation). These counts vary less than that, so the interval is, if anything, too wide.")
     if HessianInversionWarning in seen and family == "negbin" and alpha_nb is not None:
         if alpha_nb * max_mean < _POISSON_LIKE:
             text = (f"The negative-binomial dispersion is at (or next to) its lower bound of 0 ({alpha_nb:.3g}): "
@@ -383,6 +408,90 @@ def _model_notes(caught, family: str, se_type: str, std_error: float, alpha_nb: 
                  f"the model refitted with the dispersion held at {alpha_nb:.3g}.")
         notes["warning_dispersion_hessian"] = text
     return notes
+
+
+def _no_variation(y: np.ndarray, arm: np.ndarray, clusters: np.ndarray | None, *, cells: bool,
+                  perfect_fit: bool) -> str | None:
+    """Why a residual-based (HC2, CR2, sandwich, cluster-robust) variance is exactly zero, or None if it is not.
+
+    Those variances sum squared score contributions ``eᵢ·xᵢ`` over the independent units (units, or clusters
+    summed), so they vanish exactly when every contribution does. Decided from the data, by exact comparison,
+    never from the size of the computed SE (which rounding leaves at ~1e-12 to 1e-16 rather than 0):
+
+    * ``"units"``: every unit in an arm has the same outcome (``arm`` is the assigned arm for an ITT, the
+      treatment received for a CACE). Any of the models (with or without covariates and clusters) then
+      reproduces every outcome, so every residual is 0.
+    * ``"clusters"`` (only with ``cells=True``: clusters and no covariates, ITT): every cluster's units in an
+      arm have the same mean outcome, ``S_c·n_r == S_r·n_c`` for cluster-in-arm totals S and sizes n. Without
+      covariates the fitted value is the arm mean, so each cluster's residuals sum to 0 and so does its score:
+      this is exactly the condition for the cluster-robust / CR2 variance to be 0. (Exact for whole-number
+      outcomes such as counts; for other decimals it compares the stored values' floating-point sums.)
+    * ``"fit"``: a count model reproduces every count although the arms vary (covariates explain it all);
+      statsmodels' own check (``PerfectSeparationWarning``: every fitted mean within 1e-8 of its whole-number
+      count) is used.
+    """
+    groups = [y[arm == k] for k in (0, 1)]
+    if all(np.all(g == g[0]) for g in groups):
+        return "units"
+    if cells and clusters is not None:
+        cell = clusters.astype(np.int64) * 2 + arm.astype(np.int64)
+        sums = np.bincount(cell, weights=y)
+        sizes = np.bincount(cell)
+        same = True
+        for k in (0, 1):
+            idx = np.flatnonzero((sizes > 0) & (np.arange(len(sizes)) % 2 == k))
+            s, n = sums[idx], sizes[idx].astype(float)
+            same &= bool(np.all(s * n[0] == s[0] * n))
+        if same:
+            return "clusters"
+    if perfect_fit:
+        return "fit"
+    return None
+
+
+def _not_estimable_note(kind: str, *, estimand: str, family: str, se_type: str, y: np.ndarray, arm: np.ndarray,
+                        clusters: np.ndarray | None, ri_p: float | None, ri_reps: int) -> str:
+    """The plain-English note for a standard error that cannot be estimated (see :func:`_no_variation`)."""
+    counts = family != "gaussian"
+    noun = "count" if counts else "outcome"
+    labels = (("units that did not receive the treatment", "units that received it") if estimand == "CACE"
+              else ("control", "treatment"))
+
+    by_arm = []
+    for k, label in enumerate(labels):
+        vals = y[arm == k]
+        if kind == "units":
+            by_arm.append(f"{label}: {len(vals)} units, each {vals[0]:g}")
+        elif kind == "clusters":
+            n_cl = len(np.unique(clusters[arm == k]))
+            by_arm.append(f"{label}: {n_cl} clusters, each with a mean {noun} of {vals.mean():g} per unit")
+        else:
+            by_arm.append(f"{label}: {len(vals)} units, mean {vals.mean():g}")
+    arms_txt = "; ".join(by_arm)
+    if kind == "units" and estimand == "ITT":
+        first = f"Every unit in an arm has the same {noun} ({arms_txt})."
+        when, where = f"every unit in an arm has the same {noun}", "within the arms"
+    elif kind == "units":
+        first = f"Every unit with the same treatment received has the same {noun} ({arms_txt})."
+        when, where = f"the {noun} does not vary within those groups", "left over"
+    elif kind == "clusters":
+        first = f"Every cluster in an arm has the same mean {noun} per unit ({arms_txt})."
+        when, where = f"every cluster in an arm has the same mean {noun}", "between the clusters of an arm"
+    else:
+        first = (f"The model reproduces every count exactly: the arm and the covariates account for all of it "
+                 f"({arms_txt}).")
+        when, where = "nothing is left over", "left over"
+    text = (f"{first} The model-based uncertainty cannot be estimated when {when}: there is no variation {where} "
+            f"for the {se_type} standard error to measure, so it would come out as about 0 with p = 0, an artefact "
+            "rather than evidence. The standard error, confidence interval and model p-value are therefore NaN (not "
+            f"estimable); the {'rate ratio' if counts else 'estimate'} itself stands. ")
+    if ri_p is not None:
+        text += (f"For evidence use the randomisation-inference p-value (p = {ri_p:.3g}, {ri_reps} "
+                 f"re-randomisations), which needs no variance estimate, and report the {noun}s by arm.")
+    else:
+        text += (f"For evidence re-run with ri_reps > 0 (e.g. 1000) for a randomisation-inference p-value, which "
+                 f"needs no variance estimate, and report the {noun}s by arm.")
+    return text
 
 
 # ---------------------------------------------------------------------- public
@@ -429,6 +538,10 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     Returns
     -------
     TrialResult
+        With a residual-based SE (HC2, CR2, sandwich HC0, cluster-robust) and no variation for it to measure
+        (every unit in an arm has the same outcome, every cluster in an arm the same mean, or a count model that
+        reproduces every count), ``std_error``, ``ci``, ``p_value`` and those columns of ``.table`` are NaN
+        (``se_estimable`` is False) and the first note says why; see :func:`_no_variation`.
 
     Notes
     -----
@@ -510,6 +623,8 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     rate_ratio = rate_ratio_ci = None
     itt = compliance = None
     notes: list[str] = []
+    perfect_fit = False  # a count model reproduced every count (statsmodels PerfectSeparationWarning)
+    model_notes: dict[str, str] = {}
     if family == "gaussian":
         if instrument is None:
             estimand = "ITT"
@@ -567,10 +682,21 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         for k, (v, why) in extra.items():
             settings[k] = Setting(v, "data", why)
         alpha_nb = extra["dispersion_alpha"][0] if "dispersion_alpha" in extra else None
-        for key, text in _model_notes(caught, family, se_type, se, alpha_nb, float(np.max(fit.mu))).items():
-            announce(text, quiet=quiet)
-            settings[key] = Setting(_NOTE_SOURCES[key], "data", text)
-            notes.append(text)
+        perfect_fit = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
+        model_notes = _model_notes(caught, family, se_type, alpha_nb, float(np.max(fit.mu)))
+
+    # A residual-based SE with no residual variation to measure is exactly 0: not estimable (see _no_variation).
+    arm = d if estimand == "CACE" else z
+    flat = None
+    if se_type in _RESIDUAL_SE:
+        flat = _no_variation(y, arm, clusters, cells=(estimand == "ITT" and not C.shape[1]),
+                             perfect_fit=perfect_fit)
+    if flat is not None:
+        table[["std_error", "statistic", "p_value", "conf_low", "conf_high"]] = np.nan
+        se = p = np.nan
+        ci = (np.nan, np.nan)
+        if rate_ratio_ci is not None:
+            rate_ratio_ci = (np.nan, np.nan)
 
     ri_p = None
     if ri_reps:
@@ -580,6 +706,22 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         draws = draw_assignments(design, int(ri_reps), np.random.default_rng(seed))
         null = _ri_statistic(y, draws, log_ratio)
         ri_p = float((np.sum(np.abs(null) >= abs(observed) - 1e-12) + 1) / (ri_reps + 1))
+
+    if flat is not None:
+        text = _not_estimable_note(flat, estimand=estimand, family=family, se_type=se_type, y=y, arm=arm,
+                                   clusters=clusters, ri_p=ri_p, ri_reps=int(ri_reps))
+        announce(text, quiet=quiet)
+        settings["se_not_estimable"] = Setting({"units": "no variation within the arms",
+                                                "clusters": "no variation between the clusters of an arm",
+                                                "fit": "the model reproduces every count"}[flat], "data", text)
+        if perfect_fit:
+            # the statsmodels warning behind it is explained by this note (recorded, not repeated in .notes)
+            settings["warning_perfect_fit"] = Setting(_NOTE_SOURCES["warning_perfect_fit"], "data", text)
+        notes.append(text)
+    for key, text in model_notes.items():
+        announce(text, quiet=quiet)
+        settings[key] = Setting(_NOTE_SOURCES[key], "data", text)
+        notes.append(text)
 
     arm_rows = []
     for label, mask in (("control", z == 0), ("treatment", z == 1)):

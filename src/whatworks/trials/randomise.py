@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting
+from whatworks._announce import Setting, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, require_columns, require_dataframe
 from whatworks.errors import error
@@ -31,6 +31,10 @@ __all__ = ["randomise", "RandomisationResult", "Design", "draw_assignments", "ba
 
 _WHERE = "randomise"
 METHODS = ("complete", "simple", "block", "cluster", "block_cluster")
+# Fixed defaults of the options that take None as "not given" (recorded in .settings by given_or_default).
+DEFAULT_METHOD = "complete"
+DEFAULT_PROB = 0.5
+DEFAULT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -275,33 +279,40 @@ def build_design(units: pd.DataFrame, *, method: str, blocks: str | None, cluste
                   simple=(method == "simple"))
 
 
-def randomise(units: pd.DataFrame, method: str = "complete", *, id: str | None = None, blocks: str | None = None,
-              clusters: str | None = None, prob: float | Mapping[Any, float] = 0.5, m: int | None = None,
-              balance: Sequence[str] | None = None, seed: int = 0) -> RandomisationResult:
+def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None = None, blocks: str | None = None,
+              clusters: str | None = None, prob: float | Mapping[Any, float] | None = None, m: int | None = None,
+              balance: Sequence[str] | None = None, seed: int | None = None) -> RandomisationResult:
     """Randomly assign units to treatment or control and report each unit's exact probability.
 
     Parameters
     ----------
     units : pandas.DataFrame
         One row per unit (hotspot cell, offender, case).
-    method : {"complete", "simple", "block", "cluster", "block_cluster"}, default "complete"
+    method : {"complete", "simple", "block", "cluster", "block_cluster"}, optional
+        ``None`` (not given) means "complete".
     id : str, optional
         Column of unit identifiers; ``None`` uses the index. Identifiers must be unique.
     blocks : str, optional
         Block (stratum) column; required by ``block`` and ``block_cluster``.
     clusters : str, optional
         Cluster column; required by ``cluster`` and ``block_cluster``.
-    prob : float or mapping, default 0.5
+    prob : float or mapping, optional
         Probability of treatment, strictly between 0 and 1; a ``{block: prob}`` mapping for block designs.
+        ``None`` (not given) means 0.5, unless ``m`` is given.
     m : int, optional
-        Exact number of units (``complete``) or clusters (``cluster``) to treat, instead of ``prob``.
+        Exact number of units (``complete``) or clusters (``cluster``) to treat, instead of ``prob`` (give one or
+        the other, as randomizr requires).
     balance : list of str, optional
         Covariates for the balance table (``.balance``).
-    seed : int, default 0
+    seed : int, optional
+        Seed of the random draw; ``None`` (not given) means 0. Seed 0 is a real seed: the same units, options and
+        seed always give the same assignment.
 
     Returns
     -------
     RandomisationResult
+        ``.settings`` records ``method``, ``prob`` and ``seed`` with source "user" when you pass them — even the
+        default value — and "default" when you leave them out (with ``m``, ``prob`` is the implied m / J).
 
     Examples
     --------
@@ -323,9 +334,23 @@ def randomise(units: pd.DataFrame, method: str = "complete", *, id: str | None =
         raise error(_WHERE, f"Unit identifiers must be unique; {ids.iloc[first]!r} appears more than once.",
                     got=ids.iloc[first], row=f"position {first} (index {units.index[first]!r})",
                     hint="Remove duplicate rows, or randomise clusters with method='cluster'.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
         raise error(_WHERE, "The 'seed' must be a non-negative integer.", got=seed)
-    design = build_design(units, method=method, blocks=blocks, clusters=clusters, prob=prob, m=m)
+    if m is not None and prob is not None:
+        raise error(_WHERE, "Give either 'prob' or 'm' (the number to treat), not both.", got={"prob": prob, "m": m},
+                    hint="With 'm' the probability of treatment is m / number of units; leave 'prob' out.")
+    # None = not given: an explicit method="complete", prob=0.5 or seed=0 is still recorded as the user's
+    settings: dict[str, Setting] = {}
+    method = given_or_default(settings, "method", method, DEFAULT_METHOD, reason="randomisation scheme")
+    design = build_design(units, method=method, blocks=blocks, clusters=clusters,
+                          prob=DEFAULT_PROB if prob is None else prob, m=m)
+    if m is not None:
+        settings["prob"] = Setting(float(design.block_prob[0]), "user",
+                                   f"implied by m = {m} of {len(design.cluster_block)} randomisation units")
+    else:
+        given_or_default(settings, "prob", dict(prob) if isinstance(prob, Mapping) else prob, DEFAULT_PROB,
+                         reason="probability of treatment")
+    seed = int(given_or_default(settings, "seed", seed, DEFAULT_SEED, reason="random seed of the assignment"))
     treat = draw_assignments(design, 1, np.random.default_rng(seed))[0]
     p = design.unit_prob()
     table = pd.DataFrame({"unit": ids.to_numpy()})
@@ -340,8 +365,8 @@ def randomise(units: pd.DataFrame, method: str = "complete", *, id: str | None =
     bal = None
     if balance:
         bal = balance_table(units.reset_index(drop=True), treat.astype(bool), list(balance))
-    settings = {"method": Setting(method, "user"), "prob": Setting(prob if not isinstance(prob, Mapping) else dict(prob), "user"),
-                "seed": Setting(seed, "user"), "blocks": Setting(blocks, "user"), "clusters": Setting(clusters, "user")}
+    settings["blocks"] = Setting(blocks, "user" if blocks is not None else "default", "block (stratum) column")
+    settings["clusters"] = Setting(clusters, "user" if clusters is not None else "default", "cluster column")
     if m is not None:
         settings["m"] = Setting(m, "user")
     return RandomisationResult(table=table, settings=settings, method=method, seed=int(seed), balance=bal, design=design)
