@@ -191,3 +191,37 @@ def test_dispersion_source_follows_the_caller():
         power("negbin", n=60, baseline=6, effect=0.8)
     with pytest.raises(WhatworksError, match="Poisson test has no dispersion"):
         power("poisson", n=60, baseline=6, effect=0.8, dispersion=0.3)
+
+
+def test_exposure_direction_and_sd_are_recorded():
+    # review: exposure, direction and sd were not recorded in .settings at all
+    omitted = power("poisson", n=60, baseline=6, power=0.8)
+    given = power("poisson", n=60, baseline=6, power=0.8, exposure=1.0, direction="decrease")
+    for name, value in (("exposure", 1.0), ("direction", "decrease")):
+        assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
+        assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
+    assert omitted.effect == given.effect < 1                    # the default is a reduction, as documented
+    up = power("poisson", n=60, baseline=6, power=0.8, exposure=2, direction="increase")
+    assert (up.settings["exposure"].value, up.settings["exposure"].source) == (2, "user")
+    assert up.settings["direction"].value == "increase" and up.effect > 1
+    assert "not used" in omitted.settings["sd"].reason and omitted.settings["sd"].source == "default"
+    # a given effect carries its own direction: recorded as derived from it ("data"), the option not used
+    for kw, direction in ((dict(test="negbin", effect=0.8, dispersion=0.3, baseline=6), "decrease"),
+                          (dict(test="poisson", effect=1.25, baseline=6), "increase"),
+                          (dict(test="proportions", effect=0.2, baseline=0.3), "decrease"),
+                          (dict(test="proportions", effect=0.4, baseline=0.3), "increase")):
+        r = power(**kw, n=80)
+        assert (r.settings["direction"].value, r.settings["direction"].source) == (direction, "data"), kw
+        assert r.settings["direction"].reason.startswith("implied by the effect")
+    clash = power("poisson", effect=0.8, baseline=6, n=80, direction="increase")
+    assert clash.settings["direction"].value == "decrease"
+    assert "direction='increase' is used only when solving for the effect" in clash.settings["direction"].reason
+    assert clash.power == power("poisson", effect=0.8, baseline=6, n=80).power
+    # means: sd given or not (effect in outcome units or Cohen's d); exposure and direction are not used
+    raw = power("means", effect=2.0, sd=4, power=0.8)
+    std = power("means", effect=0.5, power=0.8)
+    assert (raw.settings["sd"].value, raw.settings["sd"].source) == (4, "user")
+    assert (std.settings["sd"].value, std.settings["sd"].source) == (None, "default")
+    assert raw.n == std.n
+    assert "not used" in std.settings["exposure"].reason and "not used" in std.settings["direction"].reason
+    assert std.settings["direction"].source == "default"

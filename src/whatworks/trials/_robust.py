@@ -12,6 +12,21 @@ formulas follow R estimatr 1.0 (``lm_robust``, ``iv_robust``), which is the refe
   in cluster g's rows (the working model is independence, as estimatr and clubSandwich assume).
 * 2SLS (as estimatr): the second stage regresses y on the first-stage fitted values X̂; the bread, leverage
   and CR2 adjustment use X̂ and the residuals use the original X: ``e = y − Xβ``.
+
+Negative variances. Every diagonal entry of these variances is a sum of squares (``Σᵢ wᵢ (B xᵢ)ⱼ²`` with
+``wᵢ = eᵢ²/(1 − hᵢᵢ) ≥ 0`` for HC2, ``Σ_g (B X_g' A_g e_g)ⱼ²`` for CR2), so it is ≥ 0 in exact arithmetic for
+whatever residuals, leverages and bread were computed. The products ``B·M·B`` that form it can still round below
+0 when the true value is 0 (for example the intercept's variance when every control unit has the same outcome:
+−1.5e-33 rather than 0). :attr:`Fit.variances` sets a negative value within the rounding bound of that
+computation to 0 and reports anything more negative as not estimable (NaN), so ``np.sqrt`` never sees a negative
+number. The bound is the standard one for floating-point matrix products (Higham 2002, §3.5:
+``|fl(AB) − AB| ≤ γ_m |A||B|``, ``γ_m = m·u/(1 − m·u)``, unit roundoff ``u = eps/2``), applied to the meat's sum
+over m = n units (HC2) or J clusters (CR2) and the two products with the k × k bread:
+``|fl(V_jj) − V_jj| ≤ γ_{m+2k} (|B| M⁺ |B|)_jj`` with ``M⁺ = |X|' diag(w) |X|`` (HC2) or ``|H|'|H|`` (CR2, H
+the clusters' scores ``e_g' A_g X_g``). We use ``(m + 2k)·eps``, twice that bound. (``B`` is exactly symmetric:
+numpy forms ``R⁻¹R⁻ᵀ`` with a symmetric rank-k update.)
+
+References: Higham N (2002) Accuracy and Stability of Numerical Algorithms, 2nd ed., SIAM, §3.5.
 """
 
 from __future__ import annotations
@@ -35,10 +50,24 @@ class Fit:
     n: int
     k: int
     n_clusters: int | None
+    var_bound: np.ndarray  # per coefficient: bound on the rounding error of diag(vcov) (see the module notes)
+
+    @property
+    def negative(self) -> np.ndarray:
+        """Indices of coefficients whose variance is negative beyond rounding (reported as not estimable)."""
+        return np.flatnonzero(np.diag(self.vcov) < -self.var_bound)
+
+    @property
+    def variances(self) -> np.ndarray:
+        """diag(vcov): 0 where it is below 0 only by rounding, NaN where it is negative beyond rounding."""
+        v = np.diag(self.vcov).copy()
+        v[(v < 0) & (v >= -self.var_bound)] = 0.0
+        v[v < -self.var_bound] = np.nan
+        return v
 
     @property
     def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
+        return np.sqrt(self.variances)
 
     def test(self, j: int, alpha: float = 0.05) -> dict[str, float]:
         est, se, df = float(self.beta[j]), float(self.se[j]), float(self.df[j])
@@ -59,14 +88,22 @@ def rank(X: np.ndarray) -> int:
     return int(np.linalg.matrix_rank(X))
 
 
-def _hc2(Xb: np.ndarray, e: np.ndarray, B: np.ndarray) -> np.ndarray:
+def _rounding_bound(B: np.ndarray, meat_abs: np.ndarray, m: int) -> np.ndarray:
+    """(m + 2k)·eps · diag(|B| M⁺ |B|): twice the rounding bound on diag(B·M·B) (see the module notes)."""
+    absB = np.abs(B)
+    return (m + 2 * B.shape[0]) * np.finfo(float).eps * np.einsum("jk,kl,lj->j", absB, meat_abs, absB)
+
+
+def _hc2(Xb: np.ndarray, e: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h = np.einsum("ij,jk,ik->i", Xb, B, Xb)
     w = e**2 / (1.0 - h)
     meat = (Xb * w[:, None]).T @ Xb
-    return B @ meat @ B
+    absX = np.abs(Xb)
+    return B @ meat @ B, _rounding_bound(B, (absX * w[:, None]).T @ absX, len(e))
 
 
-def _cr2(Xb: np.ndarray, e: np.ndarray, B: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cr2(Xb: np.ndarray, e: np.ndarray, B: np.ndarray,
+         groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, k = Xb.shape
     order = np.argsort(groups, kind="stable")
     g_sorted = groups[order]
@@ -85,6 +122,8 @@ def _cr2(Xb: np.ndarray, e: np.ndarray, B: np.ndarray, groups: np.ndarray) -> tu
         half_meat[g] = e[idx] @ AXg
         AXB[idx] = AXg @ B
     V = B @ (half_meat.T @ half_meat) @ B
+    abs_half = np.abs(half_meat)
+    bound = _rounding_bound(B, abs_half.T @ abs_half, J)
     # Bell–McCaffrey degrees of freedom, one per coefficient j (contrast c = e_j). W has p_g = A_g X_g B c in
     # cluster g's rows and zeros elsewhere, so W'W is diagonal (‖p_g‖²) and X'W has columns X_g' p_g.
     cluster_of = np.empty(n, dtype=np.int64)
@@ -98,7 +137,7 @@ def _cr2(Xb: np.ndarray, e: np.ndarray, B: np.ndarray, groups: np.ndarray) -> tu
         np.add.at(XtW.T, cluster_of, Xb * p[:, None])
         Omega = np.diag(wtw) - XtW.T @ B @ XtW
         df[j] = np.trace(Omega) ** 2 / np.sum(Omega**2)
-    return V, df
+    return V, df, bound
 
 
 def ols(X: np.ndarray, y: np.ndarray, *, clusters: np.ndarray | None = None) -> Fit:
@@ -122,10 +161,10 @@ def tsls(X: np.ndarray, Z: np.ndarray, y: np.ndarray, *, clusters: np.ndarray | 
 def _finish(Xb, e, B, beta, clusters) -> Fit:
     n, k = Xb.shape
     if clusters is None:
-        V = _hc2(Xb, e, B)
+        V, bound = _hc2(Xb, e, B)
         df = np.full(k, float(n - k))
         J = None
     else:
-        V, df = _cr2(Xb, e, B, clusters)
+        V, df, bound = _cr2(Xb, e, B, clusters)
         J = int(len(np.unique(clusters)))
-    return Fit(beta=beta, vcov=V, df=df, resid=e, n=n, k=k, n_clusters=J)
+    return Fit(beta=beta, vcov=V, df=df, resid=e, n=n, k=k, n_clusters=J, var_bound=bound)

@@ -18,6 +18,12 @@
   p = 0. This is detected from the data (see :func:`_no_variation`), not from the size of the SE, and the SE,
   confidence interval and model p-value are then NaN (not estimable); the estimate stands and the summary points
   to the randomisation-inference p-value and the outcomes by arm.
+* A robust variance (HC2, CR2) of a coefficient is a sum of squares, but the matrix products that form it can
+  round a true 0 to a tiny negative number: the intercept's, when every control unit has the same outcome
+  (and only the control arm; the treatment effect's variance is then the treatment arm's and is unaffected).
+  A value within the rounding bound of that computation (see :mod:`whatworks.trials._robust`) is 0, as
+  estimatr reports it; a more negative one cannot come from rounding and that term's SE, interval and p-value
+  are NaN with a note (recorded under ``variance_negative``), never numpy's raw "invalid value in sqrt".
 * Non-compliance: with ``instrument`` (the random assignment) and ``treatment`` (the treatment actually
   received) the complier average causal effect (CACE) is estimated by two-stage least squares with HC2/CR2
   SEs (``estimatr::iv_robust``); the ITT and the compliance rate are reported alongside.
@@ -50,7 +56,7 @@ from scipy import stats
 from statsmodels.tools.sm_exceptions import (ConvergenceWarning, HessianInversionWarning,
                                              PerfectSeparationWarning)
 
-from whatworks._announce import Setting, announce
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -63,6 +69,11 @@ __all__ = ["analyse", "TrialResult"]
 _WHERE = "analyse"
 FAMILIES = ("gaussian", "poisson", "negbin")
 _MIN_ALPHA = 1e-8  # floor for the NB2 dispersion when its MLE sits at the Poisson boundary
+# Fixed defaults of the options that take None as "not given" (recorded in .settings by given_or_default).
+DEFAULT_FAMILY = "gaussian"
+DEFAULT_ALPHA = 0.05
+DEFAULT_RI_REPS = 1000
+DEFAULT_SEED = 0
 
 
 @dataclass(frozen=True, repr=False)
@@ -90,7 +101,8 @@ class TrialResult(Result):
         True when the outcome was not pre-registered in the protocol.
     notes : tuple of str
         Plain-English notes: the standard error cannot be estimated (recorded in ``.settings`` under
-        ``se_not_estimable``), and explanations of warnings raised while fitting (counts only: a model that
+        ``se_not_estimable``), a robust variance came out negative beyond rounding (``variance_negative``),
+        and explanations of warnings raised while fitting (counts only: a model that
         reproduces every count exactly, a dispersion fit with no standard errors; recorded under ``warning_*``).
         Each is also announced and shown by :meth:`summary`.
     """
@@ -494,11 +506,22 @@ def _not_estimable_note(kind: str, *, estimand: str, family: str, se_type: str, 
     return text
 
 
+def _negative_variance_note(negative: dict[str, float], se_type: str) -> str:
+    """The plain-English note for robust variances that came out negative beyond rounding (see ``_robust``)."""
+    terms = ", ".join(f"'{t}' ({v:.3g})" for t, v in negative.items())
+    return (f"The {se_type} variance of {terms} came out negative. A variance cannot be negative, and this is more "
+            "than floating-point rounding can explain, so the standard error, confidence interval and p-value of "
+            f"{'that term' if len(negative) == 1 else 'those terms'} are NaN (not estimable); the estimates stand. "
+            "It points to a numerically unstable model, for example nearly collinear covariates or a unit that "
+            "alone determines a coefficient: check the covariates, or drop the ones that add little.")
+
+
 # ---------------------------------------------------------------------- public
 def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Sequence[str] | None = None,
-            cluster: str | None = None, instrument: str | None = None, family: str = "gaussian",
+            cluster: str | None = None, instrument: str | None = None, family: str | None = None,
             blocks: str | None = None, protocol: Protocol | None = None, exploratory: bool = False,
-            alpha: float = 0.05, ri_reps: int = 1000, seed: int = 0, quiet: bool = False) -> TrialResult:
+            alpha: float | None = None, ri_reps: int | None = None, seed: int | None = None,
+            quiet: bool = False) -> TrialResult:
     """Estimate a trial's effect: ITT (or CACE with ``instrument``) with design-based robust inference.
 
     Parameters
@@ -512,23 +535,26 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         ``instrument`` is given.
     covariates : list of str, optional
         Pre-treatment covariates (Lin adjustment for gaussian ITT; additional regressors otherwise).
-        Text covariates become indicator columns (first level as reference).
+        Text covariates become indicator columns (first level as reference). Not given: no adjustment.
     cluster : str, optional
         Cluster column for cluster-randomised designs (CR2 for gaussian, cluster-robust for counts).
+        Not given: units were randomised individually.
     instrument : str, optional
         0/1 random-assignment column; turns the analysis into a CACE by two-stage least squares.
-    family : {"gaussian", "poisson", "negbin"}, default "gaussian"
+    family : {"gaussian", "poisson", "negbin"}, optional
+        ``None`` (not given) means "gaussian".
     blocks : str, optional
         Block column, used by randomisation inference to re-randomise within blocks.
     protocol : Protocol, optional
         The frozen protocol; an outcome it does not list needs ``exploratory=True``.
     exploratory : bool, default False
         Declare an analysis of an outcome that was not pre-registered; the output says so.
-    alpha : float, default 0.05
-    ri_reps : int, default 1000
-        Re-randomisations for the randomisation-inference p-value; 0 skips it.
-    seed : int, default 0
-        Seed for randomisation inference.
+    alpha : float, optional
+        Significance level of the confidence intervals; ``None`` (not given) means 0.05.
+    ri_reps : int, optional
+        Re-randomisations for the randomisation-inference p-value; 0 skips it. ``None`` (not given) means 1000.
+    seed : int, optional
+        Seed for randomisation inference; ``None`` (not given) means 0.
     quiet : bool, default False
         Silence the notices printed when a setting is chosen from the data (the negative-binomial dispersion
         set to its floor at the Poisson boundary) and the plain-English notes explaining statsmodels warnings
@@ -538,6 +564,9 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     Returns
     -------
     TrialResult
+        ``.settings`` records ``family``, ``alpha``, ``ri_reps`` and ``seed`` with source "user" when you pass
+        them (even the default value) and "default" when you leave them out, and ``covariates`` (``[]`` when
+        none) and ``cluster`` (``None`` when none) with source "user" or "default" the same way.
         With a residual-based SE (HC2, CR2, sandwich HC0, cluster-robust) and no variation for it to measure
         (every unit in an arm has the same outcome, every cluster in an arm the same mean, or a count model that
         reproduces every count), ``std_error``, ``ci``, ``p_value`` and those columns of ``.table`` are NaN
@@ -559,6 +588,19 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     0.54
     """
     require_dataframe(_WHERE, "df", df)
+    # None = not given: an explicit family="gaussian", alpha=0.05, ri_reps=1000 or seed=0 is still the caller's
+    settings: dict[str, Setting] = {}
+    family = given_or_default(settings, "family", family, DEFAULT_FAMILY, reason="outcome model")
+    alpha = given_or_default(settings, "alpha", alpha, DEFAULT_ALPHA,
+                             reason="significance level (1 − confidence level)")
+    ri_reps = given_or_default(settings, "ri_reps", ri_reps, DEFAULT_RI_REPS,
+                               reason="re-randomisations for the randomisation-inference p-value")
+    seed = given_or_default(settings, "seed", seed, DEFAULT_SEED, reason="seed for randomisation inference")
+    settings["covariates"] = (Setting(list(as_sequence(covariates)), "user", "pre-treatment covariates adjusted for")
+                              if covariates is not None else Setting([], "default", "no covariate adjustment"))
+    settings["cluster"] = (Setting(cluster, "user", "cluster column: cluster-randomised design")
+                           if cluster is not None else Setting(None, "default", "no clusters: units randomised "
+                                                                                "individually"))
     covariates = as_sequence(covariates)
     require_columns(_WHERE, df, [outcome, treatment, cluster, instrument, blocks, *covariates], arg="df")
     check_choice(_WHERE, "family", family, FAMILIES)
@@ -617,14 +659,12 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
 
     n = len(df)
     one = np.ones((n, 1))
-    settings = {"family": Setting(family, "user"), "alpha": Setting(alpha, "user"),
-                "ri_reps": Setting(ri_reps, "user"), "seed": Setting(seed, "user"),
-                "covariates": Setting(list(covariates), "user"), "cluster": Setting(cluster, "user")}
     rate_ratio = rate_ratio_ci = None
     itt = compliance = None
     notes: list[str] = []
     perfect_fit = False  # a count model reproduced every count (statsmodels PerfectSeparationWarning)
     model_notes: dict[str, str] = {}
+    negative: dict[str, float] = {}  # gaussian terms whose robust variance is negative beyond rounding
     if family == "gaussian":
         if instrument is None:
             estimand = "ITT"
@@ -655,6 +695,7 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
             fit = _robust.tsls(X, Z, y, clusters=clusters)
         rows = [{"term": nm, **fit.test(j, alpha)} for j, nm in enumerate(names)]
         table = pd.DataFrame(rows)
+        negative = {names[j]: float(fit.vcov[j, j]) for j in fit.negative}
         main = table.iloc[1]
         se_type = "CR2" if clusters is not None else "HC2"
         est, se, p, dfree = main["estimate"], main["std_error"], main["p_value"], main["df"]
@@ -669,7 +710,9 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         params = np.asarray(fit.params)
         bse = np.asarray(fit.bse)
         q = stats.norm.ppf(1 - alpha / 2)
-        zstat = params / bse
+        # an SE of exactly 0 (the intercept when every control count is the same) has no test statistic:
+        # NaN as for the gaussian fits (_robust.Fit.test), not numpy's divide-by-zero warning and p = 0
+        zstat = np.divide(params, bse, out=np.full(params.shape, np.nan), where=bse > 0)
         pvals = 2 * stats.norm.sf(np.abs(zstat))
         table = pd.DataFrame({"term": names, "estimate": params, "std_error": bse, "statistic": zstat,
                               "df": np.inf, "p_value": pvals, "conf_low": params - q * bse,
@@ -717,6 +760,11 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         if perfect_fit:
             # the statsmodels warning behind it is explained by this note (recorded, not repeated in .notes)
             settings["warning_perfect_fit"] = Setting(_NOTE_SOURCES["warning_perfect_fit"], "data", text)
+        notes.append(text)
+    if negative:
+        text = _negative_variance_note(negative, se_type)
+        announce(text, quiet=quiet)
+        settings["variance_negative"] = Setting(negative, "data", text)
         notes.append(text)
     for key, text in model_notes.items():
         announce(text, quiet=quiet)

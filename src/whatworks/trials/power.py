@@ -52,6 +52,8 @@ DEFAULT_TEST = "means"
 DEFAULT_ALPHA = 0.05
 DEFAULT_ALTERNATIVE = "two-sided"
 DEFAULT_RATIO = 1.0
+DEFAULT_EXPOSURE = 1.0
+DEFAULT_DIRECTION = "decrease"
 
 
 @dataclass(frozen=True, repr=False)
@@ -177,12 +179,20 @@ def _solve(f, low, high, where_text):
     return optimize.brentq(f, low, high, xtol=_ROOT_TOL, rtol=4 * np.finfo(float).eps, maxiter=500)
 
 
+def _record_direction(settings: dict[str, Setting], given: str | None, implied: str, why: str) -> None:
+    """Record the direction of a given effect (proportions, counts): the effect's own, not the option."""
+    reason = f"implied by the effect: {why}"
+    if given is not None and given != implied:
+        reason += f"; direction='{given}' is used only when solving for the effect"
+    settings["direction"] = Setting(implied, "data", reason)
+
+
 # ---------------------------------------------------------------------- public
 def power(test: str | None = None, *, n: float | None = None, effect: float | None = None,
           power: float | None = None, alpha: float | None = None, alternative: str | None = None,
           ratio: float | None = None, baseline: float | None = None, dispersion: float | None = None,
-          exposure: float = 1.0, sd: float | None = None, icc: float | None = None,
-          cluster_size: float | None = None, direction: str = "decrease",
+          exposure: float | None = None, sd: float | None = None, icc: float | None = None,
+          cluster_size: float | None = None, direction: str | None = None,
           curve_n: np.ndarray | None = None) -> PowerResult:
     """Solve a two-arm power calculation for n, the minimum detectable effect or power.
 
@@ -209,25 +219,31 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
     dispersion : float, optional
         Negative-binomial α (Var = μ + αμ²); ``negbin`` requires it (> 0). ``poisson`` fixes it at 0: leave it out
         or give 0 (any other value is an error rather than being silently ignored).
-    exposure : float, default 1
-        Follow-up periods per unit for counts.
+    exposure : float, optional
+        Follow-up periods per unit for counts; ``None`` (not given) means 1. Not used by other tests.
     sd : float, optional
         Outcome standard deviation; when given ``effect`` for means is in outcome units and d = effect / sd.
+        Not given: ``effect`` is Cohen's d itself. Not used by other tests.
     icc : float, optional
         Intra-cluster correlation for cluster-randomised designs (with ``cluster_size``).
     cluster_size : float, optional
         Units per cluster.
-    direction : {"decrease", "increase"}, default "decrease"
+    direction : {"decrease", "increase"}, optional
         When solving for the effect of proportions or counts, whether the detectable change is a reduction
-        (what most policing trials hope for) or a rise.
+        (what most policing trials hope for) or a rise; ``None`` (not given) means "decrease". When ``effect``
+        is given the direction is the effect's own (below or above the baseline, or a rate ratio below or above
+        1) and this option is not used; ``means`` never uses it (the sign of d follows ``alternative``).
     curve_n : array, optional
         Sample sizes (per arm) for the power curve in ``.table``; default 40 points from n/4 to 2.5·n.
 
     Returns
     -------
     PowerResult
-        ``.settings`` records ``test``, ``alpha``, ``alternative``, ``ratio`` and (for counts) ``dispersion`` with
-        source "user" when you pass them — even the default value — and "default" when you leave them out.
+        ``.settings`` records ``test``, ``alpha``, ``alternative``, ``ratio``, ``exposure``, ``sd``, ``direction``
+        and (for counts) ``dispersion`` with source "user" when you pass them — even the default value — and
+        "default" when you leave them out (an option the test does not use says so in its reason). When
+        ``effect`` is given for proportions or counts, ``direction`` is the effect's own, recorded with source
+        "data".
 
     Notes
     -----
@@ -250,7 +266,8 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
     ratio = given_or_default(settings, "ratio", ratio, DEFAULT_RATIO, reason="treatment units per control unit")
     check_choice(_WHERE, "test", test, TESTS)
     check_choice(_WHERE, "alternative", alternative, ALTERNATIVES)
-    check_choice(_WHERE, "direction", direction, ("decrease", "increase"))
+    if direction is not None:
+        check_choice(_WHERE, "direction", direction, ("decrease", "increase"))
     unknowns = [name for name, v in (("n", n), ("effect", effect), ("power", power)) if v is None]
     if len(unknowns) != 1:
         raise error(_WHERE, "Leave exactly one of 'n', 'effect' and 'power' as None (the one to solve for).",
@@ -273,6 +290,21 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
     de = _design_effect(icc, cluster_size)
     for name, value in (("icc", icc), ("cluster_size", cluster_size)):
         settings[name] = Setting(value, "user" if value is not None else "default", "")
+    counts = test in ("poisson", "negbin")
+    exposure = given_or_default(settings, "exposure", exposure, DEFAULT_EXPOSURE,
+                                reason=("follow-up periods per unit" if counts
+                                        else f"not used: the {test} test has no exposure (counts only)"))
+    if test == "means":
+        settings["sd"] = (Setting(sd, "user", "outcome standard deviation: effect in outcome units, d = effect / sd")
+                          if sd is not None else Setting(None, "default", "not given: effect is Cohen's d"))
+        settings["direction"] = Setting(direction, "user" if direction is not None else "default",
+                                        "not used by the means test: the sign of d follows 'alternative'")
+    else:
+        settings["sd"] = Setting(sd, "user" if sd is not None else "default",
+                                 f"not used: the {test} test has no outcome SD (means only)")
+        if solve == "effect":
+            direction = given_or_default(settings, "direction", direction, DEFAULT_DIRECTION,
+                                         reason="direction of the detectable change")
 
     h = None
     if test == "means":
@@ -323,6 +355,10 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
         if effect == baseline:
             raise error(_WHERE, "The treatment proportion 'effect' equals the baseline: there is nothing to detect.",
                         got=effect)
+        if solve != "effect":
+            _record_direction(settings, direction, "decrease" if effect < baseline else "increase",
+                              f"the treatment proportion {effect:g} is {'below' if effect < baseline else 'above'} "
+                              f"the baseline {baseline:g}")
         h = _h(effect, baseline)
         h_use = abs(h) if alternative == "two-sided" else h
         if solve == "n":
@@ -369,6 +405,9 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
         check_number(_WHERE, "effect", effect, low=0, low_inclusive=False)
         if effect == 1:
             raise error(_WHERE, "A rate ratio 'effect' of 1 means no effect: there is nothing to detect.", got=effect)
+        if solve != "effect":
+            _record_direction(settings, direction, "decrease" if effect < 1 else "increase",
+                              f"the rate ratio {effect:g} is {'below' if effect < 1 else 'above'} 1")
         if solve == "n":
             n = _solve_n(lambda x: pw(effect, x) - power)
         power = pw(effect, n)
