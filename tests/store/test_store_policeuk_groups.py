@@ -167,3 +167,35 @@ def test_group_bytes_must_be_positive(store_path=None):
     s = ww.Store(":memory:")
     with pytest.raises(ww.errors.IngestError, match="group_bytes"):
         policeuk.ingest(s.con, FIX, version="t", group_bytes=0)
+
+
+def test_zip_members_are_extracted_once_each_headers_read_in_place(tmp_path, monkeypatch):
+    # a police.uk archive holds thousands of members: sniffing headers must not extract whole files, nor re-read the
+    # zip directory for every member's size
+    from whatworks.store import _sources
+
+    paths = _files(tmp_path / "src", 5)
+    z = tmp_path / "archive.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in paths:
+            zf.write(p, p.relative_to(tmp_path / "src"))
+    extracted, opened = [], []
+    real_local, real_zipfile = _sources.Source.local, _sources.zipfile.ZipFile
+
+    def counting_local(self):
+        extracted.append(self.name)
+        return real_local(self)
+
+    class CountingZip(real_zipfile):
+        def __init__(self, *a, **k):
+            opened.append(a[0])
+            super().__init__(*a, **k)
+
+    monkeypatch.setattr(_sources.Source, "local", counting_local)
+    monkeypatch.setattr(_sources.zipfile, "ZipFile", CountingZip)
+    s = ww.Store(":memory:")
+    rep = s.ingest_policeuk(z)
+    assert rep.files_loaded == len(paths)
+    assert sorted(extracted) == sorted(f.source for f in rep.files)   # each member extracted once, to load it
+    # listing (find_sources, ignored_files) + one header read + one extraction per member; no size look-ups
+    assert len(opened) == 2 + 2 * len(paths)

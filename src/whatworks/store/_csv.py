@@ -46,10 +46,17 @@ class LoadedCSV:
     path_used: str     # "fast" | "exact"
 
 
+HEAD_BYTES = 1 << 16  # bytes read to find a header line
+
+
 def read_header(path: Path, *, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
     """The header fields of a delimited file (UTF-8 BOM removed, names stripped). Empty list for an empty file."""
     with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
+        return header_from_bytes(fh.read(HEAD_BYTES), encoding=encoding, delimiter=delimiter)
+
+
+def header_from_bytes(head: bytes, *, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
+    """The header fields in the first bytes of a delimited file (see :func:`read_header`)."""
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8):]
     first = head.split(b"\n", 1)[0].rstrip(b"\r")

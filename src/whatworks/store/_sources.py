@@ -78,6 +78,7 @@ class Source:
     archive: Path | None = None       # or a member of this zip (the outer zip on disk for a nested member)
     member: str | None = None
     nested: _NestedZip | None = field(default=None, compare=False, repr=False)   # the zip inside ``archive`` holding ``member``
+    length: int | None = field(default=None, compare=False, repr=False)  # uncompressed bytes of a zip member, from the listing
 
     @property
     def basename(self) -> str:
@@ -91,8 +92,18 @@ class Source:
         """Bytes of the file (uncompressed size for a zip member)."""
         if self.path is not None:
             return self.path.stat().st_size
+        if self.length is not None:  # recorded when the zip was listed: no need to read its directory again
+            return self.length
         with zipfile.ZipFile(self._zip()) as zf:
             return zf.getinfo(self.member).file_size
+
+    def head(self, n: int) -> bytes:
+        """The first ``n`` bytes (for sniffing a header without extracting a whole zip member)."""
+        if self.path is not None:
+            with open(self.path, "rb") as fh:
+                return fh.read(n)
+        with zipfile.ZipFile(self._zip()) as zf, zf.open(self.member) as fh:
+            return fh.read(n)
 
     @contextmanager
     def local(self) -> Iterator[Path]:
@@ -152,7 +163,8 @@ def _walk_zip(archive: Path, nested: _NestedZip | None, label: str, suffixes: tu
     resource forks, which are not data even when named ``.csv`` or ``.zip``) are never read."""
     try:
         with zipfile.ZipFile(nested.path() if nested is not None else archive) as zf:
-            members = sorted(n for n in zf.namelist() if not n.endswith("/"))
+            infos = {i.filename: i.file_size for i in zf.infolist() if not i.filename.endswith("/")}
+            members = sorted(infos)
     except zipfile.BadZipFile as exc:
         raise IngestError(f"ingest: {label!r} is not a readable zip archive ({exc}).") from exc
     sources: list[Source] = []
@@ -165,7 +177,7 @@ def _walk_zip(archive: Path, nested: _NestedZip | None, label: str, suffixes: tu
                 continue   # as before: hidden data-named members are skipped without a listing
             ignored.append(name)
         elif suffix in suffixes:
-            sources.append(Source(name=name, archive=archive, member=m, nested=nested))
+            sources.append(Source(name=name, archive=archive, member=m, nested=nested, length=infos[m]))
         elif suffix == ".zip" and depth <= MAX_ZIP_DEPTH:
             inner = _NestedZip.get(nested if nested is not None else archive, m)
             s, i = _walk_zip(archive, inner, name, suffixes, depth + 1)

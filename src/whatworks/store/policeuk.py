@@ -429,8 +429,7 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | Non
     planned: list[_Planned] = []
     refused: list[FileOutcome] = []
     for src in sources:
-        with src.local() as local:
-            header = _csv.read_header(local)
+        header = _csv.header_from_bytes(src.head(_csv.HEAD_BYTES))
         fmt = detect_format(header)
         if fmt is None:
             msg = (f"ingest_policeuk(): {src.name} is not a police.uk file: its header is {header!r}. "

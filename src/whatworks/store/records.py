@@ -105,8 +105,7 @@ def _plan(m: Mapping, src: Source) -> tuple[_Plan | None, str | None]:
                       f"Expected a file name matching one of {m.patterns()}. Nothing from this file was loaded. "
                       "Hint: add a [[files]] block for it, or pass on_unknown='skip' to leave such files out.")
     spec = specs[0]
-    with src.local() as local:
-        header = _csv.read_header(local, encoding=m.encoding_of(spec), delimiter=m.delimiter_of(spec))
+    header = _csv.header_from_bytes(src.head(_csv.HEAD_BYTES), encoding=m.encoding_of(spec), delimiter=m.delimiter_of(spec))
     positions, missing, repeated = _resolve_header(spec, header)
     if missing or repeated:
         what = []
