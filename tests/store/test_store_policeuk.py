@@ -167,12 +167,15 @@ def test_a_zip_inside_a_zip_loads_the_same_rows_as_the_folder(tmp_path, compress
         zf.write(inner, "download/policeuk-2024.zip")
         zf.writestr("download/notes.docx", b"x")
         zf.writestr("__MACOSX/download/._policeuk-2024.zip", b"\x00\x05\x16\x07 resource fork, not a zip")
+        zf.writestr("__MACOSX/download/._notes.csv", b"\x00\x05\x16\x07 resource fork, not a csv")
     with ww.Store(":memory:") as s:
         rep = s.ingest_policeuk(outer)
         assert rep.files_loaded == 4 and rep.rows_loaded == 9
         assert [f.source for f in rep.files if f.source.endswith("2024-01-west-yorkshire-street.csv")] == [
             f"{outer}!download/policeuk-2024.zip!2024-01/2024-01-west-yorkshire-street.csv"]
-        assert set(rep.ignored) == {f"{outer}!download/notes.docx", f"{outer}!__MACOSX/download/._policeuk-2024.zip"}
+        # hidden members are not read, but listed (a data-named one too), so nothing is passed over in silence
+        assert set(rep.ignored) == {f"{outer}!download/notes.docx", f"{outer}!__MACOSX/download/._policeuk-2024.zip",
+                                    f"{outer}!__MACOSX/download/._notes.csv"}
         nested = _store_content(s)
         assert s.sql("SELECT count(*) AS n FROM batches WHERE source_file LIKE '%outer.zip!download/policeuk-2024.zip!%'"
                      )["n"].iloc[0] == 4

@@ -199,3 +199,15 @@ def test_zip_members_are_extracted_once_each_headers_read_in_place(tmp_path, mon
     assert sorted(extracted) == sorted(f.source for f in rep.files)   # each member extracted once, to load it
     # listing (find_sources, ignored_files) + one header read + one extraction per member; no size look-ups
     assert len(opened) == 2 + 2 * len(paths)
+
+
+def test_hidden_files_in_a_folder_are_listed_not_read(tmp_path):
+    # a folder copied from a Mac or open in LibreOffice holds ._x.csv / .~lock.x.csv# files that are not data
+    shutil.copytree(FIX / "2024-01", tmp_path / "2024-01")
+    (tmp_path / "2024-01" / "._2024-01-west-yorkshire-street.csv").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "data.csv").write_text("a,b\n1,2\n")
+    s = ww.Store(":memory:")
+    rep = s.ingest_policeuk(tmp_path)
+    assert rep.files_loaded == 1
+    assert sorted(Path(n).name for n in rep.ignored) == ["._2024-01-west-yorkshire-street.csv", "data.csv"]

@@ -129,7 +129,7 @@ def find_sources(path: str | Path, *, suffixes: tuple[str, ...] = DATA_SUFFIXES)
     found: list[Source] = []
     if p.is_dir():
         for child in sorted(p.rglob("*")):
-            if child.is_file():
+            if child.is_file() and not _hidden(child, p):
                 found.extend(_file_sources(child, suffixes))
     else:
         found.extend(_file_sources(p, suffixes, explicit=True))
@@ -145,7 +145,9 @@ def ignored_files(path: str | Path, *, suffixes: tuple[str, ...] = DATA_SUFFIXES
     names: list[str] = []
     candidates = sorted(c for c in p.rglob("*") if c.is_file()) if p.is_dir() else ([p] if p.is_file() else [])
     for c in candidates:
-        if c.suffix.lower() == ".zip":
+        if p.is_dir() and _hidden(c, p):
+            names.append(str(c))   # .DS_Store, macOS ._x.csv, LibreOffice .~lock files: not data, listed
+        elif c.suffix.lower() == ".zip":
             try:
                 names += _walk_zip(c, None, str(c), suffixes, 1)[1]
             except IngestError:
@@ -153,6 +155,11 @@ def ignored_files(path: str | Path, *, suffixes: tuple[str, ...] = DATA_SUFFIXES
         elif c.suffix.lower() not in suffixes and p.is_dir():
             names.append(str(c))
     return names
+
+
+def _hidden(child: Path, root: Path) -> bool:
+    """A hidden file, or a file inside a hidden folder, under ``root`` (never read from a folder)."""
+    return any(part.startswith(".") for part in child.relative_to(root).parts)
 
 
 def _walk_zip(archive: Path, nested: _NestedZip | None, label: str, suffixes: tuple[str, ...],
@@ -173,9 +180,7 @@ def _walk_zip(archive: Path, nested: _NestedZip | None, label: str, suffixes: tu
         name = f"{label}!{m}"
         suffix = Path(m).suffix.lower()
         if Path(m).name.startswith("."):
-            if suffix in suffixes:
-                continue   # as before: hidden data-named members are skipped without a listing
-            ignored.append(name)
+            ignored.append(name)   # hidden (.DS_Store, macOS ._x.csv resource forks): not data, but listed, not passed over
         elif suffix in suffixes:
             sources.append(Source(name=name, archive=archive, member=m, nested=nested, length=infos[m]))
         elif suffix == ".zip" and depth <= MAX_ZIP_DEPTH:
