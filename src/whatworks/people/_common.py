@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from whatworks._announce import Setting, given_or_default
+from whatworks._validate import check_number
 from whatworks.errors import error
 
 DEFAULT_TOP = (0.01, 0.05, 0.10, 0.20)   # shares of units reported in "top x% account for y%" tables
@@ -80,6 +81,16 @@ def bootstrap_top_share(counts: np.ndarray, share_of_units: float, *, n_boot: in
     a = (1 - level) / 2
     lo, hi = np.quantile(reps, [a, 1 - a])
     return float(lo), float(hi)
+
+
+def check_interval_options(fn: str, level: float | None, n_boot: int | None, seed: int | None) -> None:
+    """Check the confidence-interval options shared by the bootstrap analyses (``None`` is "not given")."""
+    if level is not None:
+        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if n_boot is not None:
+        check_number(fn, "n_boot", n_boot, low=0, integer=True)
+    if seed is not None:
+        check_number(fn, "seed", seed, low=0, integer=True)
 
 
 def resolve_bootstrap(settings: dict[str, Setting], n_boot: int | None, seed: int | None) -> tuple[int, int]:

@@ -19,7 +19,8 @@ from whatworks._announce import Setting, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe
 from whatworks.errors import error
-from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_key, check_top,
+from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_interval_options,
+                                      check_key, check_top,
                                       ids_as_text, lorenz, parse_dates, pseudonymise_frame, resolve_bootstrap,
                                       top_share)
 
@@ -190,12 +191,7 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
     require_columns(fn, df, [person, offence_date, crime_type], arg="df")
     if recency_half_life_days is not None:
         check_number(fn, "recency_half_life_days", recency_half_life_days, low=0, low_inclusive=False)
-    if level is not None:
-        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    if n_boot is not None:
-        check_number(fn, "n_boot", n_boot, low=0, integer=True)
-    if seed is not None:
-        check_number(fn, "seed", seed, low=0, integer=True)
+    check_interval_options(fn, level, n_boot, seed)
     top = check_top(fn, top)
     check_key(fn, key)
     if len(df) == 0:

@@ -18,7 +18,8 @@ from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe
 from whatworks.errors import error
-from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_key, check_top,
+from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_interval_options,
+                                      check_key, check_top,
                                       ids_as_text, month_level, parse_dates, pseudonymise_frame, ratio_ci,
                                       resolve_bootstrap, top_share, wilson)
 
@@ -251,12 +252,7 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
     require_columns(fn, df, [unit_col, when, *markers], arg="df")
     if window_days is not None:
         check_number(fn, "window_days", window_days, low=0, low_inclusive=False)
-    if level is not None:
-        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    if n_boot is not None:
-        check_number(fn, "n_boot", n_boot, low=0, integer=True)
-    if seed is not None:
-        check_number(fn, "seed", seed, low=0, integer=True)
+    check_interval_options(fn, level, n_boot, seed)
     # None = not given: an explicit value equal to the default (365 days, level 0.95, n_boot=1000, seed=0) is still
     # recorded as the user's
     opts: dict[str, Setting] = {}
