@@ -211,3 +211,27 @@ def test_hidden_files_in_a_folder_are_listed_not_read(tmp_path):
     rep = s.ingest_policeuk(tmp_path)
     assert rep.files_loaded == 1
     assert sorted(Path(n).name for n in rep.ignored) == ["._2024-01-west-yorkshire-street.csv", "data.csv"]
+
+
+def test_when_duckdb_refuses_the_group_scan_each_file_is_read_on_its_own(tmp_path, monkeypatch):
+    # no byte pattern found makes DuckDB's read_csv (with store_rejects) raise, so the refusal is simulated: the
+    # fallback must still give the one-file-at-a-time answer, reading each file on its own scan where it can
+    from whatworks.store import _csv
+
+    paths = _files(tmp_path, 2)
+    expected = _one_at_a_time(paths)
+    real = _csv._fast_part
+    sizes = []
+
+    def refusing(con, p, items, *a):
+        sizes.append(len(items))
+        return None if len(items) > 1 else real(con, p, items, *a)
+
+    monkeypatch.setattr(_csv, "_fast_part", refusing)
+    s = ww.Store(":memory:")
+    s.ingest_policeuk(FIX / "2024-01")
+    rep = s.ingest_policeuk(tmp_path)
+    for e, g in zip(expected, _state(s)):
+        assert e.equals(g)
+    assert 4 in sizes and sizes.count(1) >= 4   # the street group was refused, then each file scanned alone
+    assert "fast" in {f.source.split("/")[-1]: f.message for f in rep.files}["2024-01-west-yorkshire-street.csv"]
