@@ -80,7 +80,6 @@ STOP_SEARCH = Format("policeuk_stop_search", (
 FORMATS = (STREET, OUTCOMES, STOP_SEARCH)
 
 _STOP_FILE = re.compile(r"^\d{4}-\d{2}-(?P<slug>.+)-stop-and-search\.csv$", re.IGNORECASE)
-_STREET_FILE = re.compile(r"^\d{4}-\d{2}-(?P<slug>.+)-street\.csv$", re.IGNORECASE)
 
 
 def detect_format(header: list[str]) -> Format | None:
