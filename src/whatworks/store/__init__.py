@@ -17,6 +17,8 @@ import pandas as pd
 
 from whatworks.errors import StoreError, WhatworksError, error
 from whatworks.store import policeuk as _policeuk
+from whatworks.store._reads_areas import AreaReads
+from whatworks.store._reads_place import PlaceReads
 from whatworks.store._schema_ops import ensure_schema
 from whatworks.store._sql import quote_ident, quote_literal, run
 from whatworks.store.ingest_report import FileOutcome, IngestReport
@@ -33,7 +35,7 @@ def default_store_path(path: str | os.PathLike | None = None) -> str:
     return os.environ.get(STORE_ENV) or DEFAULT_STORE
 
 
-class Store:
+class Store(PlaceReads, AreaReads):
     """An embedded whatworks store (a DuckDB file).
 
     Parameters
