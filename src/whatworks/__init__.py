@@ -12,7 +12,7 @@ import importlib
 from whatworks._announce import options
 from whatworks.errors import WhatworksError
 
-__version__ = "0.1.0"
+from whatworks._version import __version__  # noqa: E402  (one place for the version)
 
 _SUBPACKAGES = ("store", "synth", "performance", "place", "people", "trials", "impact", "evidence", "survey",
                 "privacy", "report", "app")

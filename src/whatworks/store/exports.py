@@ -1,20 +1,167 @@
-"""Write grid results (counts, KDE, Gi*, hot-spot classes) to GeoJSON or GeoPackage files.
+"""Every file whatworks writes goes through here: packs and landscapes, SVG diagrams, tables, map layers.
 
 Analyses return ``.to_geojson()`` dicts without touching the disk; only ``store/`` writes files (DESIGN.md). GeoPackage
 needs geopandas (with pyogrio or fiona); GeoJSON needs nothing beyond the standard library.
+
+Outputs never overwrite inputs (docs/SECURITY.md):
+
+* a path that is a DuckDB database (a whatworks store: DuckDB's magic bytes), its ``.wal`` journal, or one of the
+  ``inputs`` the caller names is refused, always;
+* an existing file that whatworks did not write is refused unless ``overwrite=True`` (``--overwrite`` on the CLI).
+  whatworks recognises its own files by their generator mark (``<meta name="generator" content="whatworks">`` in HTML,
+  ``<dc:title>whatworks`` in SVG) or by the ``<file>.provenance.json`` written beside every table export;
+* files are written to a temporary name beside the target and renamed, so a half-written output never replaces a good one.
+
+Tables for spreadsheets are neutralised against formula injection (OWASP "CSV injection"): a text cell starting with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so Excel and LibreOffice show it as
+text instead of evaluating it. Plain numbers written as text (``-5``, ``+44``) are left alone: they are not formulas.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
+import re
 import shutil
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from whatworks.errors import error
 
-__all__ = ["write_geojson", "write_geopackage", "prepare_folder"]
+__all__ = ["write_geojson", "write_geopackage", "prepare_folder", "write_text", "write_table", "check_output",
+           "neutralise_cells", "provenance_path", "FORMULA_PREFIXES"]
+
+# A DuckDB database file has these bytes at offset 8 (DuckDB storage format header).
+_DUCKDB_MAGIC = b"DUCK"
+# How whatworks recognises a file it wrote itself (read from the first _SNIFF_BYTES of the file).
+_OWN_MARKS = (b'<meta name="generator" content="whatworks', b"<dc:title>whatworks")
+_SNIFF_BYTES = 8192
+# OWASP CSV injection: cells beginning with these are evaluated as formulas by spreadsheets.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def provenance_path(path: str | os.PathLike) -> Path:
+    """The provenance file written beside a table export: ``rejected.csv`` -> ``rejected.csv.provenance.json``."""
+    p = Path(path)
+    return p.with_name(p.name + ".provenance.json")
+
+
+def _is_duckdb(head: bytes) -> bool:
+    return len(head) >= 12 and head[8:12] == _DUCKDB_MAGIC
+
+
+def check_output(path: str | os.PathLike, *, overwrite: bool = False, inputs: Iterable[str | os.PathLike] = (),
+                 where: str = "write") -> Path:
+    """Refuse an output path that would destroy data; return it as a Path.
+
+    Refused always: a folder; a DuckDB database (any whatworks store, open or not) or its ``.wal`` journal; any of
+    ``inputs`` (e.g. the store being read, the files an analysis was given), compared after resolving links.
+    Refused unless ``overwrite=True``: an existing file that whatworks did not write (no generator mark, no
+    provenance file beside it).
+    """
+    p = Path(path).expanduser()
+    target = p.resolve()
+    for item in inputs:
+        if item is None or str(item) == ":memory:":
+            continue
+        src = Path(item).expanduser().resolve()
+        if target in (src, src.with_name(src.name + ".wal")):
+            raise error(where, f"The output {str(p)!r} is one of this command's inputs ({str(item)!r}); "
+                               "whatworks never writes over its inputs.", hint="Choose another output file name.")
+    if target.name.endswith(".duckdb.wal") or target.suffix == ".wal":
+        raise error(where, f"The output {str(p)!r} is a database journal (.wal); whatworks never writes over it.",
+                    hint="Choose another output file name.")
+    if not p.exists() and not p.is_symlink():
+        return p
+    if p.is_dir():
+        raise error(where, f"The output {str(p)!r} is a folder.", hint="Give a file name, e.g. pack.html.")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise error(where, f"The output {str(p)!r} exists and cannot be read to check what it is ({exc.strerror}).",
+                    hint="Choose another output file name.") from None
+    if _is_duckdb(head):
+        raise error(where, f"The output {str(p)!r} is a DuckDB database (a whatworks store?); whatworks never "
+                           "writes over a database.", hint="Choose another output file name, e.g. pack.html.")
+    if overwrite:
+        return p
+    if any(mark in head for mark in _OWN_MARKS) or provenance_path(p).exists():
+        return p
+    raise error(where, f"The output {str(p)!r} already exists and was not written by whatworks, so it is left as it is.",
+                hint="Choose another file name, or pass overwrite=True (--overwrite on the command line) to replace it.")
+
+
+def neutralise_cells(frame):
+    """A copy of ``frame`` whose text cells cannot run as spreadsheet formulas (OWASP CSV injection).
+
+    A string starting with ``= + - @``, a tab or a carriage return gets a leading apostrophe; plain numbers
+    written as text (``-5``, ``+44``) are left as they are. Non-text columns are unchanged.
+
+    >>> import pandas as pd
+    >>> neutralise_cells(pd.DataFrame({"a": ["=1+2", "-5", "ok", None]}))["a"].tolist()
+    ["'=1+2", '-5', 'ok', None]
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+            continue
+        out[col] = s.map(_neutralise_one)
+    out.columns = [_neutralise_one(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def _neutralise_one(v: Any) -> Any:
+    if isinstance(v, str) and v and v[0] in ("=", "+", "-", "@", "\t", "\r") and not _PLAIN_NUMBER.match(v):
+        return "'" + v
+    return v
+
+
+def _provenance(meta: Mapping[str, Any] | None, path: Path, rows: int | None) -> dict:
+    from whatworks._version import __version__
+
+    doc = {"generator": "whatworks", "whatworks_version": __version__, "file": path.name,
+           "written_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()}
+    if rows is not None:
+        doc["rows"] = int(rows)
+    doc.update(dict(meta or {}))
+    return doc
+
+
+def write_table(frame, path: str | os.PathLike, *, provenance: Mapping[str, Any] | None = None,
+                overwrite: bool = False, inputs: Iterable[str | os.PathLike] = (), where: str = "write_table") -> Path:
+    """Write a table export (.csv, .parquet or .json by extension) atomically, with a provenance file beside it.
+
+    CSV cells are neutralised for spreadsheets (:func:`neutralise_cells`); Parquet and JSON keep values as they are
+    (no spreadsheet evaluates them). ``provenance`` (e.g. the store's fingerprint, the query and its parameters) is
+    written with the whatworks version and the time to ``<file>.provenance.json``.
+    """
+    p = check_output(path, overwrite=overwrite, inputs=inputs, where=where)
+    suffix = p.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".json"):
+        raise error(where, f"Unsupported file type {suffix!r}.", expected=".csv, .parquet or .json", got=str(p))
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(p.name + ".tmp")
+    try:
+        if suffix == ".csv":
+            # CRLF line ends (RFC 4180): Python's csv quotes a field holding any character of the line terminator,
+            # so a stray carriage return inside a value is quoted instead of splitting the row
+            neutralise_cells(frame).to_csv(tmp, index=False, lineterminator="\r\n")
+        elif suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_json(tmp, orient="records", lines=True, date_format="iso", force_ascii=False)
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _atomic_write(provenance_path(p), json.dumps(_provenance(provenance, p, len(frame)), indent=2, default=str) + "\n")
+    return p
 
 
 def _geojson_of(where: str, result) -> dict:
@@ -27,8 +174,12 @@ def _geojson_of(where: str, result) -> dict:
 
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def read_weights(path: str | os.PathLike):
@@ -45,12 +196,15 @@ def read_weights(path: str | os.PathLike):
     return pd.read_csv(p)
 
 
-def write_text(path: str | os.PathLike, text: str) -> Path:
+def write_text(path: str | os.PathLike, text: str, *, overwrite: bool = False,
+               inputs: Iterable[str | os.PathLike] = (), where: str = "write_text") -> Path:
     """Write a text output (an HTML pack or landscape, an SVG diagram) atomically, creating its folder; return the path.
 
-    Outputs go through here because only ``store/`` touches files (DESIGN.md): a half-written pack never replaces a good one.
+    Outputs go through here because only ``store/`` touches files (DESIGN.md): a half-written pack never replaces a good
+    one, and :func:`check_output` refuses a path that is a database, one of ``inputs``, or a file whatworks did not write
+    (unless ``overwrite=True``).
     """
-    p = Path(path)
+    p = check_output(path, overwrite=overwrite, inputs=inputs, where=where)
     p.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(p, text)
     return p

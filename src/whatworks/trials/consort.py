@@ -61,7 +61,7 @@ class ConsortResult(Result):
         with plt.rc_context({"svg.fonttype": "none"}):
             fig = self.plot()
             buf = io.StringIO()
-            fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+            fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": "whatworks (matplotlib)"})
         return buf.getvalue()
 
     def _draw(self, ax) -> None:
