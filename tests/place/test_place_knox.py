@@ -200,3 +200,53 @@ def test_explicit_closed_equal_to_default_is_recorded_as_given():
     assert (right.settings["closed"].value, right.settings["closed"].source) == ("right", "user")
     with pytest.raises(WhatworksError, match="closed"):
         knox(df, closed="both", **opts)
+
+
+# ISSUE 11: month-resolution dates and rows without coordinates ------------------------------------------------------------
+def _monthly(n=40, seed=5):
+    rng = np.random.default_rng(seed)
+    months = pd.to_datetime(rng.choice(["2024-01-01", "2024-02-01", "2024-03-01"], n))
+    return pd.DataFrame({"x": rng.uniform(0, 2000, n), "y": rng.uniform(0, 2000, n), "month": months})
+
+
+def test_month_resolution_cannot_be_tested(capsys):
+    r = knox(_monthly(), time="month", distance_bands=[0, 200, 400], time_bands=[0, 7, 14])
+    assert "cannot be tested at this time resolution" in capsys.readouterr().err
+    assert not r.testable and r.permutations == 0 and r.simulated is None
+    assert r.table["p_value"].isna().all()
+    s = r.summary()
+    assert "cannot be tested at this time resolution" in s and "not evidence of no near-repeat pattern" in s
+    assert "no near-repeat pattern (p < 0.05)" not in s
+    assert "cannot be tested" in repr(r)
+    assert r.settings["time_precision"].value == "month" and r.settings["time_precision"].source == "data"
+
+
+def test_time_precision_column_or_value_marks_month_resolution():
+    df = _monthly()
+    df["day"] = (df["month"] - pd.Timestamp("2024-01-01")).dt.days + 3      # numbers of days: not detectable
+    opts = dict(time="day", distance_bands=[0, 200], time_bands=[0, 14], permutations=9, quiet=True)
+    assert knox(df, **opts).testable
+    assert not knox(df, time_precision="month", **opts).testable
+    df["time_precision"] = "month"                                           # the store's column
+    assert not knox(df, **opts).testable
+    df.loc[0, "time_precision"] = "day"
+    assert knox(df, **opts).testable
+    with pytest.raises(WhatworksError, match="'time_precision' parameter"):
+        knox(df, time_precision="fortnight", **opts)
+
+
+def test_rows_without_coordinates_are_dropped_with_a_count(capsys):
+    df, _ = _burkitt()
+    full = knox(df, time="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0, quiet=True)
+    gappy = pd.concat([df, pd.DataFrame({"x": [np.nan, 10.0, np.nan], "y": [5.0, np.nan, np.nan], "t": [1, 2, 3]})],
+                      ignore_index=True)
+    r = knox(gappy, time="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0)
+    err = capsys.readouterr().err
+    assert f"3 of {len(df) + 3} event(s) left out: 3 missing coordinates" in err
+    assert r.n_events == len(df) == full.n_events and r.settings["excluded_points"].value == 3
+    assert r.excluded["position"].tolist() == [len(df), len(df) + 1, len(df) + 2]
+    pd.testing.assert_frame_equal(r.table, full.table)
+    bad = df.copy()
+    bad.loc[4, ["x", "y"]] = 0.0
+    r2 = knox(bad, time="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0, on_stray="exclude", quiet=True)
+    assert r2.n_events == len(df) - 1 and r2.excluded["reason"].str.startswith("at (0, 0)").all()

@@ -4,6 +4,7 @@ grid (counts per cell) · kde (kernel density) · gistar (Getis–Ord Gi* hot sp
 concentration (Lorenz curve, Gini) · knox (near-repeat test) · accuracy (hit rate, PAI, PEI, RRI).
 """
 
+from whatworks.place._study_area import StudyArea
 from whatworks.place.accuracy import AccuracyResult, accuracy
 from whatworks.place.classify import ClassifyResult, classify
 from whatworks.place.concentration import ConcentrationResult, concentration
@@ -13,4 +14,4 @@ from whatworks.place.kde import KDEResult, kde
 from whatworks.place.knox import KnoxResult, knox
 
 __all__ = ["grid", "GridResult", "kde", "KDEResult", "gistar", "GiStarResult", "classify", "ClassifyResult",
-           "concentration", "ConcentrationResult", "knox", "KnoxResult", "accuracy", "AccuracyResult"]
+           "concentration", "ConcentrationResult", "knox", "KnoxResult", "accuracy", "AccuracyResult", "StudyArea"]

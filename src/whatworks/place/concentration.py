@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting
+from whatworks._announce import Setting, announce
 from whatworks._result import PALETTE, Result
 from whatworks._validate import require_columns
 from whatworks.errors import error
@@ -109,9 +109,37 @@ class ConcentrationResult(Result):
         ax.set_title(f"Crime concentration (Gini {self.gini:.2f})", loc="left")
 
 
-def _counts_from(where: str, counts, value: str) -> np.ndarray:
+def _places_from_grid(where: str, grid, study_area) -> tuple[pd.Series, str]:
+    """The grid's counts over its study area (narrowed by ``study_area`` when given) and what the places are."""
+    from whatworks.place._study_area import BBOX, build_study_area, fmt_area, fmt_length, length_unit, parse_study_area
+
+    t = grid.table
+    unit = length_unit(getattr(grid, "crs", None))
+    area = getattr(grid, "study_area", None)
+    spec = parse_study_area(where, study_area)
+    if spec.kind != BBOX:
+        narrowed = build_study_area(where, spec, grid.lattice, unit=unit)
+        t = t[np.isin(t["cell_id"].to_numpy(), narrowed.cell_ids)]
+        kind = narrowed.kind
+    else:
+        kind = area.kind if area is not None else BBOX
+    size = fmt_length(grid.lattice.cell_size, unit)
+    km = fmt_area(len(t) * grid.lattice.cell_area, unit)
+    if kind == BBOX:
+        what = (f"{len(t):,} cells of {size} covering the bounding box of the data ({km}); cells where no crime can "
+                "be recorded count as places with none, which overstates concentration (pass study_area=)")
+    else:
+        what = f"{len(t):,} cells of {size} in the study area ({km})"
+    return t[getattr(grid, "value", "count")], what
+
+
+def _counts_from(where: str, counts, value: str, study_area=None) -> tuple[np.ndarray, str]:
+    what = None
     if hasattr(counts, "lattice") and hasattr(counts, "table"):
-        counts = counts.table[getattr(counts, "value", value)]
+        counts, what = _places_from_grid(where, counts, study_area)
+    elif study_area is not None:
+        raise error(where, "study_area= needs a grid of counts (place.grid), whose cells it selects.",
+                    got=type(counts).__name__, hint="Pass place.grid(crimes, study_area=...) instead of plain counts.")
     elif isinstance(counts, pd.DataFrame):
         require_columns(where, counts, [value], arg="counts")
         counts = counts[value]
@@ -129,10 +157,10 @@ def _counts_from(where: str, counts, value: str) -> np.ndarray:
     if (x < 0).any():
         first = int(np.flatnonzero(x < 0)[0])
         raise error(where, "Counts must be non-negative.", got=x[first], row=f"position {first}")
-    return x
+    return x, what or f"{len(x):,} places, one per count given (places with no crime must be included as 0)"
 
 
-def concentration(counts, *, value: str = "count") -> ConcentrationResult:
+def concentration(counts, *, value: str = "count", study_area=None, quiet: bool = False) -> ConcentrationResult:
     """Crime concentration at places: Lorenz curve, Gini, generalised Gini, share of places holding 25% and 50%.
 
     Parameters
@@ -142,6 +170,12 @@ def concentration(counts, *, value: str = "count") -> ConcentrationResult:
         understated. A DataFrame uses the ``value`` column; a grid result uses its counts.
     value : str, default "count"
         Column of ``counts`` when it is a DataFrame.
+    study_area : DataFrame, shapely (Multi)Polygon, boundaries table or StudyArea, optional
+        With a grid: use only its cells in this study area (see :func:`whatworks.place.grid`). The denominator — the
+        number of places — is then the number of study-area cells. A grid made with ``study_area=`` already holds
+        only its study-area cells. ``None``: the places given.
+    quiet : bool, default False
+        Silence the announcement of what the places are.
 
     Returns
     -------
@@ -167,7 +201,7 @@ def concentration(counts, *, value: str = "count") -> ConcentrationResult:
     (0.8, 0.75, 0.1)
     """
     where = "concentration"
-    x = _counts_from(where, counts, value)
+    x, what = _counts_from(where, counts, value, study_area)
     if len(x) < 2:
         raise error(where, "Concentration needs at least 2 places.", got=len(x))
     total = x.sum()
@@ -178,7 +212,8 @@ def concentration(counts, *, value: str = "count") -> ConcentrationResult:
     table = pd.DataFrame({"rank": np.arange(1, len(x) + 1), "place": order, "count": xs,
                           "share_of_places": np.arange(1, len(x) + 1) / len(x),
                           "share_of_crime": np.cumsum(xs) / total})
-    settings = {"places": Setting(len(x), "data", "number of places, zero-crime places included")}
+    announce(f"concentration: places are {what}.", quiet=quiet)
+    settings = {"places": Setting(len(x), "data", f"number of places, zero-crime places included: {what}", "places")}
     return ConcentrationResult(table=table, settings=settings, gini=gini(x), generalised_gini=generalised_gini(x),
                                places_for_25=share_of_places(x, 0.25), places_for_50=share_of_places(x, 0.5),
                                n_places=len(x), n_crimes=float(total),

@@ -10,11 +10,14 @@ import pandas as pd
 from scipy import sparse, stats
 from scipy.spatial import cKDTree
 
-from whatworks._announce import Setting, given_or_default, resolve
+from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 from whatworks.place._lattice import Lattice, cells_geojson, draw_cells
+from whatworks.place._maps import MapPlot
+from whatworks.place._study_area import (BBOX, StudyArea, build_study_area, fmt_area, fmt_length, length_unit,
+                                         parse_study_area, points_in_area)
 
 __all__ = ["gistar", "GiStarResult", "binary_weights", "gistar_z"]
 
@@ -32,18 +35,24 @@ _BLOCK = 4_000_000
 
 
 @dataclass(frozen=True, repr=False, kw_only=True)
-class GiStarResult(Result):
+class GiStarResult(MapPlot, Result):
     """Gi* z-scores, p-values and hot/cold classification per cell.
 
     ``table`` columns: the input's ``cell_id`` (when present), ``x``, ``y``, the value column, ``neighbours``
     (including the cell itself), ``gistar`` (the z-score), ``p_value`` (two-sided; from permutations when they were run),
     ``p_adjusted`` (Benjamini–Hochberg when ``fdr``), ``classification`` ("hot spot", "cold spot", "not significant").
+    Only study-area cells are rows; ``study_area`` holds them (None for a plain table of places).
     """
 
     lattice: Lattice | None = None
     crs: str | None = None
     distance: float = float("nan")
     alpha: float = 0.05
+    study_area: StudyArea | None = None
+
+    @property
+    def unit(self) -> str:
+        return length_unit(self.crs)
 
     def _counts(self):
         c = self.table["classification"].value_counts()
@@ -58,8 +67,12 @@ class GiStarResult(Result):
         how = "permutation" if self.settings.get("permutations") and self.settings["permutations"].value else "analytic"
         fdr = self.settings.get("fdr")
         adj = " after Benjamini–Hochberg false-discovery-rate control" if fdr and fdr.value else ""
-        return (f"Getis–Ord Gi* over {len(self.table):,} cells (neighbours within {self.distance:g}, each cell "
-                f"included): {hot} hot spot(s) and {cold} cold spot(s) at p < {self.alpha} ({how} p-values{adj}).")
+        text = (f"Getis–Ord Gi* over {len(self.table):,} cells (neighbours within "
+                f"{fmt_length(self.distance, self.unit)}, each cell included): {hot} hot spot(s) and {cold} cold "
+                f"spot(s) at p < {self.alpha} ({how} p-values{adj}).")
+        if self.study_area is not None:
+            text += f" Cells compared across the {self.study_area.description}."
+        return text
 
     def _draw(self, ax) -> None:
         cls = self.table["classification"].to_numpy()
@@ -122,18 +135,33 @@ def gistar_z_from_lag(x: np.ndarray, lag: np.ndarray, wi: np.ndarray) -> np.ndar
         return (lag - xbar * wi) / (s * np.sqrt((n * wi - wi * wi) / (n - 1)))
 
 
-def square_lattice_lag(lattice: Lattice, values: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(Σ_j w_ij x_j, W_i)`` for a full square lattice in cell-id order, by a 2-D correlation with the disc of
-    offsets within ``distance`` — the same binary weights as :func:`binary_weights`, without building a matrix."""
+def square_lattice_lag(lattice: Lattice, values: np.ndarray, distance: float,
+                       cell_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(Σ_j w_ij x_j, W_i)`` for a square lattice, by a 2-D correlation with the disc of offsets within
+    ``distance`` — the same binary weights as :func:`binary_weights`, without building a matrix.
+
+    ``values`` are in cell-id order for the whole lattice, or — with ``cell_ids`` (distinct ids of the cells present,
+    e.g. a study area) — for those cells only: absent cells are neither neighbours nor counted in ``W_i``."""
     from scipy.ndimage import correlate
 
     reach = int(math.floor(distance * (1 + DISTANCE_SLACK) / lattice.cell_size))
     off = np.arange(-reach, reach + 1) * lattice.cell_size
     kernel = (np.hypot(off[:, None], off[None, :]) <= distance * (1 + DISTANCE_SLACK)).astype(float)
-    img = np.asarray(values, float).reshape(lattice.nrows, lattice.ncols)
-    lag = correlate(img, kernel, mode="constant", cval=0.0)
-    wi = correlate(np.ones_like(img), kernel, mode="constant", cval=0.0)
-    return lag.ravel(), np.rint(wi.ravel())
+    if cell_ids is None:
+        img = np.asarray(values, float).reshape(lattice.nrows, lattice.ncols)
+        present = np.ones_like(img)
+    else:
+        img = np.zeros(lattice.n_cells)
+        img[cell_ids] = values
+        img = img.reshape(lattice.nrows, lattice.ncols)
+        present = np.zeros(lattice.n_cells)
+        present[cell_ids] = 1.0
+        present = present.reshape(lattice.nrows, lattice.ncols)
+    lag = correlate(img, kernel, mode="constant", cval=0.0).ravel()
+    wi = np.rint(correlate(present, kernel, mode="constant", cval=0.0).ravel())
+    if cell_ids is None:
+        return lag, wi
+    return lag[cell_ids], wi[cell_ids]
 
 
 def _distinct_draws(rng: np.random.Generator, high: int, size: tuple[int, int]) -> np.ndarray:
@@ -195,7 +223,7 @@ def _regular_spacing(x: np.ndarray, y: np.ndarray) -> tuple[float, str]:
 
 def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance: float | None = None,
            permutations: int | None = None, fdr: bool | None = None, alpha: float | None = None,
-           seed: int | None = None, quiet: bool = False) -> GiStarResult:
+           seed: int | None = None, study_area=None, quiet: bool = False) -> GiStarResult:
     """Getis–Ord Gi* statistic for every cell, with hot / cold / not significant classification.
 
     Parameters
@@ -221,6 +249,11 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
         Seed (an integer ≥ 0) for the permutations. ``None`` (not given) means 0, so results are reproducible either
         way. ``permutations``, ``fdr``, ``alpha`` and ``seed`` are recorded in ``.settings`` with source "user" when
         you pass them — even the default value, e.g. ``seed=0`` — and source "default" when you leave them out.
+    study_area : DataFrame, shapely (Multi)Polygon, boundaries table or StudyArea, optional
+        Keep only the cells in this study area (see :func:`whatworks.place.grid`): cells outside are not zero cells,
+        they are left out, so neighbours, the mean and the standard deviation are over the study area only. A grid
+        made with ``study_area=`` already holds only its study-area cells; ``None`` uses the cells given. For a plain
+        table of places only a polygon can be used (places outside it are left out).
     quiet : bool, default False
         Silence announcements.
 
@@ -265,12 +298,38 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
         lattice, crs = cells.lattice, getattr(cells, "crs", None)
         if value == "count" and getattr(cells, "value", "count") != "count":
             value = cells.value
+        unit = length_unit(crs)
         default_distance = (lattice.cell_size * math.sqrt(2),
-                            f"cell size ({lattice.cell_size:g}) × √2: the cells touching each cell")
+                            f"cell size ({fmt_length(lattice.cell_size, unit)}) × √2: the cells touching each cell")
         table = cells.table
+        area = getattr(cells, "study_area", None)
     else:
         table = require_dataframe(where, "cells", cells)
+        unit, area = length_unit(None), None
     require_columns(where, table, [x, y, value], arg="cells")
+    spec = parse_study_area(where, study_area)
+    if spec.kind != BBOX:
+        if lattice is not None and "cell_id" in table.columns:
+            area = build_study_area(where, spec, lattice, unit=unit)
+            inside = np.isin(table["cell_id"].to_numpy(), area.cell_ids)
+        elif spec.geometry is not None:
+            inside = points_in_area(spec, None, pd.to_numeric(table[x], errors="coerce").to_numpy(float),
+                                    pd.to_numeric(table[y], errors="coerce").to_numpy(float))
+        else:
+            raise error(where, "A study area of points needs a grid to define its cells.", got="a plain table",
+                        hint="Make the grid with place.grid(..., study_area=points), or give a polygon.")
+        n_out = int((~inside).sum())
+        table = table[inside].reset_index(drop=True)
+        msg = (f"Gi* over the study area: {len(table):,} cells kept, {n_out:,} outside left out (not counted as "
+               "zeros)" if lattice is not None else
+               f"Gi* over the study area: {len(table):,} places kept, {n_out:,} outside the polygon left out")
+        announce(msg + ".", quiet=quiet)
+        settings["study_area"] = Setting(spec.kind, "user", msg)
+        if lattice is not None and "cell_id" in table.columns:
+            cell_area = lattice.cell_area
+            area = StudyArea(kind=area.kind, lattice=lattice, cell_ids=np.sort(table["cell_id"].to_numpy(np.int64)),
+                             description=(f"study area: {len(table):,} cells of {fmt_length(lattice.cell_size, unit)} "
+                                          f"({fmt_area(len(table) * cell_area, unit)})"), geometry=area.geometry)
     if len(table) < 3:
         raise error(where, "Gi* needs at least 3 cells.", got=len(table))
     xv = require_numeric(where, table, x)
@@ -299,7 +358,7 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
             raise error(where, "Cannot choose a neighbour distance: several cells share one location.",
                         hint="Give distance= explicitly.") from None
 
-    dist = float(resolve("distance", distance, chooser, quiet=quiet, settings=settings))
+    dist = float(resolve("distance", distance, chooser, quiet=quiet, settings=settings, unit=unit))
     # None = not given: an explicit value equal to the default (seed=0, alpha=0.05 …) is still recorded as the user's
     permutations = int(given_or_default(settings, "permutations", None if permutations is None else int(permutations),
                                         DEFAULT_PERMUTATIONS, reason="conditional permutations (0: analytic p-values)"))
@@ -313,19 +372,24 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
     if np.ptp(vals) == 0:
         raise error(where, f"Every cell has the same '{value}' ({vals[0]:g}); Gi* is undefined.",
                     hint="Use a smaller cell size or more data.")
-    full_square = (lattice is not None and lattice.shape == "square" and (x, y) == ("x", "y")
-                   and "cell_id" in table.columns and len(table) == lattice.n_cells
-                   and np.array_equal(table["cell_id"].to_numpy(), np.arange(lattice.n_cells)))
+    on_square = (lattice is not None and lattice.shape == "square" and (x, y) == ("x", "y")
+                 and "cell_id" in table.columns)
+    ids = table["cell_id"].to_numpy() if on_square else None
+    full_square = on_square and len(table) == lattice.n_cells and np.array_equal(ids, np.arange(lattice.n_cells))
+    sub_square = (on_square and not full_square and pd.api.types.is_integer_dtype(ids) and len(ids)
+                  and ids.min() >= 0 and ids.max() < lattice.n_cells and len(np.unique(ids)) == len(ids))
     w = None
-    if full_square and not permutations:
-        # Fast path for a whole square grid: neighbour sums by 2-D correlation (identical weights, no matrix).
-        lag, wi = square_lattice_lag(lattice, vals, dist)
+    if (full_square or sub_square) and not permutations:
+        # Fast path for a square grid (the whole lattice or its study-area cells): neighbour sums by 2-D correlation
+        # (identical binary weights among the cells present, no matrix).
+        lag, wi = square_lattice_lag(lattice, vals, dist, None if full_square else ids.astype(np.int64))
         z = gistar_z_from_lag(vals, lag, wi)
     else:
         w = binary_weights(xv, yv, dist)
         z, wi = gistar_z(vals, w)
     if np.all(wi == len(vals)):
-        raise error(where, f"With distance {dist:g} every cell neighbours every other cell, so Gi* is undefined.",
+        raise error(where, f"With distance {fmt_length(dist, unit)} every cell neighbours every other cell, so Gi* "
+                    "is undefined.",
                     got=dist, hint="Use a smaller distance.")
     p = 2 * stats.norm.sf(np.abs(z))
     if permutations:
@@ -348,4 +412,5 @@ def gistar(cells, x: str = "x", y: str = "y", value: str = "count", *, distance:
     out["p_value"] = p
     out["p_adjusted"] = p_adj
     out["classification"] = cls
-    return GiStarResult(table=out, settings=settings, lattice=lattice, crs=crs, distance=dist, alpha=alpha)
+    return GiStarResult(table=out, settings=settings, lattice=lattice, crs=crs, distance=dist, alpha=alpha,
+                        study_area=area)

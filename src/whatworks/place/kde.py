@@ -14,7 +14,9 @@ from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_numeric
 from whatworks.errors import error
 from whatworks.place._lattice import Lattice, cells_geojson, check_cells, choose_cell_size, draw_cells, nice_floor
-from whatworks.place.grid import cell_table, prepare_points
+from whatworks.place._maps import MapPlot
+from whatworks.place._study_area import BBOX, StudyArea, fmt_length, length_unit, parse_study_area
+from whatworks.place.grid import apply_study_area, area_extent, cell_table, prepare_points
 
 __all__ = ["kde", "KDEResult", "bandwidth_nrd", "kernel_value"]
 
@@ -35,12 +37,13 @@ MAX_FINE_CELLS = 40_000_000
 
 
 @dataclass(frozen=True, repr=False, kw_only=True)
-class KDEResult(Result):
+class KDEResult(MapPlot, Result):
     """Kernel density per cell.
 
     ``table`` columns: ``cell_id``, ``row``, ``col``, ``x``, ``y`` (cell centre) and ``density`` — the kernel
     density estimate at the centre, in events (or summed weights) per square unit of the coordinates (per m² for
-    metres); it integrates to the number of events. ``expected`` = density × cell area.
+    metres; messages and maps show events per km², i.e. × 1,000,000); over the whole plane it integrates to the
+    number of events. ``expected`` = density × cell area. Only study-area cells are rows (values outside are masked).
     """
 
     lattice: Lattice = None
@@ -48,25 +51,45 @@ class KDEResult(Result):
     crs: str | None = None
     bandwidth: float = float("nan")
     kernel: str = "quartic"
+    study_area: StudyArea | None = None
+
+    @property
+    def unit(self) -> str:
+        return length_unit(self.crs)
+
+    def _per_area(self) -> tuple[float, str]:
+        """Factor and label turning ``density`` (per square unit) into the unit messages use."""
+        if self.unit == "m":
+            return 1e6, "events per km²"
+        return 1.0, f"events per square {self.unit}"
 
     def _headline(self) -> str:
-        return f"{self.kernel} KDE, bandwidth {self.bandwidth:g}, {len(self.table):,} cells of {self.lattice.cell_size:g}"
+        return (f"{self.kernel} KDE, bandwidth {fmt_length(self.bandwidth, self.unit)}, {len(self.table):,} cells of "
+                f"{fmt_length(self.lattice.cell_size, self.unit)}")
 
     def summary(self) -> str:
         t = self.table
         top = t.loc[t["density"].idxmax()]
-        return (f"Kernel density ({self.kernel} kernel, bandwidth {self.bandwidth:g}) over {len(t):,} cells of "
-                f"{self.lattice.cell_size:g}; the densest cell is centred at ({top['x']:.0f}, {top['y']:.0f}) with "
-                f"{top['density'] * 1e6:.4g} events per million square units.")
+        factor, per = self._per_area()
+        text = (f"Kernel density ({self.kernel} kernel, bandwidth {fmt_length(self.bandwidth, self.unit)}) over "
+                f"{len(t):,} cells of {fmt_length(self.lattice.cell_size, self.unit)}; the densest cell is centred at "
+                f"({top['x']:.0f}, {top['y']:.0f}) with {top['density'] * factor:,.4g} {per}.")
+        if self.study_area is not None and self.study_area.kind != BBOX:
+            text += f" Values outside the {self.study_area.description} are masked."
+        return text
 
     def _draw(self, ax) -> None:
-        draw_cells(ax, self.lattice, self.table["cell_id"].to_numpy(), self.table["density"].to_numpy(),
-                   cmap="magma_r", label="density (events per square unit)")
-        ax.set_title(f"Kernel density (bandwidth {self.bandwidth:g})", loc="left", color=PALETTE["black"])
+        factor, per = self._per_area()
+        draw_cells(ax, self.lattice, self.table["cell_id"].to_numpy(), self.table["density"].to_numpy() * factor,
+                   cmap="magma_r", label=f"density ({per})")
+        ax.set_title(f"Kernel density (bandwidth {fmt_length(self.bandwidth, self.unit)})", loc="left",
+                     color=PALETTE["black"])
 
     def to_array(self) -> np.ndarray:
-        """Density as a 2-D array (rows bottom to top)."""
-        return self.table["density"].to_numpy().reshape(self.lattice.nrows, self.lattice.ncols)
+        """Density as a 2-D array (rows bottom to top); NaN outside the study area."""
+        out = np.full(self.lattice.n_cells, np.nan)
+        out[self.table["cell_id"].to_numpy()] = self.table["density"].to_numpy()
+        return out.reshape(self.lattice.nrows, self.lattice.ncols)
 
     def to_geojson(self, *, as_string: bool = False):
         """Cells as GeoJSON polygons in the input CRS with all table columns as properties."""
@@ -159,7 +182,7 @@ def binned_density(x: np.ndarray, y: np.ndarray, w: np.ndarray, lattice: Lattice
 def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None = None,
         bandwidth: float | None = None, weights: str | None = None, kernel: str | None = None, extent=None,
         crs: str | None = None, on_small_bandwidth: str = "error", on_stray: str = "exclude",
-        quiet: bool = False) -> KDEResult:
+        study_area=None, quiet: bool = False) -> KDEResult:
     """Kernel density estimate on a regular square grid.
 
     Parameters
@@ -192,12 +215,18 @@ def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None
         number ≤ bandwidth / 2 and announces it; "keep" computes it anyway (densities remain exact at the centres)
         and announces the warning.
     on_stray : {"exclude", "error"}, default "exclude"
+    study_area : DataFrame, shapely (Multi)Polygon, boundaries table or StudyArea, optional
+        The ground where crime can be recorded (see :func:`whatworks.place.grid`). The grid covers the study area's
+        bounding box (not widened by the kernel), every point inside it contributes, and cells outside are masked
+        (absent from ``.table``, NaN in ``to_array()``). ``None``: the data's bounding box widened by the kernel's
+        reach (announced).
     quiet : bool, default False
 
     Returns
     -------
     KDEResult
-        ``.table`` with ``density`` (events per square unit at the cell centre) and ``expected`` (density × cell area).
+        ``.table`` with ``density`` (events per square unit at the cell centre: per m² for metres; the summary and
+        map show events per km²) and ``expected`` (density × cell area).
 
     Notes
     -----
@@ -233,8 +262,11 @@ def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None
     if weights is not None:
         require_columns(where, df, [weights], arg="df")
     check_choice(where, "on_stray", on_stray, ("exclude", "error"))
-    xv, yv, keep, excluded, bbox = prepare_points(where, df, x, y, extent=extent, on_stray=on_stray, quiet=quiet,
-                                                  settings=settings)
+    spec = parse_study_area(where, study_area)
+    unit = length_unit(crs)
+    ext, ext_reason = area_extent(spec, extent)
+    xv, yv, keep, excluded, bbox = prepare_points(where, df, x, y, extent=ext, on_stray=on_stray, quiet=quiet,
+                                                  settings=settings, extent_reason=ext_reason)
     px, py = xv[keep], yv[keep]
     if weights is not None:
         wv = require_numeric(where, df, weights)[keep]
@@ -255,9 +287,9 @@ def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None
         return float(f"{h:.4g}"), (f"normal-reference rule MASS::bandwidth.nrd, mean of x ({hx:.4g}) and y "
                                    f"({hy:.4g})")
 
-    h = float(resolve("bandwidth", bandwidth, choose_bw, quiet=quiet, settings=settings))
+    h = float(resolve("bandwidth", bandwidth, choose_bw, quiet=quiet, settings=settings, unit=unit))
     reach = _kernel_reach(h, kernel)
-    if extent is None:
+    if extent is None and spec.kind == BBOX:
         bbox = (bbox[0] - reach, bbox[1] + reach, bbox[2] - reach, bbox[3] + reach)
 
     def choose_cell():
@@ -266,11 +298,12 @@ def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None
         if size > cap:
             return cap, (f"the sfhotspot rule gave {size:g}, reduced to a round number ≤ bandwidth / "
                          f"{AUTO_CELLS_PER_BANDWIDTH} so the map resolves the kernel")
-        return size, reason
+        return size, (reason.replace("data's bounding box", "study area's bounding box") if ext_reason else reason)
 
-    size = float(resolve("cell_size", cell_size, choose_cell, quiet=quiet, settings=settings))
+    size = float(resolve("cell_size", cell_size, choose_cell, quiet=quiet, settings=settings, unit=unit))
     if h < size:
-        msg = (f"The bandwidth ({h:g}) is smaller than the cell size ({size:g}): each point's kernel fits inside one "
+        msg = (f"The bandwidth ({h:g}) is smaller than the cell size ({size:g}), both in "
+               f"{'metres' if unit == 'm' else unit}: each point's kernel fits inside one "
                "cell, so most cells would show zero density between points.")
         if on_small_bandwidth == "error":
             raise error(where, msg, expected="bandwidth ≥ cell_size", got={"bandwidth": h, "cell_size": size},
@@ -288,6 +321,11 @@ def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None
             settings["small_bandwidth"] = Setting("kept", "user", msg)
     lattice = Lattice.covering("square", size, *bbox)
     check_cells(where, lattice, quiet, announce)
+    area, keep, excluded = apply_study_area(where, df, spec, lattice, xv, yv, keep, excluded, on_stray=on_stray,
+                                            quiet=quiet, settings=settings, unit=unit)
+    if spec.kind != BBOX:
+        px, py = xv[keep], yv[keep]
+        wv = require_numeric(where, df, weights)[keep] if weights is not None else np.ones(len(px))
     try:
         dens, m = binned_density(px, py, wv, lattice, h, kernel)
     except MemoryError:
@@ -298,5 +336,7 @@ def kde(df: pd.DataFrame, x: str = "x", y: str = "y", *, cell_size: float | None
     table = cell_table(lattice)
     table["density"] = dens
     table["expected"] = dens * lattice.cell_area
+    if spec.kind != BBOX:
+        table = table.iloc[area.cell_ids].reset_index(drop=True)
     return KDEResult(table=table, settings=settings, lattice=lattice, excluded=excluded, crs=crs, bandwidth=h,
-                     kernel=kernel)
+                     kernel=kernel, study_area=area)

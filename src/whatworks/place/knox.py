@@ -15,6 +15,7 @@ from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 from whatworks.place._lattice import find_strays, nice_floor, to_days
+from whatworks.place._study_area import BBOX, parse_study_area, points_in_area
 
 __all__ = ["knox", "KnoxResult", "band_labels"]
 
@@ -28,6 +29,11 @@ SIGNIFICANCE = 0.05
 DEFAULT_PERMUTATIONS = 999
 DEFAULT_SEED = 0
 DEFAULT_CLOSED = "left"
+TIME_PRECISIONS = ("month", "day", "minute")
+ON_STRAY = ("error", "exclude")
+# What the result says when the dates cannot resolve the time bands (police.uk publishes months only).
+MONTH_RESOLUTION = ("cannot be tested at this time resolution: every date is a month (police.uk publishes the month "
+                    "only), so pairs a few days apart cannot be told from pairs weeks apart")
 
 
 @dataclass(frozen=True, repr=False, kw_only=True)
@@ -47,6 +53,9 @@ class KnoxResult(Result):
     closed: str = "left"
     distance_unit: str = "m"
     simulated: np.ndarray | None = None
+    testable: bool = True
+    untestable_reason: str = ""
+    excluded: pd.DataFrame | None = None
 
     def heat(self, column: str = "ratio") -> pd.DataFrame:
         """The table as distance band (rows) × time band (columns) of ``column``."""
@@ -55,6 +64,8 @@ class KnoxResult(Result):
         return out.loc[t["distance_band"].unique(), t["time_band"].unique()]
 
     def _headline(self) -> str:
+        if not self.testable:
+            return f"{self.n_events:,} events; cannot be tested at this time resolution"
         sig = self._excess()
         return f"{self.n_events:,} events; {len(sig)} of {len(self.table)} band pairs with a significant excess"
 
@@ -65,6 +76,10 @@ class KnoxResult(Result):
     def summary(self) -> str:
         sig = self._excess()
         head = (f"Knox test on {self.n_events:,} events with {self.permutations} permutations: ")
+        if not self.testable:
+            return (f"Knox test on {self.n_events:,} events: near repeats {self.untestable_reason}. This is not "
+                    "evidence of no near-repeat pattern. Use dates recorded to the day (e.g. your records-management "
+                    "export) to test it.")
         if self.permutations == 0:
             return head + "no permutations were run, so no p-values; see the ratio column."
         if not len(sig):
@@ -204,7 +219,7 @@ def _permutation_counts(t: np.ndarray, i: np.ndarray, j: np.ndarray, dband: np.n
 
 def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, distance_bands=None,
          time_bands=None, permutations: int | None = None, seed: int | None = None, closed: str | None = None,
-         distance_unit: str = "m",
+         distance_unit: str = "m", time_precision: str | None = None, on_stray: str = "error", study_area=None,
          quiet: bool = False) -> KnoxResult:
     """Knox test of space–time interaction over bands of distance and time (the near-repeat calculator).
 
@@ -233,12 +248,26 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
         first band with closed="right"). ``None`` (not given) means "left"; recorded in ``.settings`` like ``seed``.
     distance_unit : str, default "m"
         Unit shown in the band labels.
+    time_precision : {"month", "day", "minute"} or str, optional
+        How precisely the dates were recorded: a value, or the name of a column holding one per row (the store's
+        ``time_precision``). ``None``: the column ``time_precision`` when ``df`` has one, else taken from the dates.
+        When every date is a month ("month", or every datetime is midnight on the 1st), near repeats **cannot be
+        tested at this time resolution**: the result says so (``testable`` False, ``p_value`` NaN, no permutations
+        run) instead of reporting "no near-repeat pattern".
+    on_stray : {"error", "exclude"}, default "error"
+        Rows without coordinates are always left out (police.uk loads crimes with no mappable location), counted in
+        the announcement and listed in ``.excluded``. Other stray points ((0, 0), far outside the rest): "error"
+        refuses, naming the first; "exclude" leaves them out and lists them too.
+    study_area : shapely (Multi)Polygon, boundaries table or StudyArea, optional
+        Leave out the events outside it (counted and listed). A table of points needs cells: pass
+        ``grid(..., study_area=points).study_area``.
     quiet : bool, default False
 
     Returns
     -------
     KnoxResult
-        ``.table`` per band pair (observed, expected, ratio, p_value), ``.heat()``, ``.plot()`` (heat table).
+        ``.table`` per band pair (observed, expected, ratio, p_value), ``.heat()``, ``.plot()`` (heat table),
+        ``.excluded`` (events left out), ``.testable``.
 
     Notes
     -----
@@ -275,23 +304,21 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
         check_number(where, "seed", seed, low=0, integer=True)
     if closed is not None:
         check_choice(where, "closed", closed, CLOSED)
+    check_choice(where, "on_stray", on_stray, ON_STRAY)
+    settings: dict[str, Setting] = {}
+    df, excluded = _drop_unlocated(where, df, x, y, on_stray=on_stray, study_area=study_area, quiet=quiet,
+                                   settings=settings)
     if len(df) < 3:
-        raise error(where, "The Knox test needs at least 3 events.", got=len(df))
+        raise error(where, "The Knox test needs at least 3 events with coordinates.", got=len(df))
     xv = require_numeric(where, df, x)
     yv = require_numeric(where, df, y)
     tv, kind = to_days(where, df, time)
-    stray = find_strays(xv, yv)
-    if (stray != "").any():
-        first = int(np.flatnonzero(stray != "")[0])
-        raise error(where, f"{int((stray != '').sum())} event(s) have stray coordinates ({stray[first]}).",
-                    row=f"position {first} (index {df.index[first]!r}) at ({xv[first]}, {yv[first]})",
-                    hint="Remove them first (whatworks.place.grid(...).excluded lists them).")
-    if kind == "datetime":
-        stamps = pd.to_datetime(df[time])
-        if len(stamps) and bool(((stamps.dt.day == 1) & (stamps.dt.normalize() == stamps)).all()):
-            announce("every time is midnight on the 1st of a month: the data look monthly (e.g. police.uk), so "
-                     "time bands shorter than a month cannot be resolved.", quiet=quiet)
-    settings: dict[str, Setting] = {}
+    precision = _time_precision(where, df, time, kind, time_precision)
+    settings["time_precision"] = Setting(precision[0], precision[1], precision[2])
+    monthly = precision[0] == "month"
+    if monthly:
+        announce("every time is a month (midnight on the 1st): the data look monthly (e.g. police.uk), so near "
+                 "repeats " + MONTH_RESOLUTION + ".", quiet=quiet)
     pts = np.column_stack([xv, yv])
 
     def choose_distance():
@@ -345,6 +372,8 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
 
     sims = None
     p = np.full((n_d, n_t), np.nan)
+    if monthly:
+        permutations = 0     # nothing to test: the result says so instead of computing meaningless p-values
     if permutations:
         sims = _permutation_counts(tv, i, j, dband, t_edges, closed, n_d, permutations, seed)
         p = ((sims >= observed[None]).sum(axis=0) + 1) / (permutations + 1)
@@ -364,4 +393,62 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
     })
     return KnoxResult(table=table, settings=settings, n_events=n, permutations=int(permutations),
                       distance_edges=tuple(d_edges.tolist()), time_edges=tuple(t_edges.tolist()), closed=closed,
-                      distance_unit=distance_unit, simulated=sims)
+                      distance_unit=distance_unit, simulated=sims, testable=not monthly,
+                      untestable_reason=MONTH_RESOLUTION if monthly else "", excluded=excluded)
+
+
+def _drop_unlocated(where: str, df: pd.DataFrame, x: str, y: str, *, on_stray: str, study_area, quiet: bool,
+                    settings: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave out events without coordinates (always), stray ones (``on_stray="exclude"``) and those outside the
+    study area; announce the count and return ``(kept rows, excluded table)``. Other strays raise."""
+    xv = require_numeric(where, df, x, allow_na=True)
+    yv = require_numeric(where, df, y, allow_na=True)
+    reason = find_strays(xv, yv)
+    bad = (reason != "") & (reason != "missing coordinates")
+    if bad.any() and on_stray == "error":
+        first = int(np.flatnonzero(bad)[0])
+        raise error(where, f"{int(bad.sum())} event(s) have stray coordinates ({reason[first]}).",
+                    row=f"position {first} (index {df.index[first]!r}) at ({xv[first]}, {yv[first]})",
+                    hint="Remove them first (whatworks.place.grid(...).excluded lists them), or on_stray='exclude'.")
+    spec = parse_study_area(where, study_area)
+    if spec.kind != BBOX:
+        if spec.geometry is None and spec.area is None:
+            raise error(where, "A study area of points needs cells; the Knox test has no grid.", got="points",
+                        hint="Pass grid(crimes, study_area=points).study_area, or a polygon.")
+        area = spec.area if spec.area is not None else None
+        ok = reason == ""
+        inside = np.zeros(len(xv), bool)
+        inside[ok] = points_in_area(spec, area, xv[ok], yv[ok])
+        reason[ok & ~inside] = "outside the study area"
+    drop = reason != ""
+    excluded = pd.DataFrame({"position": np.flatnonzero(drop), "index": df.index[drop], "x": xv[drop],
+                             "y": yv[drop], "reason": reason[drop].astype(str)})
+    settings["excluded_points"] = Setting(int(drop.sum()), "data", "events left out (see .excluded)", "events")
+    if drop.any():
+        counts = excluded["reason"].value_counts()
+        announce(f"{int(drop.sum()):,} of {len(df):,} event(s) left out: "
+                 + "; ".join(f"{n:,} {r}" for r, n in counts.items()) + " (listed in .excluded).", quiet=quiet)
+        df = df.iloc[np.flatnonzero(~drop)]
+    return df, excluded
+
+
+def _time_precision(where: str, df: pd.DataFrame, time: str, kind: str, given) -> tuple[str, str, str]:
+    """``(precision, source, reason)``: "month" when the dates are months, else "day" or "minute"/"number"."""
+    if given is not None and str(given) not in TIME_PRECISIONS and str(given) in df.columns:
+        column, given = str(given), None
+    else:
+        column = "time_precision" if given is None and "time_precision" in df.columns else None
+    if given is not None:
+        check_choice(where, "time_precision", given, TIME_PRECISIONS)
+        return str(given), "user", "given by the caller"
+    if column is not None:
+        vals = df[column].astype("string").str.lower()
+        if len(vals) and bool((vals == "month").all()):
+            return "month", "data", f"every row's {column} is 'month'"
+        return "day", "data", f"column {column}: not every row is month-resolution"
+    if kind == "datetime":
+        stamps = pd.to_datetime(df[time])
+        if len(stamps) and bool(((stamps.dt.day == 1) & (stamps.dt.normalize() == stamps)).all()):
+            return "month", "data", "every date is midnight on the 1st of a month"
+        return "day", "data", "dates within months"
+    return "day", "data", "times given as numbers of days"
