@@ -139,3 +139,65 @@ def test_explicit_k_and_weights_are_recorded_as_given():
     # with the caller's own groups k is not used: the record says what the groups hold
     own = peers(a, feats, id="code", groups=pd.DataFrame({"code": ["E00000", "E00000"], "peer": ["E00001", "E00002"]}))
     assert (own.settings["k"].value, own.settings["k"].source) == (2, "data") and own.k == 2
+
+
+# ---------------------------------------------------------------- issue 11: peers at LAD level on rolled-up covariates
+
+
+def _lsoa_lookup(seed=11, n_lad=9):
+    """A wide lookup: n_lad local authorities, each with 2 wards of 2–4 LSOAs, population and two covariates."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_lad):
+        for j in range(2):
+            for m in range(int(rng.integers(2, 5))):
+                rows.append({"lsoa_code": f"E01{i}{j}{m}", "ward_code": f"E05{i}{j}", "lad_code": f"E08{i}",
+                             "population": int(rng.integers(800, 3000)), "imd_score": float(rng.uniform(5, 60)),
+                             "households": int(rng.integers(300, 1300))})
+    return pd.DataFrame(rows)
+
+
+def test_peers_on_store_lads_rolled_up_from_lsoas_equal_peers_on_hand_computed_lads():
+    import whatworks as ww
+
+    lookup = _lsoa_lookup()
+    store = ww.Store(":memory:")
+    try:
+        store.ingest_areas(lookup, name="lsoa lookup")
+        lads = store.area_covariates("lad")
+    finally:
+        store.close()
+    assert lads.attrs["rolled_up"] == ["households", "imd_score"]
+    # by hand: households summed, imd_score weighted by population, straight from the LSOA rows
+    hand = lookup.assign(w=lookup["population"] * lookup["imd_score"]).groupby("lad_code").agg(
+        households=("households", "sum"), w=("w", "sum"), population=("population", "sum")).reset_index()
+    hand = pd.DataFrame({"code": hand["lad_code"], "households": hand["households"].astype(float),
+                         "imd_score": hand["w"] / hand["population"]})
+    got = lads[["code", "households", "imd_score"]].sort_values("code").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, hand.sort_values("code").reset_index(drop=True), rtol=1e-12)
+    on_store = peers(lads, ["imd_score", "households"], id="code", k=3)
+    on_hand = peers(hand, ["imd_score", "households"], id="code", k=3)
+    assert on_store.groups() == on_hand.groups()
+    np.testing.assert_allclose(on_store.table.sort_values(["code", "rank"])["distance"],
+                               on_hand.table.sort_values(["code", "rank"])["distance"], rtol=1e-9)
+    assert len(on_store.groups()) == 9 and all(len(v) == 3 for v in on_store.groups().values())
+
+
+def test_missing_feature_is_named_or_dropped_by_policy():
+    a = pd.DataFrame({"code": list("ABCDE"), "imd": [10, 11, np.nan, 31, 20], "density": [5, 6, 50, 52, 20]})
+    with pytest.raises(WhatworksError, match=r"Feature 'imd' is missing for 1 area\(s\).*position 2 \(code='C'\)"
+                                             r".*on_missing='drop'"):
+        peers(a, ["imd", "density"], id="code", k=1)
+    r = peers(a, ["imd", "density"], id="code", k=1, on_missing="drop")
+    assert r.dropped == ("C",) and r.settings["dropped"].value == ["C"]
+    assert r.settings["on_missing"].value == "drop" and r.settings["on_missing"].source == "user"
+    # the same groups as without C at all
+    assert r.groups() == peers(a[a["code"] != "C"], ["imd", "density"], id="code", k=1).groups()
+    assert "C" not in set(r.table["peer"]) and "1 area left out for a missing feature (C)." in r.summary()
+    with pytest.raises(WhatworksError, match="left out because one of its features"):
+        r.of("C")
+    with pytest.raises(WhatworksError, match="'on_missing' parameter must be one of"):
+        peers(a, ["imd"], id="code", on_missing="fill")
+    with pytest.raises(WhatworksError, match="at least 2 areas with every feature; 1 is left after leaving out 4"):
+        peers(a.assign(imd=[1.0, np.nan, np.nan, np.nan, np.nan]), ["imd"], id="code", k=1, on_missing="drop")
+    assert peers(a.dropna(), ["imd"], id="code", k=1).settings["on_missing"].source == "default"

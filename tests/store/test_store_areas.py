@@ -161,3 +161,16 @@ def test_police_uk_names_give_the_local_authority_without_a_lookup(store):
         assert up.loc[r.lsoa_code, "level"] == A.DERIVED_LEVEL
     t = A.area_table(store, level=A.DERIVED_LEVEL)
     assert "Leeds" in set(t["code"])
+
+
+def test_wide_form_declares_kinds_in_its_header_and_rolls_up(store, tmp_path, capsys):
+    # issue 11: the covariate file says which covariates are counts; the rest take the kind their name implies
+    p = _write(tmp_path, "LSOA21CD,WD23CD,LAD23CD,population,Households [count],pct_social_housing\n"
+                         "E1,W1,L1,1000,400,10\nE2,W1,L1,3000,1200,30\nE3,W2,L1,2000,900,20\n", "ons.csv")
+    f = store.ingest_areas(p).files[0]
+    assert "covariates households (count), pct_social_housing (mean)" in f.message
+    assert "covariate kinds set to pct_social_housing mean" in capsys.readouterr().err   # only the one not declared
+    lad = store.area_covariates("lad").set_index("code")
+    assert lad.loc["L1", "households"] == 2500
+    assert lad.loc["L1", "pct_social_housing"] == pytest.approx((1000 * 10 + 3000 * 30 + 2000 * 20) / 6000)
+    assert store.covariate_levels() == {"lsoa": ["households", "pct_social_housing"]}

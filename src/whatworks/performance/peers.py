@@ -21,12 +21,13 @@ from scipy.spatial import cKDTree
 
 from whatworks._announce import Setting, given_or_default
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_number, require_columns, require_dataframe, require_numeric
+from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 
 __all__ = ["peers", "PeersResult", "standardise"]
 WHERE = "peers"
 DEFAULT_K = 7
+ON_MISSING = ("error", "drop")
 
 
 def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,11 +51,16 @@ class PeersResult(Result):
     k: int = DEFAULT_K
     features: tuple = ()
     source: str = "computed"
+    dropped: tuple = ()   # areas left out because a feature was missing (on_missing="drop")
 
     def of(self, area) -> pd.DataFrame:
         """The peers of one area, most similar first."""
         t = self.table[self.table[self.id_col] == area]
         if t.empty:
+            if area in self.dropped:
+                raise error("PeersResult.of", f"Area {area!r} has no peer group: it was left out because one of its "
+                            f"features ({', '.join(self.features)}) is missing.",
+                            hint="Give the area a value for every feature, or compare on features it has.")
             raise error("PeersResult.of", f"Area {area!r} has no peer group.", hint="Check the area code.")
         return t.sort_values("rank").reset_index(drop=True)
 
@@ -69,9 +75,14 @@ class PeersResult(Result):
             return f"{n} areas with user-supplied peer groups."
         d = self.table.groupby(self.id_col)["distance"].mean()
         worst = d.sort_values(ascending=False).head(3)
+        left_out = ""
+        if self.dropped:
+            shown = ", ".join(map(str, self.dropped[:5])) + (" …" if len(self.dropped) > 5 else "")
+            left_out = (f" {len(self.dropped)} area{'s' if len(self.dropped) != 1 else ''} left out for a missing "
+                        f"feature ({shown}).")
         return (f"{n} areas, each compared with its {self.k} most similar areas on {', '.join(self.features)} "
                 f"(standardised Euclidean distance). Median distance to peers {d.median():.2f} SD; least well matched: "
-                + ", ".join(f"{a} ({v:.2f})" for a, v in worst.items()) + ".")
+                + ", ".join(f"{a} ({v:.2f})" for a, v in worst.items()) + "." + left_out)
 
     def _headline(self) -> str:
         return f"{self.table[self.id_col].nunique()} areas, k = {self.k}"
@@ -84,8 +95,27 @@ class PeersResult(Result):
         ax.set_title("How similar are the peer groups?")
 
 
+def _missing_features(areas: pd.DataFrame, features: list[str], id: str, on_missing: str,
+                      user_groups: bool) -> tuple[pd.DataFrame, tuple]:
+    """Apply the ``on_missing`` policy to areas with a missing (NaN) feature: (areas kept, ids left out)."""
+    miss = areas[features].isna().to_numpy()
+    rows = miss.any(axis=1)
+    if not rows.any():
+        return areas, ()
+    if on_missing == "error" or user_groups:
+        r = int(np.flatnonzero(rows)[0])
+        f = features[int(np.flatnonzero(miss[r])[0])]
+        raise error(WHERE, f"Feature '{f}' is missing for {int(rows.sum())} area(s); peers need every feature for every "
+                           "area.", got=areas[f].iloc[r], row=f"position {r} ({id}={areas[id].iloc[r]!r})",
+                    hint="A covariate rolled up from small areas is missing when one of them has no value or no "
+                         "population (store.area_covariates(level).attrs['missing'] says which). Fill it, leave the "
+                         "feature out, or pass on_missing='drop' to leave those areas out"
+                         + (" (not with your own groups)." if user_groups else "."))
+    return areas[~rows].reset_index(drop=True), tuple(areas[id][rows].tolist())
+
+
 def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, weights: dict | None = None,
-          groups: pd.DataFrame | None = None) -> PeersResult:
+          groups: pd.DataFrame | None = None, on_missing: str | None = None) -> PeersResult:
     """Most-similar areas by standardised distance on area covariates, or user-supplied peer groups.
 
     Parameters
@@ -105,6 +135,12 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
     groups : DataFrame, optional
         Your own peer groups: columns ``id`` (the same name as ``id``) and ``peer``. When given, no groups are
         computed; if ``features`` are given too, distances are filled in for reference.
+    on_missing : {"error", "drop"}, optional
+        What to do with an area whose feature is missing (NaN) — as a covariate rolled up from small areas is when
+        one of them has no value or no population (``store.area_covariates(level).attrs["missing"]`` says which).
+        ``None`` (not given) means ``"error"``: stop and name the first such area. ``"drop"``: leave those areas out
+        (they get no peer group and are no one's peer); they are listed in ``.dropped``, ``.settings`` and
+        ``.summary()``.
 
     Returns
     -------
@@ -114,6 +150,10 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
     Notes
     -----
     zᵢⱼ = (xᵢⱼ − x̄ⱼ) / sⱼ; distance(a, b) = √Σⱼ wⱼ² (z_aj − z_bj)². Nearest neighbours by ``scipy.spatial.cKDTree``.
+
+    Areas of any level work the same way: for local authorities whose covariates were loaded for their small areas,
+    pass ``store.area_covariates("lad")`` (counts summed, rates and shares population-weighted; see
+    :meth:`whatworks.Store.area_covariates`). Transform counts into rates first if size should not drive similarity.
 
     References
     ----------
@@ -142,10 +182,22 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
     k = given_or_default(settings, "k", k, DEFAULT_K, reason="peers per area")
     settings["features"] = Setting(list(features or []), "user", "")
 
+    on_missing = given_or_default(settings, "on_missing", on_missing, "error",
+                                  reason="what to do with an area whose feature is missing")
+    check_choice(WHERE, "on_missing", on_missing, ON_MISSING)
+    dropped: tuple = ()
     dist_fn = None
     if features is not None:
         features = list(features)
         require_columns(WHERE, areas, features, arg="areas")
+        areas, dropped = _missing_features(areas, features, id, on_missing, groups is not None)
+        ids = areas[id]
+        if dropped and len(areas) < 2:
+            raise error(WHERE, f"Peers need at least 2 areas with every feature; {len(areas)} "
+                        f"{'is' if len(areas) == 1 else 'are'} left after leaving out {len(dropped)} with a missing "
+                        "feature.", hint="Compare on features every area has, or fill the missing values.")
+        settings["dropped"] = Setting(list(dropped), "data", "areas left out for a missing feature (on_missing='drop')"
+                                      if dropped else "no area has a missing feature")
         x = np.column_stack([require_numeric(WHERE, areas, f) for f in features])
         if not np.isfinite(x).all():
             r, c = (int(v[0]) for v in np.nonzero(~np.isfinite(x)))
@@ -197,7 +249,8 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
         t["distance"] = dist_fn(t[id].tolist(), t["peer"].tolist()) if dist_fn else np.nan
         kk = int(t.groupby(id).size().max())
         settings["k"] = Setting(kk, "data", "largest user-supplied peer group (k is not used with groups)")
-        return PeersResult(table=t, settings=settings, id_col=id, k=kk, features=tuple(features or ()), source="user")
+        return PeersResult(table=t, settings=settings, id_col=id, k=kk, features=tuple(features or ()), source="user",
+                           dropped=dropped)
 
     n = len(areas)
     check_number(WHERE, "k", k, low=1, high=n - 1, integer=True)
@@ -213,4 +266,4 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
     rows_a, rows_p = np.repeat(id_arr, k), id_arr[idx.ravel()]
     ranks, dists = np.tile(np.arange(1, k + 1), n), dist.ravel()
     t = pd.DataFrame({id: rows_a, "peer": rows_p, "rank": ranks, "distance": dists})
-    return PeersResult(table=t, settings=settings, id_col=id, k=k, features=tuple(features))
+    return PeersResult(table=t, settings=settings, id_col=id, k=k, features=tuple(features), dropped=dropped)

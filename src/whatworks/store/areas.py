@@ -45,6 +45,18 @@ key ``areas_replaced_by_batch:<batch>``), and :meth:`whatworks.Store.unload` ref
 earlier batches are still in the store (:func:`check_unload`), saying what to do instead: unload the earlier batch,
 then this one, and ingest the earlier file again.
 
+**Covariates roll up** (issue 11). A covariate given for small areas is also known for the areas containing them:
+:func:`rolled_up_covariates` (``store.area_covariates(level)``) sums a **count** and takes the population-weighted
+mean Σ popᵢ·valueᵢ / Σ popᵢ of a **mean** (a rate, share, density or score), from the smallest areas up; a value
+given for an area itself is kept, and each small area counts once, through the nearest area above it whose value is
+given. A roll-up needs every area inside to have a value and, for a mean, a population — otherwise the value is
+missing and the read says why (never an unweighted mean, never a partial sum). Each covariate's kind is fixed at
+ingest, first that applies: ``covariate_kinds={"households": "count"}``; a kind in the header
+(``households [count]``, ``imd_score (mean)``); its name (:func:`kind_by_name`: a count when it starts with ``n_`` or
+ends with ``_count``, ``_n``, ``_total``, ``households`` or ``dwellings``; otherwise a mean — announced). Kinds are
+kept in the ``area_covariate_kinds`` table (created at ingest), one row per covariate and batch; the latest batch
+still holding values of a covariate says its kind.
+
 Without any lookup, police.uk LSOA names still give the local authority: "Leeds 001A" is small area 001A of
 Leeds. :func:`district_from_lsoa_name` does that for a Series, and :func:`ancestors` uses it for every small
 area in ``events`` that the ``areas`` table does not know (level ``district``, code = the district's name).
@@ -65,6 +77,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from whatworks._announce import announce
 from whatworks.errors import IngestError, WhatworksError, error
 from whatworks.store import _batch, _csv
 from whatworks.store._sources import Source, find_sources, ignored_files
@@ -83,6 +96,19 @@ LSOA_NAME_PATTERN = r"^(.*\S)\s+[0-9]{3}[A-Z]$"
 DERIVED_LEVEL = "district"
 MAX_DEPTH = 20          # deepest hierarchy followed (a guard against parent cycles)
 COVARIATE_MIN_NUMERIC = 0.5  # a column is a covariate when at least half its non-blank values are numbers
+# How a covariate rolls up from small areas to the areas containing them: a count is summed; a mean (a rate, share,
+# density, score) is averaged weighting each smaller area by its population.
+COVARIATE_KINDS = ("count", "mean")
+# The kind a covariate gets when neither its header ("households [count]") nor covariate_kinds= says: a count when its
+# name starts with n_ or ends with one of these, a mean otherwise.
+COUNT_PREFIXES = ("n_",)
+COUNT_SUFFIXES = ("_count", "_n", "_total", "households", "dwellings")
+_HEADER_KIND = re.compile(r"^(.*\S)\s*[\[(]\s*(count|mean)\s*[\])]$", re.IGNORECASE)
+KINDS_TABLE = "area_covariate_kinds"
+KINDS_DDL = f"""
+    CREATE TABLE IF NOT EXISTS {KINDS_TABLE} (  -- how each covariate rolls up, as declared by the batch that loaded it
+      covariate VARCHAR NOT NULL, kind VARCHAR NOT NULL, reason VARCHAR, batch_id INTEGER
+    )"""
 
 
 def _norm(name: str) -> str:
@@ -120,9 +146,24 @@ class _Shape:
     fields: list[str]                 # canonical field name per file column, in file order
     levels: tuple[str, ...] = ()      # wide: levels present, smallest first
     covariates: tuple[str, ...] = ()  # candidate covariate fields
+    declared: tuple[tuple[str, str], ...] = ()   # (field, kind) declared in the header: "households [count]"
+
+
+def _declared_kinds(header: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Strip kind annotations from header names: ``"households [count]"`` → (``"households"``, count)."""
+    names, kinds = [], {}
+    for h in header:
+        m = _HEADER_KIND.match(h.strip())
+        if m:
+            names.append(m.group(1))
+            kinds[_norm(m.group(1))] = m.group(2).lower()
+        else:
+            names.append(h)
+    return names, kinds
 
 
 def _shape(header: list[str], source: str) -> _Shape:
+    header, declared = _declared_kinds(header)
     norm = [_norm(h) for h in header]
     fields: list[str] = []
     levels: list[str] = []
@@ -149,7 +190,7 @@ def _shape(header: list[str], source: str) -> _Shape:
                               "(code, name, level, parent_code, population, covariates…) or the wide form (lsoa_code, "
                               "lsoa_name, ward_code, …). Nothing was loaded. Hint: add a 'level' column (lsoa, ward, lad, force …).")
         cov = tuple(f for f in fields if f not in LONG_COLUMNS)
-        return _Shape("long", fields, (), cov)
+        return _Shape("long", fields, (), cov, tuple(declared.items()))
     if not levels:
         raise IngestError(f"ingest_areas(): {source} is not an area lookup: its header is {header[:20]!r}. Expected the long "
                           "form (code, name, level, parent_code, population, covariates…) or the wide form (lsoa_code, "
@@ -164,7 +205,7 @@ def _shape(header: list[str], source: str) -> _Shape:
         raise IngestError(f"ingest_areas(): {source} has name columns without their code columns {missing}. Nothing was loaded.")
     level_fields = {f"{lv}_{p}" for lv in ordered for p in ("code", "name")}
     cov = tuple(f for f in fields if f not in level_fields and f != "population")
-    return _Shape("wide", fields, ordered, cov)
+    return _Shape("wide", fields, ordered, cov, tuple(declared.items()))
 
 
 def _numeric(s: pd.Series) -> pd.Series:
@@ -186,6 +227,56 @@ def _choose_covariates(df: pd.DataFrame, candidates, chosen) -> tuple[list[str],
         share = float(_numeric(v).notna().mean()) if len(v) else 1.0
         (keep if share >= COVARIATE_MIN_NUMERIC else text).append(c)
     return keep, text
+
+
+def kind_by_name(covariate: str) -> str:
+    """The kind a covariate gets from its name alone: ``"count"`` (summed when rolled up) when the name starts with
+    ``n_`` or ends with ``_count``, ``_n``, ``_total``, ``households`` or ``dwellings``; ``"mean"`` otherwise.
+
+    >>> kind_by_name("households"), kind_by_name("burglary_count"), kind_by_name("imd_score")
+    ('count', 'count', 'mean')
+    """
+    c = _norm(covariate)
+    return "count" if c.startswith(COUNT_PREFIXES) or c.endswith(COUNT_SUFFIXES) else "mean"
+
+
+_NAME_RULE = ("by its name (a count when the name starts with n_ or ends with _count, _n, _total, households or "
+              "dwellings; otherwise a mean)")
+
+
+def choose_covariate_kinds(covariates: list[str], declared: dict[str, str], given: dict | None, *,
+                           source: str, quiet: bool = False) -> dict[str, tuple[str, str]]:
+    """{covariate: (kind, reason)}: from ``covariate_kinds=``, else the file's header, else the name (announced)."""
+    given = {} if given is None else given
+    if not isinstance(given, dict):
+        raise IngestError(f"ingest_areas(): The 'covariate_kinds' argument must be a dict {{covariate: 'count' | 'mean'}}. "
+                          f"Got {type(given).__name__!r} instead. Nothing was loaded.")
+    given = {_norm(str(k)): v for k, v in given.items()}
+    bad = [(k, v) for k, v in given.items() if v not in COVARIATE_KINDS]
+    if bad:
+        raise IngestError(f"ingest_areas(): covariate_kinds must map each covariate to one of {list(COVARIATE_KINDS)}. "
+                          f"Got {bad[0][1]!r} for {bad[0][0]!r} instead. Nothing was loaded. Hint: 'count' for numbers "
+                          "of people, households or events (summed); 'mean' for rates, shares, densities and scores "
+                          "(population-weighted mean).")
+    unknown = [k for k in given if k not in covariates]
+    if unknown:
+        raise IngestError(f"ingest_areas(): covariate_kinds names {unknown}, which are not covariates of {source}. "
+                          f"Expected some of {list(covariates)}. Nothing was loaded.")
+    out, named = {}, []
+    for c in covariates:
+        if c in given:
+            out[c] = (given[c], "given in covariate_kinds")
+        elif c in declared:
+            out[c] = (declared[c], "declared in the file's header")
+        else:
+            out[c] = (kind_by_name(c), _NAME_RULE)
+            named.append(c)
+    if named:
+        listing = ", ".join(f"{c} {out[c][0]}" for c in named)
+        announce(f"covariate kinds set to {listing} ({_NAME_RULE}; counts are summed and means population-weighted "
+                 f"when rolled up to larger areas; say otherwise with a header such as 'households [count]' or "
+                 f"covariate_kinds=).", quiet=quiet)
+    return out
 
 
 def _reasons(parts: list[pd.Series], index) -> pd.Series:
@@ -298,10 +389,11 @@ def _parents(rows: pd.DataFrame, reasons: pd.Series, store_codes: set[str]) -> p
 
 
 def _load_frame(con, source_name: str, df: pd.DataFrame, shape: _Shape, checksum: str, covariates,
-                version: str) -> FileOutcome:
+                version: str, covariate_kinds=None, quiet: bool = False) -> FileOutcome:
     """Validate ``df`` (all strings, blanks as None, with ``source_row``) and load it; ``_rejects`` already holds
     the rows that could not be split."""
     covs, text = _choose_covariates(df, shape.covariates, covariates)
+    kinds = choose_covariate_kinds(covs, dict(shape.declared), covariate_kinds, source=source_name, quiet=quiet)
     store_codes = {r[0] for r in con.execute("SELECT DISTINCT code FROM areas").fetchall()}
     if shape.kind == "long":
         rows, reasons = _rows_long(df, covs)
@@ -373,6 +465,12 @@ def _load_frame(con, source_name: str, df: pd.DataFrame, shape: _Shape, checksum
                     "code": pa.array(long["code"].astype(str).tolist()), "covariate": pa.array(long["covariate"].tolist()),
                     "value": pa.array(long["value"].astype(float).tolist(), pa.float64()),
                     "batch_id": pa.array([batch_id] * len(long), pa.int32())}))
+        if covs:
+            run(con, "create covariate kinds", KINDS_DDL)
+            _insert(con, "record covariate kinds", KINDS_TABLE, pa.table({
+                "covariate": pa.array(covs, pa.string()), "kind": pa.array([kinds[c][0] for c in covs], pa.string()),
+                "reason": pa.array([kinds[c][1] for c in covs], pa.string()),
+                "batch_id": pa.array([batch_id] * len(covs), pa.int32())}))
         n_read = len(df) + int(con.execute("SELECT count(*) FROM _rejects").fetchone()[0])
         quarantined, duplicates = _batch.record_batch(con, batch_id, source_name, checksum, FORMAT, n_read,
                                                       int(ok.sum()), version)
@@ -380,7 +478,7 @@ def _load_frame(con, source_name: str, df: pd.DataFrame, shape: _Shape, checksum
         if shape.kind == "wide":
             msg.append("levels " + " → ".join(shape.levels))
         if covs:
-            msg.append("covariates " + ", ".join(covs))
+            msg.append("covariates " + ", ".join(f"{c} ({kinds[c][0]})" for c in covs))
         if text:
             msg.append("text columns left out (not covariates): " + ", ".join(text))
         if replaced:
@@ -445,7 +543,8 @@ def _insert(con, step: str, table: str, arrow: pa.Table) -> None:
         con.unregister("_area_arrow")
 
 
-def _load_file(con, source: Source, path: Path, *, covariates, version: str, delimiter: str = ",") -> FileOutcome:
+def _load_file(con, source: Source, path: Path, *, covariates, version: str, delimiter: str = ",",
+               covariate_kinds=None, quiet: bool = False) -> FileOutcome:
     header = _csv.read_header(path, delimiter=delimiter)
     if not header:
         raise IngestError(f"ingest_areas(): {source.name} is empty (no header). Nothing was loaded.")
@@ -463,14 +562,19 @@ def _load_file(con, source: Source, path: Path, *, covariates, version: str, del
         for c in shape.fields:
             raw[c] = raw[c].astype(object).where(raw[c].notna(), None)
             raw[c] = raw[c].map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
-        return _load_frame(con, source.name, raw, shape, facts.checksum, covariates, version)
+        return _load_frame(con, source.name, raw, shape, facts.checksum, covariates, version, covariate_kinds, quiet)
     finally:
         _csv.cleanup(con)
 
 
 def ingest(con: duckdb.DuckDBPyConnection, data, *, covariates=None, name: str | None = None, version: str,
-           progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
-    """Load area lookup(s) from a CSV file, a folder or zip of CSV files, or a DataFrame. See the module docs."""
+           progress: Callable[[str, int, int], None] | None = None, covariate_kinds: dict | None = None,
+           quiet: bool = False) -> IngestReport:
+    """Load area lookup(s) from a CSV file, a folder or zip of CSV files, or a DataFrame. See the module docs.
+
+    ``covariate_kinds`` ({covariate: "count" | "mean"}) says how covariates roll up to larger areas; a covariate it
+    does not name takes the kind declared in its header (``"households [count]"``), else the kind its name implies
+    (:func:`kind_by_name`, announced unless ``quiet``)."""
     if isinstance(data, pd.DataFrame):
         label = name or "<DataFrame>"
         with tempfile.TemporaryDirectory(prefix="whatworks-areas-") as tmp:
@@ -479,7 +583,8 @@ def ingest(con: duckdb.DuckDBPyConnection, data, *, covariates=None, name: str |
             src = Source(name=label, path=path)
             if progress:
                 progress(label, 0, 1)
-            out = _load_file(con, src, path, covariates=covariates, version=version)
+            out = _load_file(con, src, path, covariates=covariates, version=version, covariate_kinds=covariate_kinds,
+                             quiet=quiet)
             if progress:
                 progress("", 1, 1)
         return IngestReport((out,))
@@ -492,7 +597,8 @@ def ingest(con: duckdb.DuckDBPyConnection, data, *, covariates=None, name: str |
         if progress:
             progress(src.name, i, len(sources))
         with src.local() as local:
-            outcomes.append(_load_file(con, src, local, covariates=covariates, version=version))
+            outcomes.append(_load_file(con, src, local, covariates=covariates, version=version,
+                                       covariate_kinds=covariate_kinds, quiet=quiet))
     if progress:
         progress("", len(sources), len(sources))
     return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(data)))
@@ -539,8 +645,11 @@ def ancestors(store) -> pd.DataFrame:
     return known.reset_index(drop=True)
 
 
-def area_table(store, level: str | None = None) -> pd.DataFrame:
+def area_table(store, level: str | None = None, *, roll_up: bool = False) -> pd.DataFrame:
     """Areas with their population and covariates as columns (one row per area).
+
+    With ``roll_up=True`` an area's covariates not given directly are rolled up from the areas inside it
+    (:func:`rolled_up_covariates`); by default only values given directly appear.
 
     ``population`` is the area's own figure when the lookup gave one, otherwise the sum over the small areas it
     contains when every one of them has a population (``population_source`` says which: ``"lookup"``,
@@ -561,13 +670,233 @@ def area_table(store, level: str | None = None) -> pd.DataFrame:
     summed = t["code"].map(sums["sum"].where(complete))
     t["population_source"] = np.where(own, "lookup", np.where(summed.notna(), "sum of small areas", None))
     t["population"] = t["population"].where(own, summed)
-    cov = con.execute("SELECT code, covariate, value FROM area_covariates").df()
-    if len(cov):
-        wide = cov.pivot_table(index="code", columns="covariate", values="value", aggfunc="first")
-        t = t.merge(wide, left_on="code", right_index=True, how="left")
+    if roll_up:
+        values, _ = rolled_up_covariates(con)
+        if values.shape[1]:
+            t = t.merge(values, left_on="code", right_index=True, how="left")
+    else:
+        cov = con.execute("SELECT code, covariate, value FROM area_covariates").df()
+        if len(cov):
+            wide = cov.pivot_table(index="code", columns="covariate", values="value", aggfunc="first")
+            t = t.merge(wide, left_on="code", right_index=True, how="left")
     if level is not None:
         t = t[t["level"] == level]
     return t.sort_values(["level", "code"]).reset_index(drop=True)
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]).fetchone()[0])
+
+
+def covariate_kinds(store) -> pd.DataFrame:
+    """How each covariate in ``area_covariates`` rolls up: columns ``covariate``, ``kind`` (``"count"``: summed;
+    ``"mean"``: population-weighted mean) and ``reason``.
+
+    The kind is the one recorded by the latest batch still in the store that holds values of the covariate (a newer
+    lookup's word wins; unloading it brings back the earlier one). A covariate with no recorded kind (loaded before
+    kinds were recorded) takes :func:`kind_by_name`, and ``reason`` says so.
+    """
+    con = _con(store)
+    names = covariate_names(con)
+    recorded: dict[str, tuple[str, str]] = {}
+    if names and _has_table(con, KINDS_TABLE):
+        rows = con.execute(f"""
+            SELECT k.covariate, k.kind, k.reason, k.batch_id FROM {KINDS_TABLE} k
+            WHERE (k.covariate, k.batch_id) IN (SELECT DISTINCT covariate, batch_id FROM area_covariates)
+            ORDER BY k.covariate, k.batch_id""").fetchall()
+        by_cov: dict[str, list] = {}
+        for cov, kind, reason, batch in rows:
+            by_cov.setdefault(cov, []).append((kind, reason, batch))
+        for cov, rs in by_cov.items():
+            kind, reason, batch = rs[-1]
+            others = sorted({f"batch {b} said {k}" for k, _, b in rs[:-1] if k != kind})
+            why = f"{reason} (batch {batch})"
+            if others:
+                why += f"; the latest batch is used ({', '.join(others)})"
+            recorded[cov] = (kind, why)
+    out = [(c, *recorded.get(c, (kind_by_name(c), f"no kind recorded: {_NAME_RULE}"))) for c in names]
+    return pd.DataFrame(out, columns=["covariate", "kind", "reason"])
+
+
+def covariate_levels(store) -> dict[str, list[str]]:
+    """{level: [covariates given directly for areas of that level]}, levels smallest first (as in :data:`WIDE_LEVELS`,
+    other levels after them by name)."""
+    rows = _con(store).execute("""
+        SELECT a.level, c.covariate FROM area_covariates c JOIN areas a ON a.code = c.code
+        WHERE c.value IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""").fetchall()
+    out: dict[str, list[str]] = {}
+    for level, cov in rows:
+        out.setdefault(level, []).append(cov)
+    order = {lv: i for i, lv in enumerate(WIDE_LEVELS)}
+    return {lv: out[lv] for lv in sorted(out, key=lambda lv: (order.get(lv, len(order)), lv))}
+
+
+def _heights(codes: pd.Index, kids: pd.DataFrame) -> pd.Series:
+    """Each area's height in the tree: 0 for an area with no children, else 1 + the tallest child's height."""
+    h = pd.Series(0, index=codes, dtype=int)
+    for _ in range(MAX_DEPTH + 1):
+        up = (h.reindex(kids["code"]).to_numpy() + 1)
+        new = pd.Series(up, index=kids["parent_code"].to_numpy()).groupby(level=0).max()
+        nxt = h.copy()
+        nxt.loc[new.index] = np.maximum(h.loc[new.index].to_numpy(), new.to_numpy())
+        if nxt.equals(h):
+            break
+        h = nxt
+    return h
+
+
+def _describe(code, level) -> str:
+    return f"{level} {code}"
+
+
+def _of(m: int, n: int) -> str:
+    """"1 of the 2 areas inside it has" / "2 of the 3 areas inside it have"."""
+    return f"{m} of the {n} area{'s' if n != 1 else ''} inside it {'has' if m == 1 else 'have'}"
+
+
+def rolled_up_covariates(store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every area's covariates, given directly or rolled up from the areas inside it.
+
+    Returns ``(values, cells)``: ``values`` has one row per area of the ``areas`` table (index ``code``) and one column
+    per covariate; ``cells`` has one row per (area, covariate) with ``code``, ``level``, ``covariate``, ``kind``,
+    ``value``, ``value_source`` (``"given"``, ``"rolled up"`` or ``"missing"``) and ``detail`` (how it was rolled
+    up, or why it is missing).
+
+    Rules (applied from the smallest areas up, so each small area counts once, through the nearest area above it
+    whose value is given):
+
+    * a value given for an area is kept, never replaced by a roll-up;
+    * otherwise a **count** is the sum over the areas directly inside it, and a **mean** is
+      Σ populationᵢ·valueᵢ / Σ populationᵢ over them (population: the area's own, or the sum of its small areas);
+    * the roll-up needs every area inside to have a value (and, for a mean, a population); otherwise the value is
+      missing and ``detail`` names the first area that lacks it. An area with nothing inside it and no value of its
+      own is missing. whatworks never takes an unweighted mean, nor sums part of an area.
+    """
+    con = _con(store)
+    pops = area_table(con)
+    areas = con.execute("SELECT code, level, parent_code FROM areas ORDER BY code").df()
+    pop = pops.set_index("code")["population"].reindex(areas["code"])
+    kinds = covariate_kinds(con)
+    cov = con.execute("SELECT code, covariate, value FROM area_covariates WHERE value IS NOT NULL").df()
+    codes = pd.Index(areas["code"])
+    names = kinds["covariate"].tolist()
+    given = (cov.pivot_table(index="code", columns="covariate", values="value", aggfunc="first")
+             .reindex(index=codes, columns=names) if len(cov) else pd.DataFrame(np.nan, index=codes, columns=names))
+    given.columns.name = None
+    kids = areas[areas["parent_code"].notna() & areas["parent_code"].isin(codes)][["code", "parent_code"]]
+    height = _heights(codes, kids)
+    level = areas.set_index("code")["level"]
+    values = given.copy()
+    source = pd.DataFrame(np.where(given.notna(), "given", "missing"), index=codes, columns=names)
+    detail = pd.DataFrame(np.where(given.notna(), "given in the lookup", ""), index=codes, columns=names, dtype=object)
+    n_kids = kids.groupby("parent_code").size()
+    leaf = ~codes.isin(kids["parent_code"])
+    for c in names:
+        detail.loc[leaf & given[c].isna().to_numpy(), c] = "no value given, and no smaller areas inside it"
+    kind_of = dict(zip(kinds["covariate"], kinds["kind"]))
+    for h in range(1, int(height.max()) + 1 if len(height) else 1):
+        parents = height.index[height == h]
+        sub = kids[kids["parent_code"].isin(parents)].sort_values(["parent_code", "code"])
+        kid_level = sub.groupby("parent_code")["code"].first().map(level)
+        for c in names:
+            todo = parents[given.loc[parents, c].isna().to_numpy()]
+            if not len(todo):
+                continue
+            s = sub[sub["parent_code"].isin(todo)]
+            v = values.loc[s["code"], c].to_numpy()
+            w = pop.loc[s["code"]].to_numpy(dtype=float)
+            kind = kind_of[c]
+            no_val = np.isnan(v)
+            no_pop = np.isnan(w) if kind == "mean" else np.zeros(len(s), bool)
+            frame = pd.DataFrame({"parent": s["parent_code"].to_numpy(), "code": s["code"].to_numpy(), "v": v,
+                                  "w": w, "no_val": no_val, "no_pop": no_pop & ~no_val})
+            g = frame.groupby("parent", sort=True)
+            if kind == "count":
+                agg = g["v"].sum()
+            else:
+                num = (frame["v"] * frame["w"]).groupby(frame["parent"]).sum()
+                agg = num / g["w"].sum()
+            bad_val = frame[frame["no_val"]].groupby("parent")["code"].agg(["first", "size"])
+            bad_pop = frame[frame["no_pop"]].groupby("parent")["code"].agg(["first", "size"])
+            zero_w = (g["w"].sum() <= 0) if kind == "mean" else pd.Series(False, index=agg.index)
+            ok = ~agg.index.isin(bad_val.index) & ~agg.index.isin(bad_pop.index) & ~zero_w.reindex(agg.index).to_numpy()
+            good = agg.index[ok]
+            if len(good):
+                n = n_kids.reindex(good).to_numpy()
+                how = "sum" if kind == "count" else "population-weighted mean"
+                values.loc[good, c] = agg[good].to_numpy(dtype=float)
+                source.loc[good, c] = "rolled up"
+                detail.loc[good, c] = [f"{how} of {k} {kid_level.get(pc, 'area')} area{'s' if k != 1 else ''}"
+                                       for pc, k in zip(good, n)]
+            for p_code in agg.index[~ok]:           # the few that cannot be rolled up: say why
+                n = int(n_kids[p_code])
+                if p_code in bad_val.index:
+                    first, m = bad_val.loc[p_code, "first"], int(bad_val.loc[p_code, "size"])
+                    why = detail.at[first, c] or "no value"
+                    detail.at[p_code, c] = (f"cannot roll up: {_of(m, n)} no value "
+                                            f"(first: {_describe(first, level[first])}: {why})")
+                elif p_code in bad_pop.index:
+                    first, m = bad_pop.loc[p_code, "first"], int(bad_pop.loc[p_code, "size"])
+                    detail.at[p_code, c] = (f"cannot roll up a mean: {_of(m, n)} no population "
+                                            f"(first: {_describe(first, level[first])}); an unweighted mean is not "
+                                            "taken")
+                else:
+                    detail.at[p_code, c] = (f"cannot roll up a mean: the {n} area{'s' if n != 1 else ''} inside it "
+                                            "have a total population of 0")
+    cells = pd.DataFrame({
+        "code": np.repeat(codes.to_numpy(), len(names)),
+        "level": np.repeat(level.reindex(codes).to_numpy(), len(names)),
+        "covariate": np.tile(np.array(names, dtype=object), len(codes)),
+        "kind": np.tile(np.array([kind_of[c] for c in names], dtype=object), len(codes)),
+        "value": values.to_numpy(dtype=float).ravel() if names else np.array([], float),
+        "value_source": source.to_numpy().ravel() if names else np.array([], object),
+        "detail": detail.to_numpy().ravel() if names else np.array([], object)})
+    values.index.name = "code"
+    return values, cells
+
+
+def covariate_table(store, level: str, *, roll_up: bool = True) -> pd.DataFrame:
+    """One row per area of ``level`` (column ``code``) and one column per covariate in the store.
+
+    Values are those given directly for the area, or — with ``roll_up=True`` — rolled up from the areas inside it
+    (:func:`rolled_up_covariates`). The frame's ``attrs`` say where the values came from: ``"level"``; ``"given"``
+    (covariates given directly for some area of this level); ``"rolled_up"`` (covariates rolled up for some area);
+    ``"kinds"`` ({covariate: "count" | "mean"}); ``"cells"`` (one row per area × covariate: ``value_source`` and
+    ``detail``, see :func:`rolled_up_covariates`); ``"missing"`` (the cells with no value: ``code``, ``covariate``,
+    ``detail``).
+    """
+    if not isinstance(level, str) or not level:
+        raise error("area_covariates", "The 'level' parameter must be an area level such as 'lsoa', 'ward' or 'lad'.",
+                    got=level)
+    con = _con(store)
+    values, cells = rolled_up_covariates(con)
+    codes = area_table(con, level=level)["code"]
+    if not len(codes):
+        known = sorted(set(con.execute("SELECT DISTINCT level FROM areas").df()["level"]))
+        raise error("area_covariates", f"No areas of level {level!r} are in the store.",
+                    expected=f"one of the levels in the areas table {known}",
+                    hint="Load an area lookup that has this level (`whatworks ingest areas FILE`).")
+    cells = cells[cells["code"].isin(codes)].copy()
+    if not roll_up:
+        rolled = cells["value_source"] == "rolled up"
+        cells.loc[rolled, "value"] = np.nan
+        cells.loc[rolled, "detail"] = "not given for this area (roll_up=False)"
+        cells.loc[rolled, "value_source"] = "missing"
+    names = list(values.columns)
+    wide = (cells.pivot(index="code", columns="covariate", values="value").reindex(index=codes, columns=names)
+            if len(cells) else pd.DataFrame(np.nan, index=codes, columns=names))
+    wide.columns.name = None
+    out = wide.reset_index().rename(columns={"index": "code"})
+    kinds = dict(zip(cells["covariate"], cells["kind"])) if len(cells) else {}
+    out.attrs = {
+        "level": level,
+        "given": sorted(set(cells.loc[cells["value_source"] == "given", "covariate"])),
+        "rolled_up": sorted(set(cells.loc[cells["value_source"] == "rolled up", "covariate"])),
+        "kinds": {c: kinds.get(c) for c in names},
+        "cells": cells.reset_index(drop=True),
+        "missing": cells.loc[cells["value_source"] == "missing", ["code", "covariate", "detail"]].reset_index(drop=True),
+    }
+    return out
 
 
 def covariate_names(store) -> list[str]:
@@ -575,5 +904,6 @@ def covariate_names(store) -> list[str]:
     return [r[0] for r in _con(store).execute("SELECT DISTINCT covariate FROM area_covariates ORDER BY 1").fetchall()]
 
 
-__all__ = ["ingest", "district_from_lsoa_name", "ancestors", "area_table", "covariate_names", "LSOA_NAME_PATTERN",
-           "DERIVED_LEVEL", "WIDE_LEVELS"]
+__all__ = ["ingest", "district_from_lsoa_name", "ancestors", "area_table", "covariate_names", "covariate_kinds",
+           "covariate_levels", "covariate_table", "rolled_up_covariates", "kind_by_name", "choose_covariate_kinds",
+           "LSOA_NAME_PATTERN", "DERIVED_LEVEL", "WIDE_LEVELS", "COVARIATE_KINDS"]
