@@ -31,8 +31,15 @@ def _log(store: Optional[Path]):
     return Store(_store_path(store)).trial_log()
 
 
+def _echo(text, *, err: bool = False) -> None:
+    """Print text that may hold data (trial, unit and column names): control and bidi characters shown escaped."""
+    from whatworks.cli import visible  # here, not at the top: whatworks.cli mounts this module when it loads
+
+    typer.echo(visible(text), err=err)
+
+
 def _fail(exc: Exception, code: int = 2):
-    typer.echo(str(exc), err=True)
+    _echo(str(exc), err=True)
     raise typer.Exit(code)
 
 
@@ -62,9 +69,9 @@ def new(protocol_file: Path = typer.Argument(..., help="Protocol as .json or .to
         Allocator(_log(store), protocol)
     except WhatworksError as exc:
         _fail(exc)
-    typer.echo(f"Registered trial '{protocol.trial_id}': frozen {protocol.frozen_at}")
-    typer.echo(f"content hash {protocol.content_hash}")
-    typer.echo("Keep this hash outside the store: it anchors the assignment log.")
+    _echo(f"Registered trial '{protocol.trial_id}': frozen {protocol.frozen_at}")
+    _echo(f"content hash {protocol.content_hash}")
+    _echo("Keep this hash outside the store: it anchors the assignment log.")
 
 
 @app.command("assign")
@@ -89,7 +96,7 @@ def assign(trial_id: str = typer.Argument(..., help="The trial's id."),
                     raise WhatworksError(f"trial assign(): --field must be key=value. Got {item!r} instead.")
                 k, v = item.split("=", 1)
                 case[k.strip()] = _parse_value(v.strip())
-            typer.echo(str(alloc.assign(unit, case)))
+            _echo(str(alloc.assign(unit, case)))
         else:
             df = read_table_file(cases)
             if id_column not in df.columns:
@@ -97,7 +104,7 @@ def assign(trial_id: str = typer.Argument(..., help="The trial's id."),
                                      f"Expected one of {list(df.columns)[:20]}. Hint: pass --id-column.")
             for row in df.to_dict("records"):
                 uid = row.pop(id_column)
-                typer.echo(str(alloc.assign(uid, row)))
+                _echo(str(alloc.assign(uid, row)))
     except WhatworksError as exc:
         _fail(exc)
 
@@ -112,7 +119,7 @@ def record(trial_id: str = typer.Argument(...),
     from whatworks.trials import Allocator
 
     try:
-        typer.echo(str(Allocator.open(_log(store), trial_id).record(unit, event, note=note)))
+        _echo(str(Allocator.open(_log(store), trial_id).record(unit, event, note=note)))
     except WhatworksError as exc:
         _fail(exc)
 
@@ -128,7 +135,7 @@ def verify(trial_id: str = typer.Argument(...),
         check = Allocator.open(_log(store), trial_id).verify(expected_head=head)
     except WhatworksError as exc:
         _fail(exc)
-    typer.echo(check.summary())
+    _echo(check.summary())
     if not check.ok:
         raise typer.Exit(1)
 
@@ -162,7 +169,7 @@ def _outcome_frame(alloc, outcomes: Path, id_column: str, outcome: str, missing:
             raise WhatworksError(f"trial analyse(): {int(absent.sum())} randomised unit(s) have no {outcome!r} value "
                                  f"(first: {first!r}). Hint: supply them, or pass --missing exclude to analyse the rest "
                                  "(they are shown as excluded from analysis in the CONSORT diagram).")
-        typer.echo(f"Excluding {int(absent.sum())} randomised unit(s) with no {outcome!r} (first: {first!r}).", err=True)
+        _echo(f"Excluding {int(absent.sum())} randomised unit(s) with no {outcome!r} (first: {first!r}).", err=True)
         merged = merged[~absent]
     return merged.drop(columns=["_merge"]).reset_index(drop=True)
 
@@ -195,7 +202,7 @@ def analyse_cmd(trial_id: str = typer.Argument(...),
         alloc = Allocator.open(_log(store), trial_id)
         check = alloc.verify()
         if not check.ok:
-            typer.echo(check.summary(), err=True)
+            _echo(check.summary(), err=True)
             raise typer.Exit(1)
         p = alloc.protocol
         outcome = outcome or p.primary_outcome
@@ -210,13 +217,13 @@ def analyse_cmd(trial_id: str = typer.Argument(...),
             result = analyse(df, outcome, received, instrument="treatment", **kw)
         else:
             result = analyse(df, outcome, "treatment", **kw)
-        typer.echo(result.summary())
-        typer.echo(result.table.to_string(index=False))
+        _echo(result.summary())
+        _echo(result.table.to_string(index=False))
         if consort_out is not None:
             diagram = consort(alloc.records(), analysed=df["unit"], title=p.title,
                               arm_labels={"treatment": p.treatment, "control": p.control})
             write_text(consort_out, diagram.svg())
-            typer.echo(f"CONSORT diagram written to {consort_out}")
+            _echo(f"CONSORT diagram written to {consort_out}")
     except WhatworksError as exc:
         _fail(exc)
 
@@ -243,5 +250,5 @@ def consort_cmd(trial_id: str = typer.Argument(...),
         write_text(out, diagram.svg())
     except WhatworksError as exc:
         _fail(exc)
-    typer.echo(diagram.summary())
-    typer.echo(f"CONSORT diagram written to {out}")
+    _echo(diagram.summary())
+    _echo(f"CONSORT diagram written to {out}")
