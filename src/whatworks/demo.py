@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from rich.markup import escape
+
 DEFAULT_OUT = "whatworks-demo"
 STORE_NAME = "whatworks.duckdb"
 MARKER = ".whatworks-demo"
@@ -97,20 +99,21 @@ def _show_store(ctx: DemoContext) -> None:
     for c in ("source", "kind", "rows", "first month", "last month"):
         t.add_column(c, justify="right" if c == "rows" else "left")
     for r in ev.itertuples(index=False):
-        t.add_row(r.source_system, r.kind, f"{r.n:,}", str(r.first)[:7], str(r.last)[:7])
+        t.add_row(escape(r.source_system), escape(r.kind), f"{r.n:,}", str(r.first)[:7], str(r.last)[:7])
     for r in people.itertuples(index=False):
-        t.add_row(r.source_system, "person records", f"{r.n:,}", "", "")
+        t.add_row(escape(r.source_system), "person records", f"{r.n:,}", "", "")
     for r in roles.itertuples(index=False):
-        t.add_row("", f"role: {r.role}", f"{r.n:,}", "", "")
+        t.add_row("", escape(f"role: {r.role}"), f"{r.n:,}", "", "")
     t.add_row("", "quarantined rows", f"{quarantined:,}", "", "")
     ctx.console.print(t)
-    top = s.sql("""SELECT crime_type, count(*) AS n FROM crimes WHERE source_system = 'police.uk'
-                   GROUP BY ALL ORDER BY n DESC""")
+    top = s.sql("""SELECT crime_type, count(*) AS n FROM (
+                     SELECT crime_type, source_system FROM crimes UNION ALL SELECT crime_type, source_system FROM asb)
+                   WHERE source_system = 'police.uk' GROUP BY ALL ORDER BY n DESC""")
     t2 = Table(title="police.uk crimes and ASB by type")
     t2.add_column("crime type")
     t2.add_column("rows", justify="right")
     for r in top.itertuples(index=False):
-        t2.add_row(r.crime_type, f"{r.n:,}")
+        t2.add_row(escape(r.crime_type), f"{r.n:,}")
     ctx.console.print(t2)
 
 
@@ -121,9 +124,9 @@ def _show_outputs(ctx: DemoContext) -> None:
     t.add_column("output")
     t.add_column("path", overflow="fold")
     for what, where in ctx.outputs:
-        t.add_row(what, str(where))
+        t.add_row(escape(what), escape(str(where)))
     ctx.console.print(t)
-    ctx.console.print(ctx.force.summary())
+    ctx.console.print(escape(ctx.force.summary()))
 
 
 def _pack(ctx: DemoContext) -> None:
@@ -151,12 +154,12 @@ def _people(ctx: DemoContext) -> None:
                        caseload=persons[persons["source_system"].isin(probation)], quiet=True)
     ctx.reports["people_links"] = linked
     ctx.reports["disorder_question"] = answer
-    ctx.console.print(linked.summary())
+    ctx.console.print(escape(linked.summary()))
     t = Table(title=f"People arrested {start:%d %b %Y} to {start + pd.Timedelta(days=13):%d %b %Y}: what was known before")
     for c in ("measure", "people", "share (95% CI)"):
         t.add_column(c, justify="left" if c == "measure" else "right")
     for r in answer.shares.itertuples(index=False):
-        t.add_row(r.measure, f"{r.people:,} of {len(answer.table):,}", f"{r.share:.0%} ({r.ci_low:.0%}–{r.ci_high:.0%})")
+        t.add_row(escape(r.measure), f"{r.people:,} of {len(answer.table):,}", f"{r.share:.0%} ({r.ci_low:.0%}–{r.ci_high:.0%})")
     ctx.console.print(t)
 
 
