@@ -139,3 +139,21 @@ def test_explicit_options_equal_to_defaults_are_recorded_as_given():
     assert (omitted.kind, omitted.overdispersion) == ("proportion", True)
     plain = funnel(d, "solved", "crimes", overdispersion=False, winsorise=0.2, quiet=True)
     assert plain.tau2 == 0.0 and plain.settings["winsorise"].value == 0.2
+
+
+def test_issue_11_limits_and_settings_on_the_per_scale(capsys):
+    # issue 11: the table's limits were per 1 while the chart was per 1,000, and .settings held 0.0125 for "12.5"
+    d = pd.DataFrame({"area": list("ABCD"), "crimes": [10, 20, 30, 40], "pop": [1000, 2000, 2000, 3000]})
+    raw = funnel(d, "crimes", "pop", kind="rate", id="area", quiet=True)
+    r = funnel(d, "crimes", "pop", kind="rate", id="area", per=1000)
+    assert "target set to 12.5 per 1000" in capsys.readouterr().err        # 100 crimes / 8,000 residents
+    assert r.settings["target"].value == pytest.approx(12.5) and r.settings["target"].unit == "per 1000"
+    assert raw.settings["target"].value == pytest.approx(0.0125) and raw.settings["target"].unit is None
+    assert r.target == pytest.approx(0.0125)                                # the raw-scale field, documented
+    assert r.table["indicator"].tolist() == pytest.approx([10.0, 10.0, 15.0, 13.333333333])
+    for k in ("lower_95", "upper_95", "lower_998", "upper_998"):
+        np.testing.assert_allclose(r.table[k], raw.table[k] * 1000, rtol=1e-12)
+    assert (r.table["lower_998"] < r.table["indicator"]).all() and (r.table["indicator"] < r.table["upper_998"]).all()
+    assert r.table["flag"].tolist() == raw.table["flag"].tolist()
+    assert r.settings["per"].value == 1000
+    assert "target of 12.5" in r.summary()

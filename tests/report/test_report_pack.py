@@ -68,7 +68,9 @@ def _expected(store, force, code):
     wards = set(a[(a["level"] == "ward") & (a["parent_code"] == code)]["code"])
     lsoas = list(a[(a["level"] == "lsoa") & a["parent_code"].isin(wards)]["code"])
     pop = float(a[a["code"] == code]["population"].iloc[0])
-    rows = store.sql("SELECT * FROM crimes WHERE source_system = ? AND month >= DATE '2022-04-01'", [SOURCE])
+    # crimes and ASB: the crimes view holds crimes only, ASB is in the asb view (issue 11)
+    rows = store.sql("SELECT * FROM (SELECT * FROM crimes UNION ALL SELECT * FROM asb) "
+                     "WHERE source_system = ? AND month >= DATE '2022-04-01'", [SOURCE])
     rows = rows[rows["lsoa_code"].isin(lsoas)]
     return rows, pop
 

@@ -67,6 +67,32 @@ def coerce_dates(where: str, df: pd.DataFrame, date: str) -> np.ndarray:
     return out.to_numpy(dtype=float)
 
 
+MAX_NAMED = 12   # missing dates named in a message
+
+
+def _refuse_missing(where: str, df: pd.DataFrame, value: str, date: str) -> None:
+    """A missing value (e.g. a month the store did not load, NA in ``indicators``) is refused, naming the dates.
+
+    Charting around it would join the months either side as if they were neighbours, and a zero in its place would
+    invent a fall: either misleads a meeting. Chart a run of consecutive covered months instead.
+    """
+    miss = df[value].isna().to_numpy()
+    if not miss.any():
+        return
+    first = int(np.flatnonzero(miss)[0])
+    d = df.loc[miss, date]
+    try:
+        shown = pd.to_datetime(d, format="mixed").dt.strftime("%Y-%m").tolist()
+    except (ValueError, TypeError):
+        shown = d.astype(str).tolist()
+    named = ", ".join(shown[:MAX_NAMED]) + (f" … ({len(shown) - MAX_NAMED} more)" if len(shown) > MAX_NAMED else "")
+    raise error(where, f"{int(miss.sum())} missing value(s) in '{value}' ({named}): months not loaded (or otherwise "
+                "unknown) cannot be charted as if they were there.", got=df[value].iloc[first],
+                row=f"position {first} (index {df.index[first]!r})",
+                hint="Load the missing months, or chart a run of consecutive covered months only (e.g. the latest); "
+                     "never fill them with 0.")
+
+
 def prepare(where: str, df, value: str, date: str, by, rebase) -> Prepared:
     """Validate the frame and build sorted arrays with series and segment codes.
 
@@ -79,6 +105,7 @@ def prepare(where: str, df, value: str, date: str, by, rebase) -> Prepared:
     require_columns(where, df, [value, date, *by_cols, rebase_col], arg="df")
     if len(df) == 0:
         raise error(where, "The data frame has no rows.", hint="Check the filter that produced it.")
+    _refuse_missing(where, df, value, date)
     values = require_numeric(where, df, value)
     if not np.isfinite(values).all():
         first = int(np.flatnonzero(~np.isfinite(values))[0])

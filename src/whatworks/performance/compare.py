@@ -28,6 +28,12 @@ DEFAULT_ALTERNATIVE = "two-sided"
 
 def _as_array(name, x):
     arr = np.atleast_1d(np.asarray(x, dtype=object))
+    miss = np.asarray(pd.isna(arr), dtype=bool)
+    if miss.any():
+        i = int(np.flatnonzero(miss)[0])
+        raise error(WHERE, f"The '{name}' argument is missing (NA): a period the store has not loaded has no count, "
+                    "and is not 0.", got=arr[i], row=f"position {i}",
+                    hint="Compare only periods that are loaded, the same months in each (e.g. 2018-07 vs 2017-07).")
     try:
         out = arr.astype(float)
     except (TypeError, ValueError):
@@ -103,8 +109,45 @@ class CompareResult(Result):
         ax.set_xlabel(f"rate ratio (a / b) with {self.conf_level:.0%} exact CI")
 
 
+def _check_covered(covered_a, covered_b) -> Setting | None:
+    """Like with like: both periods cover the same number of months and, when months are given, the same months of
+    the year (July against July: monthly crime is seasonal)."""
+    if covered_a is None and covered_b is None:
+        return None
+    if covered_a is None or covered_b is None:
+        raise error(WHERE, "Give 'covered_a' and 'covered_b' together (the months each count covers).",
+                    got=(covered_a, covered_b))
+
+    def months(name, c):
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+            if c < 1:
+                raise error(WHERE, f"The '{name}' argument must be at least 1 month.", got=c)
+            return int(c), None
+        try:
+            per = pd.PeriodIndex(pd.to_datetime(pd.Series(list(c)), format="mixed"), freq="M")
+        except (TypeError, ValueError):
+            raise error(WHERE, f"The '{name}' argument must be a number of months or a list of months.", got=c,
+                        hint='e.g. covered_a=["2018-07"], covered_b=["2017-07"]') from None
+        if len(per) == 0:
+            raise error(WHERE, f"The '{name}' argument lists no month: a period with nothing loaded has no count.")
+        return len(per.unique()), sorted(set(per.month))
+
+    na, ma = months("covered_a", covered_a)
+    nb, mb = months("covered_b", covered_b)
+    if na != nb:
+        raise error(WHERE, f"The two counts have unequal coverage: {na} month(s) against {nb}, so the comparison "
+                    "would read a difference in what was loaded as a change in crime.", got=(covered_a, covered_b),
+                    hint="Compare the same months in each period (like with like, e.g. 2018-07 vs 2017-07).")
+    if ma is not None and mb is not None and ma != mb:
+        raise error(WHERE, "The two counts cover different months of the year; crime is seasonal, so this is not "
+                    "like with like.", got=(list(covered_a), list(covered_b)),
+                    hint="Compare the same calendar months (e.g. July 2018 vs July 2017).")
+    same = ", the same months of the year" if ma is not None and mb is not None else ""
+    return Setting(f"{na} month(s) each{same}", "user", "months covered by each count, checked like with like")
+
+
 def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float | None = None,
-            alternative: str | None = None, labels=None) -> CompareResult:
+            alternative: str | None = None, labels=None, covered_a=None, covered_b=None) -> CompareResult:
     """Exact conditional test of two Poisson rates, with an exact CI for the rate ratio.
 
     Parameters
@@ -121,6 +164,10 @@ def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float |
         value — and "default" when you leave them out.
     labels : array-like of str, optional
         A label per comparison, kept in ``.table['label']``.
+    covered_a, covered_b : int or list of months, optional
+        The months each count covers (a number, or the months themselves, e.g. ``["2018-07"]``). Given, the
+        comparison is refused unless like with like: the same number of months and, when months are listed, the same
+        months of the year. A missing (NA) count — a period not loaded — is always refused.
 
     Returns
     -------
@@ -156,6 +203,9 @@ def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float |
                                   reason="confidence level of the exact interval")
     alternative = given_or_default(settings, "alternative", alternative, DEFAULT_ALTERNATIVE,
                                    reason="alternative hypothesis of the exact test")
+    cov_setting = _check_covered(covered_a, covered_b)
+    if cov_setting is not None:
+        settings["covered"] = cov_setting
     a, b, ea, eb = (_as_array(n, x) for n, x in (("count_a", count_a), ("count_b", count_b),
                                                    ("exposure_a", exposure_a), ("exposure_b", exposure_b)))
     try:

@@ -106,7 +106,8 @@ class FunnelResult(Result):
     ----------
     table : DataFrame
         One row per unit: the id column (if given), ``numerator``, ``denominator``, ``indicator``, ``z`` (adjusted
-        z-score), ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` (limits at the unit's size), and ``flag`` in
+        z-score), ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` (limits at the unit's size; the indicator
+        and limits on the ``per`` scale, e.g. per 1,000 residents with ``per=1000``), and ``flag`` in
         {"within", "high_95", "low_95", "high_998", "low_998"} (998 = beyond the 99.8% limits).
     target : float
         Target on the indicator's scale.
@@ -157,7 +158,7 @@ class FunnelResult(Result):
         ax.axhline(self.target * self.per, color=PALETTE["black"], lw=1)
         colours = {"within": PALETTE["sky"], "high_95": PALETTE["yellow"], "low_95": PALETTE["yellow"],
                    "high_998": PALETTE["vermillion"], "low_998": PALETTE["blue"]}
-        ax.scatter(t["denominator"], t["indicator"] * self.per, c=[colours[f] for f in t["flag"]], s=18, zorder=3)
+        ax.scatter(t["denominator"], t["indicator"], c=[colours[f] for f in t["flag"]], s=18, zorder=3)  # per-scaled
         ax.set_xlabel("denominator (unit size)")
         ax.set_ylabel(f"{self.kind}" + (f" per {self.per:g}" if self.per != 1 else ""))
         ax.legend(frameon=False, fontsize=8)
@@ -208,7 +209,10 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str | No
         0.1. ``kind``, ``overdispersion`` and ``winsorise`` are recorded in ``.settings`` with source "user" when you
         pass them — even the default value — and "default" when you leave them out.
     per : float, default 1
-        Display multiplier (e.g. 1000 for rates per 1,000 residents); the table stays on the raw scale.
+        Scale of the indicator (e.g. 1000 for rates per 1,000 residents). ``indicator`` and the four limit columns
+        of ``.table``, the chart, ``summary()`` and the ``target`` in ``.settings`` are all on this scale (so the
+        table reads as the chart does); ``numerator`` and ``denominator`` stay as given, and ``.target`` holds the
+        target on the raw scale (numerator per unit of denominator).
     quiet : bool, default False
 
     Returns
@@ -284,14 +288,16 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str | No
                 raise error(WHERE, f"Column '{numerator}' is 0 for every unit, so there is no pooled rate to compare "
                             "units against.", got="a pooled rate of 0",
                             hint="Check the filter that produced the counts, or give a target= rate.")
-        settings["target"] = Setting(target, "data" if kind != "ratio" else "default", reason)
+        settings["target"] = Setting(target * per, "data" if kind != "ratio" else "default", reason,
+                                     f"per {per:g}" if per != 1 else None)
         announce(f"target set to {target * per:.4g}{' per ' + format(per, 'g') if per != 1 else ''} ({reason}).",
                  quiet=quiet)
     else:
         check_number(WHERE, "target", target, low=0, low_inclusive=False)
         if kind == "proportion" and not 0 < target < 1:
             raise error(WHERE, "For a proportion the 'target' must lie strictly between 0 and 1.", got=target)
-        settings["target"] = Setting(target, "user", "given by the caller")
+        settings["target"] = Setting(target * per, "user", "given by the caller (raw scale; shown per "
+                                     f"{per:g})" if per != 1 else "given by the caller", f"per {per:g}" if per != 1 else None)
 
     if kind == "rate":
         expected = target * den
@@ -308,16 +314,16 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str | No
     table[denominator] = den
     table["numerator"] = num
     table["denominator"] = den
-    table["indicator"] = num / den
+    table["indicator"] = num / den * per      # on the per scale, as the chart shows it
     if per != 1:
-        table[f"indicator_per_{per:g}"] = num / den * per
+        table[f"indicator_per_{per:g}"] = num / den * per   # kept for earlier callers: the same as indicator
     table["z"] = z
     table["z_unadjusted"] = z0
     res = FunnelResult(table=table, settings=settings, kind=kind, target=float(target), phi=disp["phi"], tau2=tau2,
                        p_overdispersion=disp["p_overdispersion"], overdispersion=overdispersion, per=per, id_col=id)
     lim = res._limit_curve(den)
     for k in ("lower_95", "upper_95", "lower_998", "upper_998"):
-        table[k] = lim[k].to_numpy()
+        table[k] = lim[k].to_numpy() * per
     ind = table["indicator"].to_numpy()
     flag = np.full(len(table), "within", dtype=object)
     flag[ind > table["upper_95"].to_numpy()] = "high_95"
@@ -325,6 +331,7 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str | No
     flag[ind > table["upper_998"].to_numpy()] = "high_998"
     flag[ind < table["lower_998"].to_numpy()] = "low_998"
     table["flag"] = flag
+    settings["per"] = Setting(per, "user" if per != 1 else "default", "scale of the indicator, limits and target")
     settings["phi"] = Setting(round(disp["phi"], 6), "data", "dispersion ratio from winsorised z-scores")
     settings["tau2"] = Setting(tau2, "data", "additive between-unit variance on the transformed scale"
                                if overdispersion else "over-dispersion adjustment switched off")

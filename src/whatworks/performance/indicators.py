@@ -4,6 +4,14 @@ Works on a DataFrame shaped like the store's ``crimes`` view (or a police.uk str
 or date column, ``crime_type``, ``last_outcome_category``, and whatever grouping columns you want (``force``,
 ``lsoa_code`` …). Every group × period in range appears in the table, with zero counts where nothing was recorded.
 
+Coverage: a month not loaded is not a month with no crime
+---------------------------------------------------------
+Pass ``coverage=`` (the store's :meth:`Store.coverage` table, or any DataFrame with ``month`` and the grouping
+columns it can match, e.g. ``force``) and a group × month the coverage does not list has a **missing** count (NA),
+while a covered month with no record is 0. ``months_covered`` and ``complete`` then count covered months only, and a
+rate per 1,000 residents is left out (NA) for a period that is not wholly covered. Without ``coverage`` every month
+between the first and last record is assumed loaded (announced). Given a store, its coverage is read.
+
 Solved outcomes
 ---------------
 police.uk publishes each crime's *last outcome category*, not the Home Office outcome type. whatworks counts a crime
@@ -31,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, given_or_default
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result, settings_dict
 from whatworks._validate import check_choice, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -44,6 +52,8 @@ PERIODS = ("month", "quarter", "financial_year", "rolling_12")
 DEFAULT_PERIOD = "month"
 ASB = "Anti-social behaviour"
 FY_START_MONTH = 4   # UK financial year April–March
+COVERAGE_KINDS = ("street", "crimes")   # file kinds that cover crime counts: police.uk street files, RMS crime tables
+COVERAGE_BOOKKEEPING = ("month", "kind", "batch_id", "rows")   # coverage columns that are not a unit of coverage
 
 CHARGED_OUTCOMES = frozenset({
     "Awaiting court outcome", "Court result unavailable", "Court case unable to proceed", "Defendant found not guilty",
@@ -111,6 +121,8 @@ class IndicatorsResult(Result):
         txt = (f"{len(t)} rows: {n_groups} group(s) × {len(periods)} {self.period.replace('_', ' ')} period(s) "
                f"({periods[0]} to {periods[-1]}).")
         last = t[t["period"] == periods[-1]]
+        if last["count"].isna().all():
+            return txt + f" Latest period {periods[-1]}: not loaded (no count; a month not loaded is not a zero)."
         txt += f" Latest period {periods[-1]}: {int(last['count'].sum()):,} recorded"
         if "solved_rate" in t:
             den = last["crimes_for_solved_rate"].sum()
@@ -159,11 +171,62 @@ def _from_store(store, columns: list, source: str | None) -> pd.DataFrame:
     return store.sql(f"SELECT {cols} FROM crimes WHERE source_system = ?", [source])
 
 
+def _store_coverage(store, source: str | None):
+    """The store's coverage table (``Store.coverage()``), or None for a store that does not record it (or records
+    none for this source: events written without a file, e.g. by hand) — then months are zero-filled, announced."""
+    read = getattr(store, "coverage", None)
+    if not callable(read):
+        return None
+    cov = read()
+    if source is not None and "source_system" in cov.columns:
+        cov = cov[cov["source_system"] == source]
+    return cov if len(cov) else None
+
+
+def _covered(coverage: pd.DataFrame, by_cols: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Covered (match columns, ``_month``) pairs, the pairs at least partly covered, and the match columns.
+
+    Match columns are the ``by`` columns the coverage also has (e.g. ``force``). Every other coverage column that is
+    not bookkeeping (``month``, ``kind``, ``batch_id``, ``rows``) is a unit of coverage — e.g. ``force`` when counting
+    the whole store: a month counts as covered for a group only when every unit the coverage lists for that group
+    covers it (a total over two forces, one of them missing a month, is not a total for that month).
+    """
+    cov = require_dataframe(WHERE, "coverage", coverage)
+    require_columns(WHERE, cov, ["month"], arg="coverage")
+    if "kind" in cov.columns:
+        kept = cov[cov["kind"].isin(COVERAGE_KINDS)]
+        if len(cov) and kept.empty:
+            raise error(WHERE, "The coverage lists no file kind that covers crime counts.",
+                        expected=f"rows with kind in {list(COVERAGE_KINDS)}", got=sorted(cov["kind"].astype(str).unique()),
+                        hint="Pass store.coverage() (street files cover police.uk crimes, 'crimes' tables RMS crimes).")
+        cov = kept
+    match = [c for c in by_cols if c in cov.columns]
+    units = [c for c in cov.columns if c not in COVERAGE_BOOKKEEPING and c not in by_cols]
+    c = cov[match + units].copy().reset_index(drop=True)
+    c["_month"] = _months(WHERE, cov["month"].reset_index(drop=True), "month").to_timestamp().to_numpy() \
+        if len(cov) else pd.Series([], dtype="datetime64[ns]")
+    c = c.drop_duplicates()
+    partly = c[match + ["_month"]].drop_duplicates().reset_index(drop=True)
+    if units:
+        need = c[match + units].drop_duplicates()
+        need = need.groupby(match, observed=True, dropna=False).size() if match else len(need)
+        have = c.groupby(match + ["_month"], observed=True, dropna=False).size().rename("_n").reset_index()
+        if match:
+            have["_need"] = pd.MultiIndex.from_frame(have[match]).map(need) if len(match) > 1 else have[match[0]].map(need)
+        else:
+            have["_need"] = need
+        c = have[have["_n"] == have["_need"]][match + ["_month"]]
+    else:
+        c = c[match + ["_month"]].drop_duplicates()
+    return c.reset_index(drop=True), partly, match
+
+
 def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: str = "month",
                crime_type: str = "crime_type", outcome: str | None = "last_outcome_category",
                population: pd.DataFrame | None = None, population_col: str = "population",
                harm_weights: pd.DataFrame | None = None, harm_on_missing: str = "error",
-               solved_outcomes=None, source: str | None = None) -> IndicatorsResult:
+               solved_outcomes=None, source: str | None = None, coverage: pd.DataFrame | None = None,
+               quiet: bool = False) -> IndicatorsResult:
     """Counts, rates per 1,000 residents, solved rates and harm-weighted totals by group and period.
 
     Parameters
@@ -197,6 +260,15 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
     source : str, optional
         With a store: only events from this ``source_system`` (e.g. ``"police.uk"``). A store loaded from police.uk
         *and* the force's own records holds the same crimes twice, so a store with several sources needs ``source=``.
+    coverage : DataFrame, optional
+        The months loaded: ``month`` plus any grouping columns it can match (``force`` …), one row per covered
+        group × month — :meth:`Store.coverage` (rows of other file kinds than "street"/"crimes" are ignored). A
+        group × month it does not list has ``count`` NA, never 0; ``months_covered``/``complete`` count covered
+        months; ``rate_per_1000`` is NA for a period not wholly covered. ``None``: with a store, the store's
+        coverage; with a DataFrame, every month between the first and last record counts as loaded (announced).
+        Records in a month the coverage does not list are an error.
+    quiet : bool, default False
+        Silence the announcement about coverage (it is still recorded in ``.settings``).
 
     Returns
     -------
@@ -212,6 +284,8 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
     """
     by_cols = [by] if isinstance(by, str) else list(by or [])
     if not isinstance(data, pd.DataFrame) and callable(getattr(data, "sql", None)):
+        if coverage is None:
+            coverage = _store_coverage(data, source)
         data = _from_store(data, [date, crime_type, outcome, *by_cols], source)
     data = require_dataframe(WHERE, "data", data)
     if period is not None:
@@ -252,28 +326,62 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
         settings["harm_weights"] = dict(w)
     value_cols = [c for c in d.columns if c.startswith("_") and c != "_month"]
 
-    # monthly counts on a complete grid (every group × every month in range), so zero months exist
+    # monthly counts on a complete grid (every group × every month in range), so zero months exist; with a coverage
+    # table a month it does not list is missing (NA), not zero
     keys = by_cols + ["_month"]
     monthly = d.groupby(keys, sort=True, observed=True, dropna=False)[value_cols].sum().reset_index()
-    all_months = pd.period_range(months.min(), months.max(), freq="M").to_timestamp()
+    covered = match = None
+    first_month, last_month = months.min(), months.max()
+    if coverage is not None:
+        covered, partly, match = _covered(coverage, by_cols)
+        if len(covered):
+            first_month = min(first_month, pd.Timestamp(covered["_month"].min()).to_period("M"))
+            last_month = max(last_month, pd.Timestamp(covered["_month"].max()).to_period("M"))
+        n_cov = covered["_month"].nunique()
+        settings["coverage"] = Setting(f"{n_cov} month(s) covered", "user", "months with no rows in a covered month "
+                                       "are 0; months not covered are missing (NA)")
+    else:
+        settings["coverage"] = Setting("not given", "default", "months with no rows are counted as 0")
+        announce("coverage not given: months with no rows are counted as 0 (pass coverage=store.coverage() so that "
+                 "a month not loaded is missing, not zero).", quiet=quiet)
+    all_months = pd.period_range(first_month, last_month, freq="M").to_timestamp()
     if by_cols:
         groups = monthly[by_cols].drop_duplicates()
         grid = groups.merge(pd.DataFrame({"_month": all_months}), how="cross")
     else:
         grid = pd.DataFrame({"_month": all_months})
+    if covered is not None:
+        grid = grid.merge(covered.assign(_cov=1), on=match + ["_month"], how="left")
+        grid["_cov"] = grid["_cov"].fillna(0).astype(int)
+        chk = monthly.merge(partly.assign(_cov=1), on=match + ["_month"], how="left")
+        off = chk["_cov"].isna().to_numpy()
+        if off.any():
+            i = int(np.flatnonzero(off)[0])
+            bad = chk.iloc[i]
+            where_txt = ", ".join(f"{b}={bad[b]!r}" for b in by_cols)
+            raise error(WHERE, f"{int(chk.loc[off, '_n'].sum())} record(s) fall in months the coverage does not list "
+                        "as loaded.", got=f"{pd.Timestamp(bad['_month']):%Y-%m}" + (f" ({where_txt})" if where_txt else ""),
+                        row=f"{pd.Timestamp(bad['_month']):%Y-%m}" + (f", {where_txt}" if where_txt else ""),
+                        hint="Pass the coverage of the same source and forces as the records (store.coverage()), "
+                             "or leave coverage out.")
+    else:
+        grid["_cov"] = 1
     monthly = grid.merge(monthly, on=keys, how="left")
     monthly[value_cols] = monthly[value_cols].fillna(0)
+    monthly.loc[monthly["_cov"] == 0, value_cols] = np.nan
     first_m, last_m = all_months.min(), all_months.max()
 
     if period == "rolling_12":
         monthly = monthly.sort_values(keys).reset_index(drop=True)
+        roll_cols = value_cols + ["_cov"]
         if by_cols:
-            rolled = monthly.groupby(by_cols, sort=False, observed=True, dropna=False)[value_cols].rolling(12).sum()
+            rolled = monthly.groupby(by_cols, sort=False, observed=True, dropna=False)[roll_cols].rolling(12).sum()
             rolled = rolled.reset_index(level=list(range(len(by_cols))), drop=True).sort_index()
         else:
-            rolled = monthly[value_cols].rolling(12).sum()
+            rolled = monthly[roll_cols].rolling(12).sum()
         out = monthly[keys].copy()
-        out[value_cols] = rolled[value_cols].to_numpy()
+        out[value_cols] = rolled[value_cols].to_numpy()   # NA when any month of the 12 is not covered
+        out["months_covered"] = rolled["_cov"].to_numpy()
         out = out[out["_month"] >= first_m + pd.DateOffset(months=11)].copy()
         if out.empty:
             raise error(WHERE, "Rolling 12-month totals need at least 12 months of data.",
@@ -281,33 +389,32 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
         out["period"] = "12 months to " + pd.DatetimeIndex(out["_month"]).strftime("%Y-%m")
         out["period_start"] = pd.DatetimeIndex(out["_month"]) - pd.DateOffset(months=11)
         out["months_in_period"] = 12
-        out["months_covered"] = 12
+        out["months_covered"] = out["months_covered"].astype(int)
         table = out.drop(columns="_month")
     else:
         lab, start, n_in = period_labels(pd.PeriodIndex(pd.DatetimeIndex(monthly["_month"]), freq="M"), period)
         monthly["period"] = lab
         monthly["period_start"] = start
         monthly["months_in_period"] = n_in
-        table = monthly.groupby(by_cols + ["period", "period_start", "months_in_period"], sort=True, observed=True,
-                                dropna=False)[value_cols].sum().reset_index()
-        cov = monthly[by_cols + ["period"]].assign(_one=1).groupby(by_cols + ["period"], observed=True,
-                                                                       dropna=False)["_one"].sum()
-        table["months_covered"] = cov.reindex(pd.MultiIndex.from_frame(table[by_cols + ["period"]])
-                                              if by_cols else table["period"]).to_numpy()
+        gkeys = by_cols + ["period", "period_start", "months_in_period"]
+        g = monthly.groupby(gkeys, sort=True, observed=True, dropna=False)
+        table = g[value_cols].sum(min_count=1).reset_index()   # NA only when no month of the period is covered
+        table["months_covered"] = g["_cov"].sum().to_numpy().astype(int)
     table = table.sort_values(by_cols + ["period_start"]).reset_index(drop=True)
     table["complete"] = table["months_covered"] == table["months_in_period"]
     table = table.rename(columns={"_n": "count"})
-    table["count"] = table["count"].astype(int)
+    whole = "Int64" if coverage is not None else int   # nullable counts: NA is "not loaded", never 0
+    table["count"] = table["count"].astype(whole)
     if use_outcome:
         table = table.rename(columns={"_crime": "crimes_for_solved_rate", "_solved": "solved", "_charged": "charged"})
-        for c in ("crimes_for_solved_rate", "solved", "charged"):
-            table[c] = table[c].astype(int)
+        den = table["crimes_for_solved_rate"].to_numpy(dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            table["solved_rate"] = table["solved"] / table["crimes_for_solved_rate"].where(
-                table["crimes_for_solved_rate"] > 0)
+            table["solved_rate"] = np.where(den > 0, table["solved"].to_numpy(dtype=float) / den, np.nan)
+        for c in ("crimes_for_solved_rate", "solved", "charged"):
+            table[c] = table[c].astype(whole)
     if harm_weights is not None:
         table = table.rename(columns={"_harm": "harm", "_harm_missing": "harm_unweighted"})
-        table["harm_unweighted"] = table["harm_unweighted"].astype(int)
+        table["harm_unweighted"] = table["harm_unweighted"].astype(whole)
 
     if population is not None:
         population = require_dataframe(WHERE, "population", population)
@@ -330,7 +437,17 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
         if missing.any():
             raise error(WHERE, f"No population for area(s) {table.loc[missing, key[0]].unique()[:5].tolist()}.",
                         hint="Add them to the population table (whatworks never guesses a denominator).")
-        table["rate_per_1000"] = table["count"] / table["population"] * 1000
+        rate = table["count"].to_numpy(dtype=float, na_value=np.nan) / table["population"].to_numpy(dtype=float) * 1000
+        if coverage is not None:
+            partial = ~table["complete"].to_numpy() & ~np.isnan(rate)
+            rate = np.where(table["complete"].to_numpy(), rate, np.nan)
+            if partial.any():
+                settings["partial_rates"] = Setting(int(partial.sum()), "data", "rates left out: periods not wholly "
+                                                    "covered (a part-period count over residents is not comparable)",
+                                                    "period(s)")
+                announce(f"rate_per_1000 left out for {int(partial.sum())} period(s) not wholly covered "
+                         "(fewer months loaded than the period has).", quiet=quiet)
+        table["rate_per_1000"] = rate
         settings["population_key"] = key[0]
     front = by_cols + ["period", "period_start", "months_in_period", "months_covered", "complete", "count"]
     table = table[front + [c for c in table.columns if c not in front]]

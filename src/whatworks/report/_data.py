@@ -19,6 +19,7 @@ from whatworks.store import areas as _areas
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ROW_COLUMNS = ("month", "kind", "crime_type", "last_outcome_category", "lsoa_code", "force", "x", "y")
+CRIME_COVERAGE_KINDS = ("street", "crimes")   # file kinds that make a (force, month) covered for crime counts
 
 
 @dataclass(frozen=True)
@@ -125,10 +126,99 @@ def choose_period(store, source: str, period, *, where: str, quiet: bool, settin
 
 
 def fetch_rows(store, source: str, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
-    """Crime and ASB records of one source between two months (inclusive), with the columns the analyses need."""
+    """Crime and ASB records of one source between two months (inclusive), with the columns the analyses need.
+
+    The ``crimes`` view holds crimes only and ``asb`` anti-social behaviour (a store made before the split has ASB in
+    ``crimes`` and no ``asb`` view): a report wants both, so it reads both."""
     cols = ", ".join(ROW_COLUMNS)
-    return store.sql(f"SELECT {cols} FROM crimes WHERE source_system = ? AND month BETWEEN ? AND ? ORDER BY month",
-                     [source, first.date(), last.date()])
+    views = ["crimes"] + (["asb"] if "asb" in relations(store) else [])
+    union = " UNION ALL ".join(f"SELECT {cols} FROM {v} WHERE source_system = ? AND month BETWEEN ? AND ?"
+                               for v in views)
+    args = [source, first.date(), last.date()] * len(views)
+    return store.sql(f"SELECT * FROM ({union}) ORDER BY month", args)
+
+
+def coverage(store, source: str) -> pd.DataFrame:
+    """(force, month) pairs the store covers for crime counts from ``source``: ``store.coverage()`` rows of kind
+    "street" (police.uk) or "crimes" (RMS). A store without coverage records is read as covering the months that
+    hold at least one record of each force (a month with no record at all is not loaded, not a month of no crime)."""
+    read = getattr(store, "coverage", None)
+    if callable(read):
+        cov = read()
+        cov = cov[(cov["source_system"] == source) & cov["kind"].isin(CRIME_COVERAGE_KINDS)]
+    else:
+        views = ["crimes"] + (["asb"] if "asb" in relations(store) else [])
+        union = " UNION ".join(f"SELECT DISTINCT force, month FROM {v} WHERE source_system = ?" for v in views)
+        cov = store.sql(union, [source] * len(views))
+    out = cov[["force", "month"]].drop_duplicates().copy()
+    out["month"] = pd.to_datetime(out["month"]).dt.to_period("M").dt.to_timestamp()
+    return out.sort_values(["force", "month"]).reset_index(drop=True)
+
+
+def covered_months(cov: pd.DataFrame, forces) -> list[pd.Timestamp]:
+    """Months covered by every one of ``forces`` (None: every force in ``cov``)."""
+    c = cov if forces is None else cov[cov["force"].isin(list(forces))]
+    need = c["force"].nunique() if forces is None else len(set(forces))
+    if need == 0:
+        return []
+    n = c.groupby("month")["force"].nunique()
+    return sorted(pd.Timestamp(m) for m in n[n == need].index)
+
+
+def month_range(first: str, last: str) -> list[pd.Timestamp]:
+    return list(pd.date_range(first + "-01", last + "-01", freq="MS"))
+
+
+def _runs(months: list[pd.Timestamp]) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Consecutive runs (first, last) of sorted month starts."""
+    out: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    for m in months:
+        if out and (m.to_period("M") - out[-1][1].to_period("M")).n == 1:
+            out[-1] = (out[-1][0], m)
+        else:
+            out.append((m, m))
+    return out
+
+
+def months_text(months: list[pd.Timestamp]) -> str:
+    """'2017-08 to 2018-07', '2016-07, 2017-07, 2018-07' …: exactly the months listed."""
+    return ", ".join(f"{a:%Y-%m}" if a == b else f"{a:%Y-%m} to {b:%Y-%m}" for a, b in _runs(sorted(months)))
+
+
+def _window_name(first: str, last: str) -> str:
+    a, b = pd.Timestamp(first + "-01"), pd.Timestamp(last + "-01")
+    if a.month == 4 and b == a + pd.DateOffset(months=11):
+        return f"{a.year}/{(a.year + 1) % 100:02d}"          # a financial year, April to March
+    return f"{first} to {last}"
+
+
+def period_label(covered: list[pd.Timestamp], first: str, last: str) -> str:
+    """The months of ``first``..``last`` a figure covers, said exactly: "2017-08 to 2018-07" when all are loaded,
+    "2018-07 only (1 of 12 months of 2017-08 to 2018-07)" when not. One month is never called a year."""
+    window = month_range(first, last)
+    inside = sorted(m for m in covered if window[0] <= m <= window[-1])
+    if len(inside) == len(window):
+        return f"{first}" if first == last else f"{first} to {last}"
+    if not inside:
+        return f"no month of {_window_name(first, last)} loaded"
+    return f"{months_text(inside)} only ({len(inside)} of {len(window)} months of {_window_name(first, last)})"
+
+
+def comparison_label(this: list[pd.Timestamp]) -> str:
+    """Like with like: "July 2018 vs July 2017"; "2017-08 to 2018-07 vs 2016-08 to 2017-07"."""
+    last = [m - pd.DateOffset(months=12) for m in this]
+    if len(this) == 1:
+        return f"{this[0]:%B %Y} vs {last[0]:%B %Y}"
+    return f"{months_text(this)} vs {months_text(last)}"
+
+
+def covariate_levels(store) -> dict[str, int]:
+    """{level: number of areas at that level with at least one covariate}, largest first."""
+    if "area_covariates" not in relations(store) or "areas" not in relations(store):
+        return {}
+    t = store.sql("SELECT a.level, count(DISTINCT c.code) AS n FROM area_covariates c JOIN areas a USING (code) "
+                  "WHERE c.value IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1")
+    return dict(zip(t["level"], t["n"].astype(int)))
 
 
 def _unit_level_below(areas: pd.DataFrame, code: str | None) -> str | None:

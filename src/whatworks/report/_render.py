@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 
 def _missing(v) -> bool:
     try:
-        return v is None or (isinstance(v, float) and math.isnan(v)) or bool(v != v)
+        return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)) or bool(v != v)
     except (TypeError, ValueError):
         return False
 

@@ -149,24 +149,23 @@ def funnel_chart(result, *, title: str, ylabel: str, xlabel: str, highlight=None
     with style():
         fig, ax = figure(6.6, 3.0)
         result.plot(ax=ax)
-        t = result.table
-        per = result.per
+        t = result.table          # indicator and limits already on the result's per scale
         if len(peers):
             p = t[t[id_col].isin(list(peers))]
-            ax.scatter(p["denominator"], p["indicator"] * per, s=40, facecolors="none", edgecolors=PALETTE["black"],
+            ax.scatter(p["denominator"], p["indicator"], s=40, facecolors="none", edgecolors=PALETTE["black"],
                        lw=1, zorder=4, label="most similar areas")
         if names and len(t) <= MAX_LABELLED_UNITS:
             for r in t.itertuples():
                 code = getattr(r, id_col)
                 if code != highlight:
-                    ax.annotate(str(names.get(code, code)), (r.denominator, r.indicator * per), xytext=(4, -8),
+                    ax.annotate(str(names.get(code, code)), (r.denominator, r.indicator), xytext=(4, -8),
                                 textcoords="offset points", fontsize=6, color=PALETTE["grey"])
         if highlight is not None:
             h = t[t[id_col] == highlight]
             if len(h):
-                ax.scatter(h["denominator"], h["indicator"] * per, s=80, marker="D", color=PALETTE["black"], zorder=5,
+                ax.scatter(h["denominator"], h["indicator"], s=80, marker="D", color=PALETTE["black"], zorder=5,
                            label="this area")
-                ax.annotate(str((names or {}).get(highlight, highlight)), (h["denominator"].iloc[0], h["indicator"].iloc[0] * per),
+                ax.annotate(str((names or {}).get(highlight, highlight)), (h["denominator"].iloc[0], h["indicator"].iloc[0]),
                             xytext=(6, 6), textcoords="offset points", fontsize=7)
         ax.set_title("")
         ax.set_title(title, loc="left")

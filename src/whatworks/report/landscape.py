@@ -53,6 +53,21 @@ class LandscapeResult:
                 + (f"; written to {self.path}" if self.path else "") + ".")
 
 
+def _no_peers_note(store, level: str, n_units: int, any_usable: bool) -> str:
+    """Why there are no peers, naming the level that has covariates when it is another one."""
+    if n_units < 3:
+        return (f"No peers: the store has {n_units} {level} area(s); peers need at least 3 areas at the same level "
+                "(load an area lookup: `whatworks ingest areas FILE`).")
+    have = {k: v for k, v in _data.covariate_levels(store).items() if k != level}
+    if have and not any_usable:
+        where = "; ".join(f"{n:,} {lv} areas" for lv, n in have.items())
+        return (f"No peers: the {level} areas have no covariates to compare them on; the store has covariates for "
+                f"{where}, which are not given for {level} areas. Load covariates for the {level} areas, or build the "
+                f"landscape for a {next(iter(have))} area.")
+    return (f"No peers: the {level} areas have no covariates to compare them on (load an area lookup with covariates "
+            "such as deprivation and density: `whatworks ingest areas FILE`).")
+
+
 def landscape(store, area: str, out: str | Path | None = "landscape.html", *, period=None, source: str | None = None,
               k: int | None = None, quiet: bool = False) -> LandscapeResult:
     """Write a one-page HTML profile of an area: crime mix and trend against its most similar areas, residents,
@@ -107,41 +122,63 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
         peer_result = peers(unit_table, usable, id="code", k=kk)
         peer_codes = peer_result.of(scope.code)["peer"].tolist()
     else:
-        notes.append(f"No peers: the {level} areas have no covariates to compare them on (load an area lookup with "
-                     "covariates such as deprivation and density: `whatworks ingest areas FILE`).")
+        notes.append(_no_peers_note(store, level, len(unit_table), bool(usable)))
     group = [scope.code, *peer_codes]
 
     l0, l1 = _shift(p0, -12), _shift(p1, -12)
     data_first = pd.Timestamp(store.sql("SELECT min(month) AS m FROM crimes WHERE source_system = ?", [src])["m"].iloc[0])
-    has_last = pd.Timestamp(l0 + "-01") >= data_first
     h0 = max(data_first, pd.Timestamp(_shift(p1, -35) + "-01"))
     rows = _data.fetch_rows(store, src, min(h0, pd.Timestamp(l0 + "-01")), pd.Timestamp(p1 + "-01"))
     rows = rows.merge(unit_map, on="lsoa_code", how="inner")
     rows = rows[rows["unit"].isin(group)]
     if rows.empty:
         raise error(WHERE, f"No records for {scope.name} or its peers from source {src!r}.")
+    # what the store covers for these areas' forces: a month not loaded is missing, never zero
+    forces = sorted(rows["force"].dropna().unique())
+    cov = _data.coverage(store, src)
+    cov = cov[cov["force"].isin(forces)]
+    cov_set = set(_data.covered_months(cov, forces))
+    this_months = [m for m in _data.month_range(p0, p1) if m in cov_set]
+    matched = [m for m in this_months if m - pd.DateOffset(months=12) in cov_set]
+    last_months = [m - pd.DateOffset(months=12) for m in matched]
+    this_label = _data.period_label(sorted(cov_set), p0, p1)
+    settings["coverage"] = Setting(f"{len(this_months)} of {len(_data.month_range(p0, p1))} months of {p0}..{p1} "
+                                   "loaded", "data", "months with a police.uk street file (or RMS crimes) for "
+                                   + (", ".join(forces) or "no force"), "months")
+    complete = len(this_months) == len(_data.month_range(p0, p1))
     pop = unit_table[unit_table["code"].isin(group)][["code", "population"]].rename(columns={"code": "unit"})
-    have_pop = pop["population"].notna().all() and (pop["population"] > 0).all()
+    have_pop = bool(len(pop)) and pop["population"].notna().all() and (pop["population"] > 0).all()
     poparg = pop if have_pop else None
     if not have_pop:
-        notes.append("Counts, not rates: some of these areas have no population in the store.")
+        notes.append("Counts, not rates: some of these areas have no population in the store (load an area lookup "
+                     "with populations: `whatworks ingest areas FILE`).")
+    mix_pop = poparg if complete else None
+    if have_pop and not complete:
+        notes.append(f"Crime mix in counts, not rates: only {len(this_months)} months of {p0}..{p1} are loaded, and a "
+                     "rate from part of a period would read as the whole period's.")
 
     # crime mix in the period: counts and rates per 1,000 by crime type, for the area and each peer
-    mix = window_indicators(rows, p0, p1, ["unit", "crime_type"], population=poparg)
+    mix = window_indicators(rows, p0, p1, ["unit", "crime_type"], population=mix_pop, months=this_months)
     mix["name"] = mix["unit"].map(names)
-    measure = "rate_per_1000" if have_pop else "count"
-    # trend: monthly crimes (ASB excluded) per 1,000 residents, area and peers
+    measure = "rate_per_1000" if mix_pop is not None else "count"
+    # trend: monthly crimes (ASB excluded) per 1,000 residents, area and peers; months not loaded are gaps
     crimes = Indicator("all").select(_window(rows, f"{h0:%Y-%m}", p1))
-    trend = indicators(crimes, by="unit", period="month", population=poparg).table
-    # this period against the same period last year (all crime excluding ASB), exact test
+    hist_cov = cov[(cov["month"] >= h0) & (cov["month"] <= pd.Timestamp(p1 + "-01"))]
+    trend = indicators(crimes, by="unit", period="month", population=poparg, coverage=hist_cov[["force", "month"]],
+                       quiet=True).table
+    trend_measure = "rate_per_1000" if have_pop else "count"
+    # this period against the same months last year (all crime excluding ASB), exact test, like with like
     change = None
-    if has_last:
+    change_label = None
+    if matched:
         own = Indicator("all").select(rows[rows["unit"] == scope.code]).assign(area=scope.code)
-        a = _complete(window_indicators(own, p0, p1, ["area"]), "area", [scope.code])["count"].iloc[0]
-        b = _complete(window_indicators(own, l0, l1, ["area"]), "area", [scope.code])["count"].iloc[0]
-        change = compare(int(a), int(b), labels=[scope.name])
+        a = _complete(window_indicators(own, p0, p1, ["area"], months=matched), "area", [scope.code])["count"].iloc[0]
+        b = _complete(window_indicators(own, l0, l1, ["area"], months=last_months), "area", [scope.code])["count"].iloc[0]
+        change_label = _data.comparison_label(matched)
+        change = compare(int(a), int(b), labels=[f"{scope.name}, {change_label}"],
+                         covered_a=[f"{m:%Y-%m}" for m in matched], covered_b=[f"{m:%Y-%m}" for m in last_months])
     else:
-        notes.append(f"No data for the same period last year ({l0}..{l1}).")
+        notes.append(f"No year-on-year change: no month of {p0}..{p1} has the same month a year earlier loaded.")
 
     residents = unit_table[unit_table["code"].isin(group)].copy()
     residents["is_area"] = residents["code"] == scope.code
@@ -165,13 +202,16 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
                                                              aggfunc="first").reindex(area_mix.index)
     what = "per 1,000 residents" if have_pop else "records"
     mix_svg = _charts.bars(area_mix.index.tolist(), area_mix.to_numpy(),
-                           title=f"Crime mix ({what})", xlabel=what,
+                           title=f"Crime mix, {this_label} ({what})", xlabel=what,
                            compare_low=peer_mix.min(axis=1).to_numpy() if peer_codes else None,
                            compare_high=peer_mix.max(axis=1).to_numpy() if peer_codes else None,
                            compare_label="range of most similar areas", width_in=4.2)
-    trend_svg = _charts.lines(trend, x="period_start", y=measure, group="unit", highlight=scope.code,
-                              title=f"Crime (excluding ASB) by month, {what}", ylabel=what, labels=names, height_in=1.9)
+    trend_what = "per 1,000 residents" if have_pop else "records"
+    trend_svg = _charts.lines(trend, x="period_start", y=trend_measure, group="unit", highlight=scope.code,
+                              title=f"Crime (excluding ASB) by month, {trend_what} (gaps: months not loaded)",
+                              ylabel=trend_what, labels=names, height_in=1.9)
     ctx = dict(title=f"Landscape: {scope.name}", scope=scope, source=src, period=(p0, p1), last_year=(l0, l1),
+               this_label=this_label, change_label=change_label,
                generated=_dt.date.today().isoformat(), names=names, peer_codes=peer_codes, peer_result=peer_result,
                features=usable, mix=mix, measure=measure, what=what, area_mix=area_mix, peer_mix=peer_mix,
                mix_svg=mix_svg, trend_svg=trend_svg, change=change, residents=residents.to_dict("records"),

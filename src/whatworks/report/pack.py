@@ -37,6 +37,10 @@ WHERE = "pack"
 DEFAULT_HISTORY = 36           # months of history behind each SPC chart (three years: seasonality shows)
 MIN_HOTSPOT_POINTS = 50        # fewer located crimes than this: no hot-spot map (Gi* on a handful of points misleads)
 MAX_PEERS = 7                  # most similar areas shown (HMICFRS most similar groups use 7 or 8)
+# An SPC chart needs this many consecutive months loaded: limits on fewer points are unreliable (NHSRplotthedots
+# warns below 12 baseline points; REFERENCE.md: "baselines under 12-13 points get a warning"), the same threshold as
+# whatworks.performance.spc.MIN_BASELINE_POINTS.
+MIN_SPC_MONTHS = 12
 
 
 @dataclass(frozen=True)
@@ -134,15 +138,20 @@ def _window(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 
 
 def window_indicators(rows: pd.DataFrame, first: str, last: str, by: list[str], *, population=None,
-                      harm_weights=None) -> pd.DataFrame:
+                      harm_weights=None, months=None) -> pd.DataFrame:
     """:func:`indicators` over one whole window (``first``..``last``) as a single period: every record is dated at
-    the window's first month, so the one row per group holds the window's count, solved rate and rate per 1,000."""
-    w = _window(rows, first, last).copy()
+    the window's first month, so the one row per group holds the window's count, solved rate and rate per 1,000.
+    ``months``: only the records of these months (the window's covered months; like with like)."""
+    w = _window(rows, first, last)
+    if months is not None:
+        w = w[w["month"].isin(list(months)).to_numpy()]
+    w = w.copy()
     if w.empty:
         return pd.DataFrame(columns=[*by, "count"])
     w["window_start"] = pd.Timestamp(first + "-01")
+    # one period, covered months chosen by the caller: the zero-filling announcement does not apply
     return indicators(w, by=by, period="month", date="window_start", population=population,
-                      harm_weights=harm_weights, harm_on_missing="exclude").table
+                      harm_weights=harm_weights, harm_on_missing="exclude", quiet=True).table
 
 
 def _complete(tbl: pd.DataFrame, key: str, keys: Sequence[str]) -> pd.DataFrame:
@@ -244,19 +253,62 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     if area_rows.empty:
         raise error(WHERE, f"No records for {scope.name} from source {src!r} between {fetch_from:%Y-%m} and {p1}.",
                     hint="Check the area code and the period.")
-    has_last_year = pd.Timestamp(l0 + "-01") >= data_first
+    # ---- what the store covers: a month not loaded is missing, never zero -------------------------------------
+    cov = _data.coverage(store, src)
+    if scope.force is not None:
+        forces = [scope.force]
+    elif scope.match == "all":
+        forces = sorted(cov["force"].dropna().unique())
+    else:
+        forces = sorted(area_rows["force"].dropna().unique())
+    cov = cov[cov["force"].isin(forces)]
+    covered = _data.covered_months(cov, forces)
+    cov_set = set(covered)
+    window = _data.month_range(p0, p1)
+    this_months = [m for m in window if m in cov_set]
+    matched = [m for m in this_months if m - pd.DateOffset(months=12) in cov_set]
+    last_months = [m - pd.DateOffset(months=12) for m in matched]
+    has_last_year = bool(matched)
+    this_label = _data.period_label(covered, p0, p1)
+    cmp_label = _data.comparison_label(matched) if matched else None
+    settings["coverage"] = Setting(f"{len(this_months)} of {len(window)} months of {p0}..{p1} loaded",
+                                   "data", "months with a police.uk street file (or RMS crimes) for "
+                                   + (", ".join(forces) or "no force"), "months")
+    if len(this_months) < len(window):
+        announce(f"coverage: {settings['coverage'].value} ({_data.months_text(this_months) or 'none'}); "
+                 "months not loaded are missing, not zero.", quiet=quiet)
 
     # ---- monthly indicators and SPC ------------------------------------------------------------------------
     long = pd.concat([ind.select(area_rows).assign(indicator=ind.label) for ind in headline], ignore_index=True)
     hist = _window(long, f"{h0:%Y-%m}", p1)
-    # indicators() fills every indicator × month with zeros; the records of all indicators together span the history
+    history_months = _data.month_range(f"{h0:%Y-%m}", p1)
+    hist_cov = cov[(cov["month"] >= history_months[0]) & (cov["month"] <= history_months[-1])]
+    # the records of all indicators together span the history; a month not covered is NA, a covered one with none 0
     monthly = indicators(hist.assign(indicator=pd.Categorical(hist["indicator"], categories=labels)),
-                         by="indicator", period="month")
+                         by="indicator", period="month", coverage=hist_cov[["force", "month"]], quiet=True)
     mt = monthly.table
+    settings["spc_min_months"] = Setting(MIN_SPC_MONTHS, "default", "an SPC chart needs at least this many "
+                                         "consecutive months loaded (limits on fewer are unreliable)", "months")
+    announce(f"SPC charts need at least {MIN_SPC_MONTHS} consecutive months loaded.", quiet=quiet)
+    runs = _data._runs([m for m in history_months if m in cov_set])
+    run = runs[-1] if runs else None
+    run_len = (run[1].to_period("M") - run[0].to_period("M")).n + 1 if run else 0
+    no_chart = None
+    if run_len < MIN_SPC_MONTHS:
+        loaded = _data.months_text([m for m in history_months if m in cov_set]) or "none"
+        no_chart = (f"No SPC chart: a chart needs at least {MIN_SPC_MONTHS} consecutive months loaded, and the store "
+                    f"holds {run_len} consecutive month(s)" + (f" ending {run[1]:%Y-%m}" if run else "")
+                    + f" for {scope.name} (months loaded in {h0:%Y-%m}..{p1}: {loaded}). Load the missing months "
+                    "(each month's street file from data.police.uk, or your records export) to see whether the "
+                    "latest month is unusual.")
+        notes.append(no_chart)
+    elif run[0] > history_months[0]:
+        notes.append(f"SPC charts start at {run[0]:%Y-%m}: months before it are not all loaded, so the limits rest on "
+                     f"the {run_len} consecutive months {run[0]:%Y-%m} to {run[1]:%Y-%m}.")
     spc_results: dict[str, Any] = {}
     spc_warnings: list[str] = []
-    for ind in headline:
-        s = mt[mt["indicator"] == ind.label].copy()
+    for ind in headline if no_chart is None else ():
+        s = mt[(mt["indicator"] == ind.label) & (mt["period_start"] >= run[0]) & (mt["period_start"] <= run[1])].copy()
         value = "count" if ind.measure == "count" else "solved_rate"
         if ind.measure == "solved_rate":
             dropped = s["solved_rate"].isna()
@@ -267,6 +319,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         if len(s) < 2:
             notes.append(f"{ind.label}: fewer than 2 months of data, so no SPC chart.")
             continue
+        s[value] = s[value].astype(float)
         if targets and ind.label in targets:
             s["target"] = float(targets[ind.label])
         with warnings.catch_warnings(record=True) as caught:
@@ -278,36 +331,54 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     settings["spc_baseline"] = Setting("all months shown", "default",
                                        "limits from every month of the history (Making Data Count default)")
 
-    # ---- this period vs the same period last year -------------------------------------------------------------
+    # ---- this period vs the same months last year (like with like) -------------------------------------------
     pop = None
-    if scope.population is not None:
+    rate_note = None
+    if scope.population is None:
+        rate_note = (f"Rates per 1,000 residents left out: the store has no population for {scope.name} (load an area "
+                     "lookup with populations: `whatworks ingest areas FILE`).")
+    elif len(this_months) < len(window):
+        rate_note = (f"Rates per 1,000 residents left out: only {len(this_months)} of the {len(window)} months of the "
+                     "period are loaded, and a rate from part of a period would read as the whole period's.")
+    else:
         pop = pd.DataFrame({"area": [scope.code or "all"], "population": [scope.population]})
+    if rate_note:
+        notes.append(rate_note)
     scoped = long.assign(area=scope.code or "all", indicator=pd.Categorical(long["indicator"], categories=labels))
-    this = _complete(window_indicators(scoped, p0, p1, ["area", "indicator"], population=pop), "indicator", labels)
-    last = _complete(window_indicators(scoped, l0, l1, ["area", "indicator"], population=pop), "indicator", labels) \
-        if has_last_year else None
+    this = _complete(window_indicators(scoped, p0, p1, ["area", "indicator"], population=pop, months=this_months),
+                     "indicator", labels)
+    this_cmp = _complete(window_indicators(scoped, p0, p1, ["area", "indicator"], months=matched), "indicator",
+                         labels) if has_last_year else None
+    last = _complete(window_indicators(scoped, l0, l1, ["area", "indicator"], months=last_months), "indicator",
+                     labels) if has_last_year else None
     if not has_last_year:
-        notes.append(f"No data for the same period last year ({l0}..{l1}), so no year-on-year comparison.")
-    rows_out = []
+        notes.append(f"No year-on-year comparison: no month of {p0}..{p1} has the same month a year earlier loaded "
+                     f"({l0}..{l1}: {_data.months_text([m for m in _data.month_range(l0, l1) if m in cov_set]) or 'none'}).")
+    cmp_partial = has_last_year and len(matched) < len(this_months)
     cmp_counts = cmp_solved = None
+    cov_a = [f"{m:%Y-%m}" for m in matched]
+    cov_b = [f"{m:%Y-%m}" for m in last_months]
     if last is not None:
         cnt = [i for i in headline if i.measure == "count"]
         if cnt:
-            a = this.set_index("indicator").loc[[i.label for i in cnt]]
+            a = this_cmp.set_index("indicator").loc[[i.label for i in cnt]]
             b = last.set_index("indicator").loc[[i.label for i in cnt]]
-            cmp_counts = compare(a["count"].to_numpy(), b["count"].to_numpy(), labels=[i.label for i in cnt])
+            cmp_counts = compare(a["count"].to_numpy(), b["count"].to_numpy(), labels=[i.label for i in cnt],
+                                 covered_a=cov_a, covered_b=cov_b)
         sol = [i for i in headline if i.measure == "solved_rate"]
         if sol:
-            a = this.set_index("indicator").loc[[i.label for i in sol]]
+            a = this_cmp.set_index("indicator").loc[[i.label for i in sol]]
             b = last.set_index("indicator").loc[[i.label for i in sol]]
             ok = (a["crimes_for_solved_rate"].to_numpy() > 0) & (b["crimes_for_solved_rate"].to_numpy() > 0)
             if ok.all():
                 cmp_solved = compare(a["solved"].to_numpy(), b["solved"].to_numpy(),
                                      exposure_a=a["crimes_for_solved_rate"].to_numpy(),
-                                     exposure_b=b["crimes_for_solved_rate"].to_numpy(), labels=[i.label for i in sol])
+                                     exposure_b=b["crimes_for_solved_rate"].to_numpy(), labels=[i.label for i in sol],
+                                     covered_a=cov_a, covered_b=cov_b)
     cmp_table = pd.concat([c.table for c in (cmp_counts, cmp_solved) if c is not None], ignore_index=True) \
         if (cmp_counts is not None or cmp_solved is not None) else None
 
+    rows_out = []
     for ind in headline:
         r = spc_results.get(ind.label)
         row: dict[str, Any] = {"indicator": ind.label, "measure": ind.measure, "improvement": ind.improvement}
@@ -319,20 +390,28 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
                        direction=str(r.table["direction"].iloc[-1]),
                        verdict=VERDICTS[str(v["variation"])], n_special=int(v["n_special"]),
                        assurance=r.assurance.iloc[0]["assurance"], target=r.assurance.iloc[0]["target"])
+        elif no_chart is not None:
+            row.update(variation=None, verdict=f"no SPC verdict: {run_len} consecutive month(s) loaded "
+                                               f"({MIN_SPC_MONTHS} needed)", no_chart=no_chart)
         else:
             row.update(variation=None, verdict="no chart: too few months")
+        row.setdefault("no_chart", None)
+        row["rate_per_1000"] = np.nan
         t_row = this[this["indicator"] == ind.label]
         if len(t_row):
             tr = t_row.iloc[0]
             if ind.measure == "count":
                 row["this_period"] = float(tr["count"])
-                if "rate_per_1000" in tr:
+                if "rate_per_1000" in tr and pd.notna(tr["rate_per_1000"]):
                     row["rate_per_1000"] = float(tr["rate_per_1000"])
             else:
                 row["this_period"] = float(tr["solved_rate"]) if pd.notna(tr["solved_rate"]) else np.nan
                 row["this_solved"], row["this_crimes"] = int(tr["solved"]), int(tr["crimes_for_solved_rate"])
         if last is not None:
             l_row = last[last["indicator"] == ind.label].iloc[0]
+            c_row = this_cmp[this_cmp["indicator"] == ind.label].iloc[0]
+            row["cmp_this"] = float(c_row["count"]) if ind.measure == "count" else (
+                float(c_row["solved_rate"]) if pd.notna(c_row["solved_rate"]) else np.nan)
             if ind.measure == "count":
                 row["last_period"] = float(l_row["count"])
             else:
@@ -395,8 +474,10 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     if harm_weights is not None:
         hr = _window(area_rows, p0, p1)
         harm_result = harm(hr, harm_weights, by="crime_type", on_missing="exclude")
-        if has_last_year:
-            harm_last = harm(_window(area_rows, l0, l1), harm_weights, by="crime_type", on_missing="exclude")
+        if has_last_year and not cmp_partial:   # like with like: the same months a year earlier
+            lr = _window(area_rows, l0, l1)
+            harm_last = harm(lr[lr["month"].isin(last_months).to_numpy()], harm_weights, by="crime_type",
+                             on_missing="exclude")
 
     # ---- hot spots ------------------------------------------------------------------------------------------------
     hot = None
@@ -439,13 +520,13 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     if "rate" in funnels:
         funnel_svgs["rate"] = _charts.funnel_chart(
             funnels["rate"], title=f"{headline[0].label if headline[0].measure == 'count' else 'All crime'}: "
-                                   f"rate per 1,000 residents, {p0} to {p1}",
+                                   f"rate per 1,000 residents, {this_label}",
             ylabel="per 1,000 residents", xlabel="residents", highlight=scope.code, peers=peer_codes, names=unit_names)
     if "solved" in funnels:
-        funnel_svgs["solved"] = _charts.funnel_chart(funnels["solved"], title=f"Solved rate, {p0} to {p1}",
+        funnel_svgs["solved"] = _charts.funnel_chart(funnels["solved"], title=f"Solved rate, {this_label}",
                                                      ylabel="share solved", xlabel="crimes recorded", highlight=scope.code,
                                                      peers=peer_codes, names=unit_names)
-    hot_svg = _charts.result_chart(hot[1], title=f"Crime hot spots (Getis–Ord Gi*), {p0} to {p1}",
+    hot_svg = _charts.result_chart(hot[1], title=f"Crime hot spots (Getis–Ord Gi*), {this_label}",
                                    width_in=4.6, height_in=4.2, raster=True) if hot else None
     harm_svg = None
     if harm_result is not None:
@@ -453,10 +534,12 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         ht = ht[ht["harm"] > 0]
         if len(ht):
             harm_svg = _charts.bars(ht["crime_type"].tolist(), ht["harm"].to_numpy(),
-                                    title=f"Harm by crime type, {p0} to {p1} (your weights)", xlabel="harm (sum of weights)")
+                                    title=f"Harm by crime type, {this_label} (your weights)", xlabel="harm (sum of weights)")
     ctx = dict(
         title=title or f"Performance pack: {scope.name}", scope=scope, source=src, period=(p0, p1), n_months=n_months,
         last_year=(l0, l1), has_last_year=has_last_year, generated=_dt.date.today().isoformat(),
+        this_label=this_label, cmp_label=cmp_label, cmp_partial=cmp_partial, rate_note=rate_note,
+        n_covered=len(this_months), last_label=_data.months_text(last_months),
         table=table, rows=table.to_dict("records"), headline=headline, charts=charts, spc=spc_results, icons=_charts.variation_icon,
         assurance_icon=_charts.assurance_icon, funnels=funnels, funnel_svgs=funnel_svgs, funnel_notes=funnel_notes,
         peer_codes=peer_codes, peer_names=[(c, dict(zip(unit_table["code"], unit_table["name"])).get(c, c))
