@@ -159,6 +159,15 @@ def test_no_covariates_message_names_the_level_that_has_them(julys, tmp_path):
         store.ingest_policeuk(root)
         store.ingest_areas(long)
         r = ww.report.landscape(store, "E06000000", out=None, quiet=True)
-    note = " ".join(r.notes)
-    assert "the lad areas have no covariates to compare them on" in note
-    assert f"the store has covariates for {len(lsoas)} lsoa areas" in note
+    # issue 11.6: the LSOAs' covariate rolls up (population-weighted), so the LADs have peers
+    assert r.peers is not None
+    assert not any(n.startswith("No peers") for n in r.notes)
+    # without populations the mean cannot be rolled up: the note names the level that has covariates and why
+    bare = long.drop(columns="population")
+    with ww.Store(str(tmp_path / "s2.duckdb")) as store:
+        store.ingest_policeuk(root)
+        store.ingest_areas(bare)
+        r2 = ww.report.landscape(store, "E06000000", out=None, quiet=True)
+    note = " ".join(r2.notes)
+    assert "No peers: covariates are loaded for lsoa (1 covariate); none for lad — they could not be rolled up:" in note
+    assert "population" in note

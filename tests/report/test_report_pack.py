@@ -91,7 +91,9 @@ def _in(rows, a, b):
 def test_pack_is_one_self_contained_file(borough_pack):
     _, r, html, _ = borough_pack
     low = html.lower()
-    assert "http://" not in low and "https://" not in low and 'src="//' not in low and "//" not in low.replace("<!--", "")
+    # base64 in data: URIs (rasterised map cells) may hold "//" by chance; they are inside the file, so left out here
+    bare = re.sub(r'data:image/png;base64,[a-z0-9+/=\s]+', "data:", low)
+    assert "http://" not in low and "https://" not in low and 'src="//' not in low and "//" not in bare.replace("<!--", "")
     assert not re.search(r"url\((?!#)", low)           # only references to elements inside the file (clip paths)
     assert not re.search(r'(href|src)="(?!#|data:)', low)
     assert "<script" not in low and "<link" not in low and "<iframe" not in low and "@import" not in low

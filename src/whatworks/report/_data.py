@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from whatworks._announce import Setting, announce
-from whatworks.errors import error
+from whatworks.errors import WhatworksError, error
 from whatworks.store import areas as _areas
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -213,12 +213,25 @@ def comparison_label(this: list[pd.Timestamp]) -> str:
 
 
 def covariate_levels(store) -> dict[str, int]:
-    """{level: number of areas at that level with at least one covariate}, largest first."""
-    if "area_covariates" not in relations(store) or "areas" not in relations(store):
+    """{level: number of covariates given directly for areas of that level} (the store's read), smallest level first."""
+    read = getattr(store, "covariate_levels", None)
+    if read is None or "area_covariates" not in relations(store):
         return {}
-    t = store.sql("SELECT a.level, count(DISTINCT c.code) AS n FROM area_covariates c JOIN areas a USING (code) "
-                  "WHERE c.value IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1")
-    return dict(zip(t["level"], t["n"].astype(int)))
+    return {level: len(covs) for level, covs in read().items() if covs}
+
+
+def roll_up_problem(store, level: str) -> str | None:
+    """Why covariates could not be rolled up to ``level`` (the first reason the store gives), or None."""
+    read = getattr(store, "area_covariates", None)
+    if read is None:
+        return None
+    try:
+        missing = read(level).attrs.get("missing")
+    except WhatworksError:
+        return None
+    if missing is None or len(missing) == 0 or "detail" not in missing:
+        return None
+    return str(missing["detail"].iloc[0])
 
 
 def _unit_level_below(areas: pd.DataFrame, code: str | None) -> str | None:
@@ -285,7 +298,7 @@ def units(store, level: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(areas at ``level`` with population and covariates, small area → unit code map)."""
     if level is None:
         return pd.DataFrame(columns=["code", "name", "population"]), pd.DataFrame(columns=["lsoa_code", "unit"])
-    table = _areas.area_table(store, level=level)
+    table = _areas.area_table(store, level=level, roll_up=True)   # covariates of small areas, rolled up
     anc = _areas.ancestors(store)
     m = anc[anc["level"] == level][["lsoa_code", "code"]].rename(columns={"code": "unit"})
     return table.reset_index(drop=True), m.drop_duplicates("lsoa_code")

@@ -175,12 +175,18 @@ def funnel_chart(result, *, title: str, ylabel: str, xlabel: str, highlight=None
         return to_svg(fig, label=title)
 
 
-def result_chart(result, *, title: str, width_in: float = 6.6, height_in: float = 3.0, raster: bool = False) -> str:
+def result_chart(result, *, title: str, width_in: float = 6.6, height_in: float = 3.0, raster: bool = False,
+                 boundaries=None) -> str:
     """Any Result drawn by its own ``plot`` with a title. ``raster=True`` embeds the drawn shapes as one image (for
-    maps of thousands of cells: a small file that opens fast), keeping text and axes as vectors."""
+    maps of thousands of cells: a small file that opens fast), keeping text and axes as vectors. ``boundaries`` (a
+    table from ``store.boundaries(...)``) is drawn with its names on a map result; without it a map shows its study
+    area's outline."""
     with style():
         fig, ax = figure(width_in, height_in)
-        result.plot(ax=ax)
+        if boundaries is not None:
+            result.plot(ax=ax, boundaries=boundaries)
+        else:
+            result.plot(ax=ax)
         ax.set_title("")
         ax.set_title(title, loc="left")
         if raster:

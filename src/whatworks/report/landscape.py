@@ -60,10 +60,11 @@ def _no_peers_note(store, level: str, n_units: int, any_usable: bool) -> str:
                 "(load an area lookup: `whatworks ingest areas FILE`).")
     have = {k: v for k, v in _data.covariate_levels(store).items() if k != level}
     if have and not any_usable:
-        where = "; ".join(f"{n:,} {lv} areas" for lv, n in have.items())
-        return (f"No peers: the {level} areas have no covariates to compare them on; the store has covariates for "
-                f"{where}, which are not given for {level} areas. Load covariates for the {level} areas, or build the "
-                f"landscape for a {next(iter(have))} area.")
+        where = ", ".join(f"{lv} ({n} covariate{'s' if n != 1 else ''})" for lv, n in have.items())
+        why = _data.roll_up_problem(store, level)
+        return (f"No peers: covariates are loaded for {where}; none for {level}"
+                + (f" — they could not be rolled up: {why}" if why else "") + f". Load covariates for the {level} "
+                f"areas (or fill the small areas' gaps), or build the landscape for a {next(iter(have))} area.")
     return (f"No peers: the {level} areas have no covariates to compare them on (load an area lookup with covariates "
             "such as deprivation and density: `whatworks ingest areas FILE`).")
 

@@ -489,14 +489,17 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
             Indicator("all").select(_window(area_rows, p0, p1))
         pts = pts[pts["x"].notna() & pts["y"].notna()]
         if len(pts) >= MIN_HOTSPOT_POINTS:
-            g = grid(pts, "x", "y", crs="EPSG:27700", quiet=True)
+            # the ground where crime can be recorded, not the bounding box (issue 11.5): police.uk map points
+            area_pts = _study_points(store, scope, forces, area_rows)
+            g = grid(pts, "x", "y", crs="EPSG:27700", study_area=area_pts if len(area_pts) else None, quiet=True)
             try:
                 hot = (g, gistar(g, seed=seed, quiet=True))
             except WhatworksError as exc:  # data too thin for Gi* (e.g. every cell alike): reported, not hidden
                 hot_note = f"Hot spots could not be mapped: {str(exc).splitlines()[0]}"
             if hot is not None:
                 # the analyses' own data-driven choices (announced there only when not quiet) go in the pack's table
-                _adopt(settings, "hotspots", g.settings, ("cell_size", "excluded_points"), quiet)
+                _adopt(settings, "hotspots", g.settings, ("cell_size", "excluded_points", "study_area",
+                                                          "study_area_cells", "study_area_km2"), quiet)
                 _adopt(settings, "hotspots", hot[1].settings, ("distance",), quiet)
         else:
             hot_note = (f"Not enough located crimes for a hot-spot map ({len(pts)} with coordinates; at least "
@@ -557,6 +560,18 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     return PackResult(path=path, html=html, table=table, spc=spc_results, monthly=monthly,
                       compare=cmp_table, funnels=funnels, peers=peer_result, harm=harm_result, hotspots=hot[1] if hot else None,
                       settings=settings, notes=tuple(notes))
+
+
+def _study_points(store, scope, forces: Sequence[str], area_rows: pd.DataFrame) -> pd.DataFrame:
+    """The map points the pack's hot-spot grid is laid on: every police.uk map point the store has seen for the
+    force(s) in scope, or, for an area inside a force, the points its own records (all months fetched) sit on.
+    An empty table (e.g. RMS data only) means the grid falls back to the bounding box, which it announces."""
+    if scope.lsoa_codes is None:
+        pts = store.map_points(force=list(forces) or None)
+        return pts
+    own = area_rows.loc[area_rows["x"].notna() & area_rows["y"].notna(), ["x", "y"]].drop_duplicates()
+    own.attrs["whatworks_points"] = "police.uk map point of the area's records"
+    return own.reset_index(drop=True)
 
 
 def _adopt(settings: dict, prefix: str, found: Mapping[str, Setting], names: Sequence[str], quiet: bool) -> None:
