@@ -279,14 +279,17 @@ def test_many_changes_in_one_field_are_one_finding():
 
 
 def test_summary_of_a_store_whose_every_row_was_quarantined_is_not_empty(tmp_path):
-    # review regression: records == 0 made summary() say "empty" and hide the 100%-quarantined finding
+    # review regression: records == 0 made summary() say "empty" and hide the 100%-quarantined finding.
+    # Issue 11: a file with every row invalid now fails whole, so nothing of it reaches the store (not even the
+    # quarantine): the report says so, and the store is truly empty.
     h = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
          "Last outcome category,Context\n")
     (tmp_path / "2024-01-x-street.csv").write_text(h + "a,2024-13,F,F,,,,,,Burglary,,\nb,bad,F,F,,,,,,Burglary,,\n")
     with ww.Store(":memory:") as s:
-        s.ingest_policeuk(tmp_path)
+        rep = s.ingest_policeuk(tmp_path)
+        assert [f.status for f in rep.files] == ["failed"] and rep.rows_failed == 2
+        assert "unparseable Month" in rep.files[0].hint or "Month" in rep.files[0].hint
+        assert len(s.quarantine()) == 0 and len(s.batches()) == 0
         q = s.quality()
-    assert q.records == 0 and len(q.table) == 1
-    text = q.summary()
-    assert "empty" not in text
-    assert "No records are loaded" in text and "2 rows (100.0%)" in text and "unparseable Month" in text
+    assert q.records == 0 and q.table.empty
+    assert "empty" in q.summary()

@@ -29,7 +29,9 @@ def test_new_store_has_every_canonical_table_and_view():
         names = set(rel["name"])
         for t in ("events", "persons", "event_persons", "person_links", "areas", "quarantine", "batches", "stop_searches"):
             assert t in names
-        assert set(rel.loc[rel["type"] == "view", "name"]) == {"crimes", "outcomes", "stops"}
+        for t in ("batch_coverage", "superseded", "events_superseded", "batch_notes"):
+            assert t in names
+        assert set(rel.loc[rel["type"] == "view", "name"]) == {"crimes", "asb", "outcomes", "stops", "coverage"}
         assert s.sql("SELECT value FROM meta WHERE key = 'schema_version'")["value"].iloc[0] == str(schema.SCHEMA_VERSION)
 
 

@@ -124,7 +124,8 @@ class Store(PlaceReads, AreaReads):
     # ------------------------------------------------------------------ ingest
     def ingest_policeuk(self, path: str | os.PathLike, *, force: str | None = None, on_unknown: str = "error",
                         progress: Callable[[str, int, int], None] | None = None,
-                        group_bytes: int | None = None) -> IngestReport:
+                        group_bytes: int | None = None, on_republished: str = "replace",
+                        repair_dates: bool = False) -> IngestReport:
         """Load police.uk open-data files: a CSV, a month folder, a folder of month folders, or the archive zip.
 
         Street-level crime, outcomes and stop-and-search files are recognised by their header. Files load in groups
@@ -145,6 +146,17 @@ class Store(PlaceReads, AreaReads):
         group_bytes : int, optional
             Most CSV bytes read and committed together (default 256 MB; the work tables take about twice that in
             memory). An interrupted load leaves the store as it was before the group being loaded.
+        on_republished : {"replace", "keep", "error"}, default "replace"
+            A file for a (force, month, kind) the store already holds (police.uk republishes every month in later
+            downloads, with outcomes updated): ``"replace"`` loads it as the new version and sets the earlier one
+            aside in the same transaction (status ``"replaced"``, with the row differences in ``changes``;
+            ``store.unload(new_batch)`` brings the earlier version back); ``"keep"`` keeps the earlier version and
+            skips the file (status ``"kept"``); ``"error"`` stops with an error naming the file, and nothing of its
+            group is loaded. A file with the same bytes as one loaded is always ``"already_loaded"``.
+        repair_dates : bool, default False
+            Read Month values damaged by a spreadsheet (01/07/2018, 7/1/2018, Jul-18, 2018-7 …) as months; the
+            file's outcome (``repaired``) and ``batch_notes`` record that it was done. A file whose rows are
+            (nearly) all invalid fails whole (status ``"failed"``, nothing loaded, a ``hint``) either way.
 
         Returns
         -------
@@ -158,7 +170,8 @@ class Store(PlaceReads, AreaReads):
 
         with deferred_checkpoint(self.con):
             return _policeuk.ingest(self.con, path, force=force, on_unknown=on_unknown, version=__version__,
-                                    progress=progress, group_bytes=group_bytes)
+                                    progress=progress, group_bytes=group_bytes, on_republished=on_republished,
+                                    repair_dates=repair_dates)
 
     def ingest_records(self, path: str | os.PathLike, mapping: str | os.PathLike, *, on_unknown: str = "error",
                        progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
@@ -193,6 +206,10 @@ class Store(PlaceReads, AreaReads):
         batch and its file) and nothing is removed; unload the earlier batch first, then this one, and ingest the
         earlier file again.
 
+        Versions of republished police.uk months: unloading the current version brings back the version it
+        replaced (its rows return to ``events``, reported under ``'restored events'``); unloading a version that
+        was itself replaced removes it from the chain (the later version stays current).
+
         >>> store.unload(3)   # doctest: +SKIP
         {'person_links': 0, 'events': 80213, 'stop_searches': 0, ..., 'batches': 1}
         """
@@ -203,6 +220,24 @@ class Store(PlaceReads, AreaReads):
             raise WhatworksError(f"unload(): no batch {batch_id!r} in the store. Hint: store.batches() lists them.")
         _areas.check_unload(self.con, batch_id)
         lo, hi = batch_id << 32, (batch_id + 1) << 32
+        # versions: the batches this one replaced come back; a batch that was itself replaced hands its place in
+        # the chain to the batch that replaced it
+        restore = [r[0] for r in self.con.execute(
+            "SELECT batch_id FROM superseded WHERE superseded_by = ? ORDER BY batch_id", [batch_id]).fetchall()]
+        by = self.con.execute("SELECT superseded_by FROM superseded WHERE batch_id = ?", [batch_id]).fetchone()
+        if by is not None:
+            version_steps = [
+                ("events_superseded", "DELETE FROM events_superseded WHERE batch_id = ?", [batch_id]),
+                ("superseded", "DELETE FROM superseded WHERE batch_id = ?", [batch_id]),
+                ("superseded (chain)", "UPDATE superseded SET superseded_by = ? WHERE superseded_by = ?", [by[0], batch_id]),
+            ]
+        else:
+            ids = ", ".join(str(int(b)) for b in restore) or "NULL"
+            version_steps = [
+                ("restored events", f"INSERT INTO events SELECT * FROM events_superseded WHERE batch_id IN ({ids})", []),
+                ("events_superseded", f"DELETE FROM events_superseded WHERE batch_id IN ({ids})", []),
+                ("superseded", "DELETE FROM superseded WHERE superseded_by = ?", [batch_id]),
+            ]
         steps = [
             # links of persons that only this batch loaded (before the persons themselves go)
             ("person_links", """DELETE FROM person_links USING (
@@ -218,6 +253,9 @@ class Store(PlaceReads, AreaReads):
             ("areas", "DELETE FROM areas WHERE batch_id = ?", [batch_id]),
             ("area_covariates", "DELETE FROM area_covariates WHERE batch_id = ?", [batch_id]),
             ("quarantine", "DELETE FROM quarantine WHERE batch_id = ?", [batch_id]),
+            ("batch_coverage", "DELETE FROM batch_coverage WHERE batch_id = ?", [batch_id]),
+            ("batch_notes", "DELETE FROM batch_notes WHERE batch_id = ?", [batch_id]),
+            *version_steps,
             ("batches", "DELETE FROM batches WHERE batch_id = ?", [batch_id]),
         ]
         removed: dict[str, int] = {}
@@ -275,14 +313,47 @@ class Store(PlaceReads, AreaReads):
                months: tuple[str, str] | None = None, value: str | None = None) -> pd.DataFrame:
         """Counts by area × period × type (or any columns) computed in the database via Ibis.
 
-        >>> store.counts(by=["force", "financial_year", "crime_type"], where={"kind": "crime"})  # doctest: +SKIP
+        >>> store.counts(by=["force", "financial_year", "crime_type"])  # doctest: +SKIP
 
         ``by`` may use ``year``, ``quarter`` and ``financial_year`` (April–March, "2024/25") derived from ``month``.
+
+        What it returns, and coverage: one row per group that has at least one row, with ``count`` (or ``total``
+        for ``value=``). Events exist only in months the store covers (``store.coverage()``), so every month in the
+        answer is a covered month; a group absent from the answer in a covered month is 0, and a month that is not
+        covered is simply absent — it is missing, not 0 (check ``store.coverage()`` before filling). Only the
+        current version of a republished police.uk month is counted. When ``by`` holds ``year``, ``quarter`` or
+        ``financial_year`` and ``table`` is ``crimes``, ``asb``, ``outcomes`` or ``stops``, a ``months_covered``
+        column says how many months of that period the store covers for the table's file kind (per force and
+        source system when those are in ``by`` or fixed by ``where``; else months covered for any of them, within
+        ``months=``), so a caller can tell a one-month "year" (``months_covered`` 1) from a whole one (12).
         """
-        from whatworks.store.engine import counts
+        from whatworks.store.engine import counts, months_covered
 
         self._require_relation(table)
-        return counts(self.ibis(table), by, where, months=months, value=value)
+        out = counts(self.ibis(table), by, where, months=months, value=value)
+        kinds = COVERAGE_KINDS.get(table)
+        periods = [b for b in by if b in ("year", "quarter", "financial_year")]
+        if kinds and periods:
+            cov = self.coverage()
+            cov = cov[cov["kind"].isin(kinds)]
+            out = months_covered(out, cov, by, where, months=months)
+        return out
+
+    def coverage(self, kind: str | None = None) -> pd.DataFrame:
+        """What the store covers: one row per (source_system, force, month, kind) held in its current version.
+
+        Columns ``source_system``, ``force``, ``month`` (Timestamp, first of the month), ``kind`` (``street``,
+        ``outcomes``, ``stop_search`` for police.uk; the mapping table, e.g. ``crimes``, for RMS exports),
+        ``batch_id`` (the batch holding the current version) and ``rows`` (rows loaded). A (force, month) is
+        covered for crime counts when it has a ``street`` or ``crimes`` row: a covered month with no crime of a
+        type in an area is 0, a month not covered is missing (NA), never 0. ``kind=`` keeps one kind.
+
+        >>> Store(":memory:").coverage().columns.tolist()
+        ['source_system', 'force', 'month', 'kind', 'batch_id', 'rows']
+        """
+        from whatworks.store import quality as _quality
+
+        return _quality.coverage(self.con, kind)
 
     # ------------------------------------------------------------------ people (whatworks.store.links)
     def persons(self, systems: Sequence[str] | None = None) -> pd.DataFrame:
@@ -336,11 +407,19 @@ class Store(PlaceReads, AreaReads):
         return int(n)
 
     def status(self) -> dict:
-        """What is in the store: tables and row counts, forces, date range, quarantine summary, batches."""
+        """What is in the store: tables and row counts, forces, date range, quarantine summary, batches, and what it
+        covers: ``coverage`` (``Store.coverage()``) and ``coverage_summary`` (per source system, force and kind:
+        ``first_month``, ``last_month``, ``months`` held, ``months_missing`` and ``missing_months`` as readable runs
+        such as ``"2016-08..2017-06, 2017-08..2018-06"``); ``superseded_batches`` counts earlier versions of
+        republished months kept aside. ``first_month``/``last_month``/``events`` count current versions only."""
         span = self.con.execute("SELECT min(month), max(month), count(*) FROM events").fetchone()
         forces = self.sql("SELECT force, kind, count(*) AS rows FROM events GROUP BY ALL ORDER BY force, kind")
         quarantine = self.sql("SELECT category, reason, count(*) AS rows FROM quarantine GROUP BY ALL ORDER BY rows DESC, reason")
         batches = self.con.execute("SELECT count(*), coalesce(sum(rows_read), 0) FROM batches").fetchone()
+        from whatworks.store import quality as _quality
+
+        cov = _quality.coverage(self.con)
+        superseded = int(self.con.execute("SELECT count(*) FROM superseded").fetchone()[0])
         return {
             "path": self.path,
             "schema_version": SCHEMA_VERSION,
@@ -352,14 +431,21 @@ class Store(PlaceReads, AreaReads):
             "quarantine": quarantine,
             "files_loaded": int(batches[0]),
             "rows_read": int(batches[1]),
+            "coverage": cov,
+            "coverage_summary": _quality.coverage_summary(cov),
+            "superseded_batches": superseded,
         }
 
     def batches(self) -> pd.DataFrame:
-        """One row per loaded file: checksum, format, row accounting, time."""
-        return self.sql("SELECT * FROM batches ORDER BY batch_id")
+        """One row per loaded file: checksum, format, row accounting, time, and ``superseded_by`` (the batch holding
+        the newer version of its months, or NA for a current batch)."""
+        return self.sql("SELECT b.*, s.superseded_by FROM batches b LEFT JOIN superseded s USING (batch_id) ORDER BY batch_id")
 
 
 QUARANTINE_CATEGORIES = ("invalid", "duplicate")
+# The coverage kinds that say a month is held, for each view store.counts() reads.
+COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
+                  "stops": ("stop_search", "stops")}
 
 
 def _check_category(where: str, category: str | None) -> None:

@@ -327,3 +327,15 @@ def _exact_part(con, items: list[GroupItem], columns: list[str], delimiter: str,
         con.unregister("_rows_arrow")
         con.unregister("_rejects_arrow")
     return out
+
+
+def drop_files(con: duckdb.DuckDBPyConnection, indices: list[int]) -> None:
+    """Remove the rows (and rejects) of the files ``indices`` from a group loaded by :func:`load_group`: a file
+    that failed, or that waits for a later group, leaves nothing in the work tables the group is loaded from."""
+    if not indices:
+        return
+    keep = ", ".join(str(int(i)) for i in indices)
+    for (name,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'temp' AND table_type <> 'VIEW'").fetchall():
+        if name in ("_rejects", "_stage_x") or re.fullmatch(r"_rows_p\d+", name):
+            run(con, "drop files from the group", f"DELETE FROM {name} WHERE file_index IN ({keep})")

@@ -96,3 +96,51 @@ def counts(t, by: Sequence[str], where: Mapping[str, Any] | None = None, *, mont
     metric = t[value].sum().name("total") if value else t.count().name("count")
     expr = t.group_by(keys).aggregate(metric).order_by(list(by)) if by else t.aggregate(metric)
     return expr.to_pandas()
+
+
+def period_key(month: pd.Series, key: str) -> pd.Series:
+    """The derived period key of each month, spelt as :func:`counts` spells it (pandas, for small tables)."""
+    m = pd.to_datetime(month)
+    if key == "year":
+        return m.dt.year
+    if key == "quarter":
+        return m.dt.year.astype(str) + "-Q" + m.dt.quarter.astype(str)
+    if key == "financial_year":
+        start = m.dt.year - (m.dt.month < 4).astype(int)
+        return start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
+    raise AssertionError(key)
+
+
+def months_covered(out: pd.DataFrame, cov: pd.DataFrame, by: Sequence[str], where: Mapping[str, Any] | None = None, *,
+                   months: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Add ``months_covered`` to a :func:`counts` answer grouped by a derived period: the months of each period
+    held in ``cov`` (rows of ``Store.coverage()`` for the table's file kinds), per ``force`` / ``source_system``
+    when those are grouping columns, restricted by ``where`` on them and by ``months``."""
+    periods = [b for b in by if b in DERIVED_KEYS]
+    split = [b for b in ("source_system", "force") if b in by]
+    c = cov
+    for col in ("source_system", "force"):
+        val = (where or {}).get(col, "__any__")
+        if isinstance(val, str) and val == "__any__":
+            continue
+        if val is None:
+            c = c[c[col].isna()]
+        elif isinstance(val, (list, tuple, set)):
+            c = c[c[col].isin(list(val))]
+        else:
+            c = c[c[col] == val]
+    if months is not None:
+        lo, hi = (pd.Timestamp(m + "-01" if len(m) == 7 else m) for m in months)
+        c = c[(c["month"] >= lo) & (c["month"] <= hi)]
+    c = c[["month", *split]].drop_duplicates().copy()
+    for p in periods:
+        c[p] = period_key(c["month"], p)
+    held = c.groupby([*split, *periods], dropna=False)["month"].nunique().rename("months_covered").reset_index()
+    if out.empty:
+        return out.assign(months_covered=pd.Series(dtype="int64"))
+    for p in periods:
+        if p == "year":
+            held[p] = held[p].astype(out[p].dtype)
+    res = out.merge(held, on=[*split, *periods], how="left")
+    res["months_covered"] = res["months_covered"].fillna(0).astype("int64")
+    return res

@@ -22,6 +22,9 @@
   being reported.) A change is *notable* when ``p_value < CODE_P_VALUE``.
 * **duplicates** and **quarantined** — rows skipped as duplicates / quarantined as invalid, by source system,
   file format and reason, with the share of the rows read.
+* **coverage** — the months each source system, force and file kind holds, and the months missing between its
+  first and last (police.uk publication gaps, a month never downloaded): each gap is a priority-1 finding, because
+  a month not loaded is missing, not a month with no crime.
 * **late records** — *late* means a record arrived in a batch (file) loaded after the store already held the
   same source system's records of that kind for a month more than ``late_months`` months after the record's
   month. That is: the figures for a month that had already been reported moved. The first file of a source is
@@ -107,6 +110,10 @@ class QualityProfile(Result):
         ``source_system, format, reason, rows, rows_read, share``.
     late_records : DataFrame
         ``source_system, kind, measure, rows, late_rows, share_late, max_lag_months``.
+    coverage : DataFrame
+        The months held and missing per source system, force and file kind (``Store.status()["coverage_summary"]``):
+        ``source_system, force, kind, first_month, last_month, months, months_missing, missing_months``; every
+        force and kind with a month missing between its first and last is a priority-1 finding.
     settings : dict
         ``late_months``.
     """
@@ -116,6 +123,7 @@ class QualityProfile(Result):
     duplicates: pd.DataFrame = None
     quarantined: pd.DataFrame = None
     late_records: pd.DataFrame = None
+    coverage: pd.DataFrame = None
     records: int = 0
 
     def summary(self, *, max_findings: int = 8) -> str:
@@ -379,6 +387,50 @@ def late_records(con: duckdb.DuckDBPyConnection, late_months: int) -> pd.DataFra
     return d[["source_system", "kind", "measure", "rows", "late_rows", "share_late", "max_lag_months"]]
 
 
+# ---------------------------------------------------------------------------------------------- coverage
+
+COVERAGE_COLUMNS = ["source_system", "force", "month", "kind", "batch_id", "rows"]
+SUMMARY_COLUMNS = ["source_system", "force", "kind", "first_month", "last_month", "months", "months_missing",
+                   "missing_months"]
+
+
+def coverage(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> pd.DataFrame:
+    """The ``coverage`` view as a DataFrame (``Store.coverage``): one row per (source_system, force, month, kind)
+    the store holds in its current versions, with the batch holding it and the rows loaded."""
+    where, params = ("WHERE kind = ?", [kind]) if kind is not None else ("", [])
+    df = run(con, "read coverage", f"SELECT {', '.join(COVERAGE_COLUMNS)} FROM coverage {where} "
+             "ORDER BY source_system, force, kind, month", params).df()
+    df["month"] = pd.to_datetime(df["month"])
+    df["batch_id"] = df["batch_id"].astype("int64")
+    df["rows"] = df["rows"].astype("int64")
+    return df[COVERAGE_COLUMNS]
+
+
+def month_ranges(months) -> str:
+    """Months as readable runs: ``2016-08..2017-06, 2017-08`` ("" for none)."""
+    ps = sorted({pd.Period(pd.Timestamp(m), "M") for m in months})
+    runs: list[tuple[pd.Period, pd.Period]] = []
+    for p in ps:
+        if runs and p == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], p)
+        else:
+            runs.append((p, p))
+    return ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in runs)
+
+
+def coverage_summary(cov: pd.DataFrame) -> pd.DataFrame:
+    """Per (source_system, force, kind): first and last month held, months held, and the months missing between
+    them (``missing_months`` as readable runs). A month missing is not a month with no crime: nothing was loaded."""
+    rows = []
+    for (sys_, force, kind), g in cov.groupby(["source_system", "force", "kind"], dropna=False, sort=True):
+        held = {pd.Period(m, "M") for m in g["month"]}
+        lo, hi = min(held), max(held)
+        missing = [p.to_timestamp() for p in pd.period_range(lo, hi, freq="M") if p not in held]
+        rows.append((sys_, force, kind, lo.to_timestamp(), hi.to_timestamp(), len(held), len(missing),
+                     month_ranges(missing)))
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
 # ---------------------------------------------------------------------------------------------- findings
 
 
@@ -400,8 +452,15 @@ def _code_change(r) -> str:
 
 
 def _findings(comp: pd.DataFrame, cds: pd.DataFrame, dup: pd.DataFrame, quar: pd.DataFrame, late: pd.DataFrame,
-              late_months: int) -> pd.DataFrame:
+              late_months: int, cov: pd.DataFrame | None = None) -> pd.DataFrame:
     rows = []
+    if cov is not None:
+        for r in cov[cov["months_missing"] > 0].itertuples():
+            rows.append((1, "coverage", r.source_system, r.kind, None,
+                         f"{r.source_system} {r.kind} files for {r.force} are missing for {r.months_missing} of the "
+                         f"{r.months + r.months_missing} months from {_month(r.first_month)} to {_month(r.last_month)}: "
+                         f"{r.missing_months}. Nothing is loaded for those months (they are missing, not zero): "
+                         "load them, or leave them out of trends and period totals.", int(r.months_missing)))
     gaps = comp[comp["gap"]]
     if not gaps.empty:
         usual = comp[comp["month"].notna()].groupby(["source_system", "kind", "field"])["share_present"].median()
@@ -496,9 +555,11 @@ def profile(con: duckdb.DuckDBPyConnection, *, late_months: int | None = None) -
     dup = quarantine_counts(con, "duplicate")
     quar = quarantine_counts(con, "invalid")
     late = late_records(con, late_months)
-    findings = _findings(comp, cds, dup, quar, late, late_months)
+    cov = coverage_summary(coverage(con))
+    findings = _findings(comp, cds, dup, quar, late, late_months, cov)
     return QualityProfile(table=findings, settings=settings, completeness=comp, codes=cds, duplicates=dup,
-                          quarantined=quar, late_records=late, records=records)
+                          quarantined=quar, late_records=late, coverage=cov, records=records)
 
 
-__all__ = ["QualityProfile", "profile", "completeness", "codes", "late_records", "quarantine_counts"]
+__all__ = ["QualityProfile", "profile", "completeness", "codes", "late_records", "quarantine_counts", "coverage",
+           "coverage_summary", "month_ranges"]

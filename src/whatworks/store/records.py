@@ -441,6 +441,10 @@ def _load_file(con, m: Mapping, plan: _Plan, path: Path, facts: _csv.FileFacts, 
         loaded = int(run(con, *steps[0]).fetchone()[0])  # the first step fills the table the file is counted in
         for step, sql in steps[1:]:
             run(con, step, sql)
+        if spec.table in EVENT_TABLES:  # what the file covers: (source_system, force, month) of its events
+            run(con, "record coverage", """INSERT INTO batch_coverage
+                SELECT batch_id, source_system, force, month, ?, count(*) FROM events WHERE batch_id = ? GROUP BY ALL""",
+                [spec.table, batch_id])
         quarantined, duplicates = _batch.record_batch(con, batch_id, plan.source.name, checksum, plan.fmt,
                                                       loaded_csv.records, loaded, version)
         outcome = FileOutcome(plan.source.name, plan.fmt, "loaded", batch_id, loaded_csv.records, loaded, quarantined,

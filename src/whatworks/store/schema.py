@@ -14,7 +14,7 @@ the first data record row 2), which is what an analyst sees when opening the fil
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 EVENT_KINDS = ("crime", "asb", "outcome", "stop_search", "arrest", "incident")
 PERSON_ROLES = ("victim", "suspect", "offender", "arrestee", "searched", "witness", "other")
@@ -163,5 +163,67 @@ DDL_V1: list[tuple[str, str]] = [
         WHERE e.kind = 'stop_search'"""),
 ]
 
+
+def _event_view(name: str, kinds: str) -> str:
+    """The ``crimes`` / ``asb`` view: street-level events of ``kinds`` with their latest outcome attached."""
+    return f"""
+        CREATE OR REPLACE VIEW {name} AS
+        WITH latest AS (
+          SELECT source_system, reference, outcome, month AS outcome_month,
+                 row_number() OVER (PARTITION BY source_system, reference ORDER BY month DESC, batch_id DESC, source_row DESC) AS rk
+          FROM events WHERE kind = 'outcome' AND reference IS NOT NULL
+        )
+        SELECT e.event_id, e.kind, e.reference AS crime_id, e.occurred, e.month, e.time_precision, e.crime_type,
+               coalesce(l.outcome, e.outcome) AS last_outcome_category,
+               l.outcome_month AS last_outcome_month,
+               e.outcome AS published_outcome_category,
+               e.lon, e.lat, e.x, e.y, e.location, e.lsoa_code, e.lsoa_name, e.force, e.reported_by, e.context,
+               e.source_system, b.source_file, e.source_row, e.batch_id
+        FROM events e
+        JOIN batches b USING (batch_id)
+        LEFT JOIN latest l ON l.rk = 1 AND l.reference = e.reference AND l.source_system = e.source_system
+        WHERE e.kind IN ({kinds})"""
+
+
+# File kinds of police.uk formats, as recorded in `batch_coverage.kind` (RMS files use their mapping table name).
+POLICEUK_KINDS = {"policeuk_street": "street", "policeuk_outcomes": "outcomes", "policeuk_stop_search": "stop_search"}
+# The coverage kinds that make a (force, month) "covered" for crime counts.
+CRIME_COVERAGE_KINDS = ("street", "crimes")
+
+# v2: coverage (which source_system x force x month x file kind each batch holds), versions of republished
+# police.uk months (superseded batches' events are moved to `events_superseded`, so everything reading `events`
+# sees current versions only), notes on batches (dates repaired), and `crimes` without ASB (its own `asb` view).
+DDL_V2: list[tuple[str, str]] = [
+    ("create batch_coverage", """
+        CREATE TABLE IF NOT EXISTS batch_coverage (
+          batch_id INTEGER NOT NULL, source_system VARCHAR NOT NULL, force VARCHAR, month DATE NOT NULL,
+          kind VARCHAR NOT NULL,             -- 'street' | 'outcomes' | 'stop_search' (police.uk); the RMS mapping table
+          rows BIGINT NOT NULL               -- rows the batch loaded for this (force, month)
+        )"""),
+    ("create superseded", """
+        CREATE TABLE IF NOT EXISTS superseded (  -- a batch replaced by a later version of the same force-month(s)
+          batch_id INTEGER PRIMARY KEY, superseded_by INTEGER NOT NULL, superseded_at TIMESTAMP NOT NULL
+        )"""),
+    ("create events_superseded", "CREATE TABLE IF NOT EXISTS events_superseded AS SELECT * FROM events WHERE false"),
+    ("create batch_notes", """
+        CREATE TABLE IF NOT EXISTS batch_notes (batch_id INTEGER NOT NULL, note VARCHAR NOT NULL, detail VARCHAR)"""),
+    ("back-fill police.uk coverage", """
+        INSERT INTO batch_coverage
+        SELECT e.batch_id, e.source_system, e.force, e.month,
+               CASE b.format WHEN 'policeuk_street' THEN 'street' WHEN 'policeuk_outcomes' THEN 'outcomes'
+                             WHEN 'policeuk_stop_search' THEN 'stop_search' ELSE substr(b.format, 9) END,
+               count(*)
+        FROM events e JOIN batches b USING (batch_id)
+        WHERE b.format LIKE 'policeuk_%' OR b.format LIKE 'records:%'
+        GROUP BY ALL"""),
+    ("create crimes view", _event_view("crimes", "'crime'")),
+    ("create asb view", _event_view("asb", "'asb'")),
+    ("create coverage view", """
+        CREATE OR REPLACE VIEW coverage AS
+        SELECT source_system, force, month, kind, max(batch_id) AS batch_id, sum(rows)::BIGINT AS rows
+        FROM batch_coverage WHERE batch_id NOT IN (SELECT batch_id FROM superseded)
+        GROUP BY source_system, force, month, kind"""),
+]
+
 # version -> list of (step name, SQL) that upgrade a store from version-1 to version.
-MIGRATIONS: dict[int, list[tuple[str, str]]] = {}
+MIGRATIONS: dict[int, list[tuple[str, str]]] = {2: DDL_V2}
