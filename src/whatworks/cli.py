@@ -515,12 +515,21 @@ def unload(batch: int = typer.Argument(..., help="The batch (one loaded file) to
 @app.command()
 def quarantine(export: Optional[Path] = typer.Option(None, "--export", help="Write the quarantined rows to this .csv/.parquet/.json file."),
                category: Optional[str] = typer.Option(None, help="'invalid' or 'duplicate' (default both)."),
+               include_personal: bool = typer.Option(
+                   False, "--include-personal",
+                   help="Export RMS rows' raw values as recorded (default: masked by shape, e.g. 99/99/9999)."),
+               overwrite: bool = typer.Option(False, "--overwrite",
+                                              help="Replace an existing file that whatworks did not write."),
                store: Optional[Path] = StoreOpt):
     """Show or export the quarantined rows (with file, row number, reason and raw values)."""
     with _open(store, read_only=True) as s:
         if export:
-            n = s.export_quarantine(export, category=category)
-            say(f"Wrote {n:,} quarantined row(s) to {export}.")
+            n = s.export_quarantine(export, category=category, include_personal=include_personal, overwrite=overwrite)
+            say(f"Wrote {n:,} quarantined row(s) to {visible(str(export))} (provenance beside it).")
+            if include_personal:
+                err_console.print(Text("whatworks: --include-personal: personal data from RMS exports is in "
+                                       f"{visible(str(export))} as recorded; this is noted in its provenance file. "
+                                       "Keep it where personal data may be kept."), highlight=False)
             return
         q = s.quarantine(category=category)
     if q.empty:

@@ -392,19 +392,50 @@ class Store(PlaceReads, AreaReads):
             return self.sql("SELECT * FROM quarantine ORDER BY batch_id, source_row")
         return self.sql("SELECT * FROM quarantine WHERE category = ? ORDER BY batch_id, source_row", [category])
 
-    def export_quarantine(self, path: str | os.PathLike, *, category: str | None = None) -> int:
-        """Write the quarantine to ``path`` (.csv, .parquet or .json by extension); returns the number of rows."""
-        suffix = Path(path).suffix.lower()
-        fmt = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet)", ".json": "(FORMAT json)"}.get(suffix)
-        if fmt is None:
-            raise WhatworksError(f"export_quarantine(): unsupported file type {suffix!r}. Expected .csv, .parquet or .json.")
+    def export_quarantine(self, path: str | os.PathLike, *, category: str | None = None, include_personal: bool = False,
+                          overwrite: bool = False) -> int:
+        """Write the quarantine to ``path`` (.csv, .parquet or .json by extension); returns the number of rows.
+
+        Rows from a force's own records (RMS exports) may hold personal data (names, dates of birth, addresses), so by
+        default their ``raw`` values are **masked by shape**: every letter becomes ``A``/``a``, every digit ``9``, other
+        characters stay — ``01/07/2018`` → ``99/99/9999``, ``Jane Smith`` → ``Aaaa Aaaaa`` — which still shows what was
+        wrong with a value without showing the value. police.uk rows are published open data and are not masked.
+        ``include_personal=True`` exports the raw values as they are and says so in the export's provenance file.
+        CSV cells are neutralised for spreadsheets, the output never overwrites the store or a file whatworks did not
+        write (``overwrite=True`` for the latter), and a ``<file>.provenance.json`` beside it records the whatworks
+        version, the store's fingerprint, the query, its parameters and the time (:mod:`whatworks.store.exports`).
+        """
+        from whatworks.store.exports import write_table
+
         _check_category("export_quarantine", category)
-        where = "" if category is None else "WHERE category = " + quote_literal(category)
-        query = f"SELECT * FROM quarantine {where} ORDER BY batch_id, source_row"
-        n = self.con.execute(f"SELECT count(*) FROM ({query})").fetchone()[0]
-        target = str(path).replace("'", "''")
-        run(self.con, "export quarantine", f"COPY ({query}) TO '{target}' {fmt}")
-        return int(n)
+        where = "" if category is None else "WHERE q.category = ?"
+        query = ("SELECT q.*, b.format AS source_format FROM quarantine q LEFT JOIN batches b USING (batch_id) "
+                 f"{where} ORDER BY q.batch_id, q.source_row")
+        frame = self.sql(query, [category] if category is not None else None)
+        personal = frame["source_format"].fillna("").str.startswith("records:") if len(frame) else frame["source_format"]
+        if not include_personal and len(frame):
+            frame.loc[personal, "raw"] = frame.loc[personal, "raw"].map(_mask_shape)
+        prov = {"store": self.path, "store_fingerprint": self.fingerprint(), "query": query,
+                "parameters": {"category": category, "include_personal": include_personal},
+                "personal_data": ("included as recorded (include_personal=True)" if include_personal else
+                                  f"masked by shape in {int(personal.sum())} row(s) from RMS exports")}
+        write_table(frame.drop(columns=["source_format"]), path, provenance=prov, overwrite=overwrite,
+                    inputs=[self.path], where="export_quarantine")
+        return int(len(frame))
+
+    def fingerprint(self) -> str:
+        """A SHA-256 over what the store holds: its schema version and every loaded batch (id, file checksum, rows
+        loaded, and whether it is current). Two stores loaded from the same files the same way have the same fingerprint;
+        any load, unload or replacement changes it. Recorded in every export's and pack's provenance."""
+        import hashlib
+
+        rows = self.con.execute(
+            "SELECT b.batch_id, b.checksum, b.rows_loaded, s.batch_id IS NULL AS current FROM batches b "
+            "LEFT JOIN superseded s USING (batch_id) ORDER BY b.batch_id").fetchall()
+        h = hashlib.sha256(f"whatworks store schema {SCHEMA_VERSION}\n".encode())
+        for r in rows:
+            h.update(("|".join(str(v) for v in r) + "\n").encode())
+        return h.hexdigest()
 
     def status(self) -> dict:
         """What is in the store: tables and row counts, forces, date range, quarantine summary, batches, and what it
@@ -443,9 +474,37 @@ class Store(PlaceReads, AreaReads):
 
 
 QUARANTINE_CATEGORIES = ("invalid", "duplicate")
-# The coverage kinds that say a month is held, for each view store.counts() reads.
-COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
-                  "stops": ("stop_search", "stops")}
+
+
+def _shape(text: str) -> str:
+    return "".join("9" if ch.isdigit() else ("A" if ch.isupper() else "a") if ch.isalpha() else ch for ch in text)
+
+
+def _mask_shape(raw):
+    """A quarantined row's raw values with their shape kept and their content hidden: letters -> A/a, digits -> 9,
+    other characters kept. A JSON object keeps its keys (column names) and has its values masked; a raw line that
+    could not be split into fields is masked whole. None stays None."""
+    import json
+
+    if raw is None or (isinstance(raw, float) and raw != raw):
+        return raw
+
+    def walk(v):
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        if isinstance(v, str):
+            return _shape(v)
+        return v if v is None or isinstance(v, bool) else _shape(str(v))
+
+    try:
+        doc = json.loads(raw)
+    except (TypeError, ValueError):
+        return _shape(str(raw))
+    if not isinstance(doc, dict):
+        return _shape(str(raw))
+    return json.dumps(walk(doc), ensure_ascii=False)
 
 
 def _check_category(where: str, category: str | None) -> None:

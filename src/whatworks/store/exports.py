@@ -144,7 +144,7 @@ def write_table(frame, path: str | os.PathLike, *, provenance: Mapping[str, Any]
     p = check_output(path, overwrite=overwrite, inputs=inputs, where=where)
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".parquet", ".json"):
-        raise error(where, f"Unsupported file type {suffix!r}.", expected=".csv, .parquet or .json", got=str(p))
+        raise error(where, f"unsupported file type {suffix!r}.", expected=".csv, .parquet or .json", got=str(p))
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     try:
