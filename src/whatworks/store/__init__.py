@@ -59,7 +59,13 @@ class Store(PlaceReads, AreaReads):
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             if "lock" in str(exc).lower():
-                hint = "is another whatworks process using it? Close it, or open with read_only=True."
+                # DuckDB allows one process that writes or any number that only read, never both at once, so
+                # read_only=True does not help while a writer holds the file
+                hint = ("another process has it open for writing (an ingest, a notebook, the dashboard). DuckDB lets "
+                        "one process write or several read, not both: close the other process, or wait for its ingest "
+                        "to finish, then try again." if read_only else
+                        "another process has it open (an ingest, a notebook, the dashboard). Only one process may "
+                        "write to a store, and not while others read it: close the other process and try again.")
             else:
                 hint = "is it a DuckDB file? Give whatworks a new file name (a store is created on first use)."
             raise StoreError(f"Cannot open the store {self.path!r}: {exc}. Hint: {hint}") from exc
@@ -168,7 +174,7 @@ class Store(PlaceReads, AreaReads):
 
         from whatworks.store._batch import deferred_checkpoint
 
-        with deferred_checkpoint(self.con):
+        with _disk_full_guard(self, path), deferred_checkpoint(self.con):
             return _policeuk.ingest(self.con, path, force=force, on_unknown=on_unknown, version=__version__,
                                     progress=progress, group_bytes=group_bytes, on_republished=on_republished,
                                     repair_dates=repair_dates)
@@ -188,7 +194,7 @@ class Store(PlaceReads, AreaReads):
         from whatworks.store import records as _records
         from whatworks.store._batch import deferred_checkpoint
 
-        with deferred_checkpoint(self.con):
+        with _disk_full_guard(self, path), deferred_checkpoint(self.con):
             return _records.ingest(self.con, path, mapping, version=__version__, progress=progress, on_unknown=on_unknown)
 
     def unload(self, batch_id: int) -> dict[str, int]:
@@ -383,6 +389,30 @@ class Store(PlaceReads, AreaReads):
     def _require_writable(self) -> None:
         if self.read_only:
             raise StoreError("The store was opened read-only; open it with read_only=False to ingest.")
+        if not getattr(self, "_verified", False):
+            self.verify()
+
+    def verify(self) -> None:
+        """Read every block of every table once, so DuckDB checks each block's checksum; a store that fails is
+        refused for writing (raises :class:`~whatworks.errors.StoreError` saying how to recover).
+
+        Runs by itself before the first write through this Store object (an ingest, an unload, saving links):
+        writing into a damaged file would mix new rows with unreadable ones. Takes about a second per few million
+        events."""
+        tables = [r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_catalog = current_database() AND table_type = 'BASE TABLE' ORDER BY table_name").fetchall()]
+        for name in tables:
+            try:
+                self.con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {quote_ident(name)}").fetchall()
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"The store {self.path!r} fails its integrity check: table {name!r} cannot be read ({exc}). "
+                    "whatworks will not write into a damaged store. Hint: restore a backup copy of the file if you keep "
+                    "one; otherwise open it read-only to export what can still be read, and rebuild a new store from the "
+                    "original files (`whatworks status --batches` lists every file that was loaded).",
+                    step="verify store") from exc
+        self._verified = True
 
     # ------------------------------------------------------------------ quarantine & batches
     def quarantine(self, *, category: str | None = None) -> pd.DataFrame:
@@ -474,6 +504,62 @@ class Store(PlaceReads, AreaReads):
 
 
 QUARANTINE_CATEGORIES = ("invalid", "duplicate")
+# The coverage kinds that say a month is held, for each view store.counts() reads.
+COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
+                  "stops": ("stop_search", "stops")}
+
+
+def _input_bytes(path) -> int:
+    p = Path(path)
+    if p.is_file():
+        return p.stat().st_size
+    if p.is_dir():
+        return sum(f.stat().st_size for f in p.rglob("*") if f.is_file() and not f.is_symlink())
+    return 0
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and ("no space left" in text or "disk is full" in text)
+
+
+class _disk_full_guard:
+    """Turn "No space left on device" during an ingest into an error naming the folders involved, what they have
+    free and roughly what the load needs (the store grows by about the CSV size; zip members and DuckDB's spill files
+    go to the temp folder). The ingest's transactions already left the store as it was before the failed group."""
+
+    def __init__(self, store: "Store", path):
+        self.store, self.path = store, path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        if exc is None or not _is_disk_full(exc):
+            return False
+        import shutil
+        import tempfile
+
+        need = _input_bytes(self.path)
+        places = []
+        folders = [("the temp folder", Path(tempfile.gettempdir()))]
+        if self.store.path != ":memory:":
+            folders.insert(0, ("the store's folder", Path(self.store.path).expanduser().resolve().parent))
+        for label, folder in folders:
+            try:
+                free = shutil.disk_usage(folder).free
+                places.append(f"{label} {str(folder)!r} has {free / 2**20:,.0f} MB free")
+            except OSError:
+                places.append(f"{label} {str(folder)!r}")
+        raise StoreError(
+            f"The disk filled up while loading {str(self.path)!r}: {'; '.join(places)}. This load needs roughly "
+            f"{2 * need / 2**20:,.0f} MB (twice the {need / 2**20:,.0f} MB of input: the store's copy and the work "
+            "files). The store is as it was before the group being loaded. Hint: free space, or point TMPDIR at a "
+            "larger folder, and run the same ingest again (files already loaded are skipped).") from exc
 
 
 def _shape(text: str) -> str:
