@@ -122,6 +122,10 @@ class Store(PlaceReads, AreaReads):
             out.append({"name": name, "type": "view" if kind == "VIEW" else "table", "rows": int(n)})
         return pd.DataFrame(out, columns=["name", "type", "rows"])
 
+    def _has_table(self, name: str) -> bool:
+        return bool(self.con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                                     "AND table_catalog = current_database() AND table_name = ?", [name]).fetchone()[0])
+
     def _require_relation(self, name: str) -> None:
         names = set(self.relations()["name"])
         if name not in names:
@@ -258,6 +262,8 @@ class Store(PlaceReads, AreaReads):
             ("event_persons", "DELETE FROM event_persons WHERE batch_id = ?", [batch_id]),
             ("areas", "DELETE FROM areas WHERE batch_id = ?", [batch_id]),
             ("area_covariates", "DELETE FROM area_covariates WHERE batch_id = ?", [batch_id]),
+            *([("area_covariate_kinds", "DELETE FROM area_covariate_kinds WHERE batch_id = ?", [batch_id])]
+              if self._has_table("area_covariate_kinds") else []),
             ("quarantine", "DELETE FROM quarantine WHERE batch_id = ?", [batch_id]),
             ("batch_coverage", "DELETE FROM batch_coverage WHERE batch_id = ?", [batch_id]),
             ("batch_notes", "DELETE FROM batch_notes WHERE batch_id = ?", [batch_id]),
@@ -277,7 +283,8 @@ class Store(PlaceReads, AreaReads):
         return removed
 
     def ingest_areas(self, data, *, covariates: Sequence[str] | None = None, name: str | None = None,
-                     progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+                     progress: Callable[[str, int, int], None] | None = None, covariate_kinds: dict | None = None,
+                     quiet: bool = False) -> IngestReport:
         """Load an area lookup (small area → ward → local authority → force, with population and covariates).
 
         ``data`` is a CSV file, a folder or zip of them, or a DataFrame, in the long form (``code, name, level,
@@ -294,12 +301,18 @@ class Store(PlaceReads, AreaReads):
         name : str, optional
             Source name recorded for a DataFrame (default ``"<DataFrame>"``).
         progress : callable(source, i, n), optional
+        covariate_kinds : dict, optional
+            ``{covariate: "count" | "mean"}``: how each covariate rolls up to larger areas (counts are summed, means
+            population-weighted); default from the header (``households [count]``) or the name, announced.
+        quiet : bool, default False
+            Silence the announcement of covariate kinds chosen by name.
         """
         self._require_writable()
         from whatworks import __version__
         from whatworks.store import areas as _areas
 
-        return _areas.ingest(self.con, data, covariates=covariates, name=name, version=__version__, progress=progress)
+        return _areas.ingest(self.con, data, covariates=covariates, name=name, version=__version__, progress=progress,
+                             covariate_kinds=covariate_kinds, quiet=quiet)
 
     def quality(self):
         """The data-quality profile: completeness of each field by source and month, code values that appear or
