@@ -44,6 +44,17 @@ def new_axes(ax=None, *, figsize=(8, 4.5)):
     return fig, ax
 
 
+def plain_text(fig):
+    """Make every text of ``fig`` plain: no mathtext. Labels come from data (area names, crime types, file names), and
+    matplotlib reads ``$...$`` in them as TeX — an area named ``$\\frac{$`` would crash the drawing and ``$x$`` would
+    be typeset. Called by every ``plot()`` before the figure is returned; returns ``fig``."""
+    from matplotlib.text import Text
+
+    for t in fig.findobj(Text):
+        t.set_parse_math(False)
+    return fig
+
+
 @dataclass(frozen=True, repr=False)
 class Result(abc.ABC):
     """Base of every analysis result.
@@ -71,7 +82,7 @@ class Result(abc.ABC):
         """Draw the result and return the matplotlib Figure."""
         fig, ax = new_axes(ax)
         self._draw(ax)
-        return fig
+        return plain_text(fig)
 
     def to_dataframe(self) -> pd.DataFrame:
         """A copy of ``.table``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from whatworks._result import PALETTE, new_axes
+from whatworks._result import PALETTE, new_axes, plain_text
 from whatworks.errors import error
 
 __all__ = ["MapPlot", "draw_boundaries", "draw_outline"]
@@ -112,4 +112,4 @@ class MapPlot:
         if crs is not None and "27700" in str(crs):
             ax.set_xlabel("easting (m)")
             ax.set_ylabel("northing (m)")
-        return fig
+        return plain_text(fig)

@@ -47,11 +47,11 @@ class ConsortResult(Result):
 
     def plot(self, ax=None):
         """Draw the diagram (a tall figure unless ``ax`` is given) and return the Figure."""
-        from whatworks._result import new_axes
+        from whatworks._result import new_axes, plain_text
 
         fig, ax = new_axes(ax, figsize=(9, 10))
         self._draw(ax)
-        return fig
+        return plain_text(fig)
 
     def svg(self) -> str:
         """The diagram as an SVG document (text), for reports or ``whatworks trial consort --out``."""
