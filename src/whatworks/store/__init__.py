@@ -19,7 +19,9 @@ from whatworks.errors import StoreError, WhatworksError, error
 from whatworks.store import policeuk as _policeuk
 from whatworks.store._reads_areas import AreaReads
 from whatworks.store._reads_place import PlaceReads
+from whatworks.store._register_store import RegisterStore
 from whatworks.store._schema_ops import ensure_schema
+from whatworks.store._survey_store import SurveyStore
 from whatworks.store._sql import quote_ident, quote_literal, run
 from whatworks.store.ingest_report import FileOutcome, IngestReport
 from whatworks.store.schema import SCHEMA_VERSION
@@ -35,7 +37,7 @@ def default_store_path(path: str | os.PathLike | None = None) -> str:
     return os.environ.get(STORE_ENV) or DEFAULT_STORE
 
 
-class Store(PlaceReads, AreaReads):
+class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
     """An embedded whatworks store (a DuckDB file).
 
     Parameters
