@@ -19,9 +19,12 @@ from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_numeric
 from whatworks.errors import error
 from whatworks.performance._series import group_last, prepare, run_flags
+from whatworks.performance.attribute import ATTRIBUTE_CHARTS, CHARTS, attribute_limits, dispersion_test
+from whatworks.performance.seasonal import MIN_SEASONAL_POINTS, SEASONAL_ALPHA, seasonal_test
 
 __all__ = ["spc", "SPCResult", "xmr_limits", "rule_outside_limits", "close_to_limits", "rule_trend",
-           "rule_two_in_three", "rule_shift", "classify_points", "assurance_type", "POINT_TYPES"]
+           "rule_two_in_three", "rule_shift", "classify_points", "assurance_type", "POINT_TYPES", "SEASONALITIES",
+           "CHARTS"]
 
 # Constants (Wheeler; NHS England "Making Data Count"; NHSRplotthedots R/ptd_spc_standard.R).
 LIMIT_MULTIPLIER = 2.66                       # 3 / d2 with d2 = 1.128 for moving ranges of 2 points
@@ -34,6 +37,11 @@ DEFAULT_IMPROVEMENT = "neutral"
 DEFAULT_SCREEN_OUTLIERS = True
 POINT_TYPES = ("common_cause", "special_cause_improvement", "special_cause_concern", "special_cause_neutral")
 WHERE = "spc"
+SEASONALITIES = ("none", "auto", "month_of_year")
+DEFAULT_SEASONALITY = "none"                  # plain XmR, identical to NHSRplotthedots
+DEFAULT_CHART = "xmr"
+DISPERSION_ALPHA = 0.01                       # chart="auto": Pearson χ² over-dispersion test → Laney p′/u′ (or XmR)
+MAX_ANNOUNCED_SERIES = 10                     # per-series seasonal decisions announced one by one up to this many
 
 
 # --------------------------------------------------------------------------------------------------- limits
@@ -280,6 +288,74 @@ class SPCResult(Result):
     assurance: pd.DataFrame = None
     by: tuple = ()
     improvement: str = "neutral"
+    date_name: str = "date"
+
+    def expected(self, next: int = 3) -> pd.DataFrame:  # noqa: A002 - the issue's name for it
+        """The range each series' next months would fall in with no change in the process.
+
+        For each series, the ``next`` periods after its latest date: ``expected`` (the centre line, times the month's
+        seasonal factor for a seasonal series) and the process limits ``lpl``/``upl`` around it (likewise scaled), from
+        the latest segment. A figure outside ``lpl``..``upl`` would be a special cause by rule 1, so a meeting can
+        agree in advance what would count as a signal. Attribute charts (u, p …) need the next denominators, so
+        their limits are given for the latest denominator.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> d = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=12, freq="MS"), "n": [10., 12] * 6})
+        >>> r = spc(d, "n", "month", quiet=True)
+        >>> r.expected(next=2)[["date", "expected", "lpl", "upl"]].round(2).to_dict("records")[0]["expected"]
+        11.0
+        """
+        from whatworks._validate import check_number
+
+        check_number("SPCResult.expected", "next", next, low=1, integer=True)
+        k = int(next)
+        t = self.table
+        keys = list(self.by)
+        if keys:
+            grp = t.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
+        else:
+            grp = np.zeros(len(t), dtype=np.int64)
+        last = np.r_[np.flatnonzero(grp[1:] != grp[:-1]), len(t) - 1]
+        dates = t["date"]
+        if isinstance(dates.dtype, pd.PeriodDtype):
+            dates = dates.dt.to_timestamp()
+        elif not pd.api.types.is_numeric_dtype(dates):
+            dates = pd.to_datetime(dates, format="mixed")   # month strings as given ('2024-06')
+        rows = []
+        seasonal = "seasonal_factor" in t.columns
+        for j in range(k):
+            part = t.iloc[last][keys].reset_index(drop=True) if keys else pd.DataFrame(index=range(len(last)))
+            d = dates.to_numpy()[last]
+            if np.asarray(d).dtype.kind == "M":
+                nd = (pd.DatetimeIndex(d).to_period("M") + (j + 1)).to_timestamp()
+            else:
+                nd = np.asarray(d, dtype=float) + (j + 1)
+            part["date"] = nd
+            mean = t["mean"].to_numpy()[last]
+            lpl = t["lpl"].to_numpy()[last]
+            upl = t["upl"].to_numpy()[last]
+            fac = np.ones(len(last))
+            if seasonal:
+                on = t["seasonal"].to_numpy()[last]
+                # the factor of that calendar month: the series' own factor in the same month of an earlier year
+                moy = pd.DatetimeIndex(nd).month.to_numpy()
+                tm = pd.DatetimeIndex(dates).month.to_numpy()
+                for i, li in enumerate(last):
+                    if on[i]:
+                        lo = 0 if i == 0 else last[i - 1] + 1
+                        same = np.flatnonzero(tm[lo:li + 1] == moy[i])
+                        if len(same):
+                            fac[i] = t["seasonal_factor"].to_numpy()[lo + same[-1]]
+            part["expected"] = fac * mean
+            part["lpl"] = fac * lpl
+            part["upl"] = fac * upl
+            part["seasonal"] = t["seasonal"].to_numpy()[last] if seasonal else False
+            part["months_ahead"] = j + 1
+            rows.append(part)
+        out = pd.concat(rows, ignore_index=True)
+        return out.sort_values([*keys, "months_ahead"], kind="stable").reset_index(drop=True)
 
     def _label(self, row) -> str:
         if not self.by:
@@ -325,7 +401,8 @@ class SPCResult(Result):
                 m &= (df[k] == val).to_numpy()
             return df[m].reset_index(drop=True)
         return SPCResult(table=filt(self.table), settings=self.settings, variation=filt(self.variation),
-                         assurance=filt(self.assurance), by=self.by, improvement=self.improvement)
+                         assurance=filt(self.assurance), by=self.by, improvement=self.improvement,
+                         date_name=self.date_name)
 
     def _draw(self, ax) -> None:
         t = self.table
@@ -339,10 +416,20 @@ class SPCResult(Result):
             title = f"XmR chart: {self._label(first)}"
             if len(self.variation) > 1:
                 title += f" (1 of {len(self.variation)} series; use .select(...) for another)"
+        seasonal = "seasonal" in t.columns and bool(t["seasonal"].any())
+        if "chart" in t.columns and t["chart"].iloc[0] != "xmr":
+            title = title.replace("XmR chart", f"{_chart_name(t['chart'].iloc[0])} chart")
         for _, seg in t.groupby("segment", sort=True):
+            if seasonal and bool(seg["seasonal"].iloc[0]):
+                ax.fill_between(seg["date"], seg["band_low"], seg["band_high"], color=PALETTE["sky"], alpha=0.25, lw=0,
+                                label="seasonal band (process limits × month factor)")
+                ax.plot(seg["date"], seg["expected"], color=PALETTE["black"], lw=1, label="expected for the month")
+                continue
             ax.plot(seg["date"], seg["mean"], color=PALETTE["black"], lw=1)
             ax.plot(seg["date"], seg["upl"], color=PALETTE["grey"], lw=1, ls="--")
             ax.plot(seg["date"], seg["lpl"], color=PALETTE["grey"], lw=1, ls="--")
+        if seasonal:
+            title = title.replace("XmR chart", "Seasonal XmR chart")
         ax.plot(t["date"], t["value"], color=PALETTE["grey"], lw=1, marker="o", ms=3, zorder=2)
         colours = {"special_cause_improvement": PALETTE["blue"], "special_cause_concern": PALETTE["orange"],
                    "special_cause_neutral": PALETTE["purple"]}
@@ -359,10 +446,191 @@ class SPCResult(Result):
             ax.legend(frameon=False, fontsize=8)
 
 
+
+def _chart_name(c: str) -> str:
+    return {"u_prime": "Laney u′", "p_prime": "Laney p′"}.get(c, c if c == "XmR" else c if c != "xmr" else "XmR")
+
+
+# --------------------------------------------------------------------------------------------------- seasonality
+def _where_txt(p, i: int, date: str) -> str:
+    row = p.frame.iloc[i]
+    keys = ", ".join(f"{b}={row[b]!r}" for b in p.by) or "the series"
+    return f"{keys}, {pd.Timestamp(row[date]):%Y-%m} (sorted position {i})" if p.date.dtype.kind == "M" else \
+        f"{keys}, {date}={row[date]!r} (sorted position {i})"
+
+
+def _seasonal_step(p, x, in_base, mode: str, date: str, quiet: bool, settings: dict) -> dict:
+    """Seasonal factor per point, the decision and p-value per segment (see :mod:`whatworks.performance.seasonal`).
+
+    A segment is tested when it has ≥ 24 baseline points, consecutive calendar months and no negative value; with
+    ``mode="month_of_year"`` a segment that fails is an error, with ``"auto"`` it falls back to plain XmR (announced).
+    """
+    n = len(x)
+    k = int(p.segment.max()) + 1
+    seg_first = np.flatnonzero(p.seg_start)
+    factor = np.ones(n)
+    seasonal = np.zeros(k, dtype=bool)
+    pval = np.full(k, np.nan)
+    reason = np.full(k, "", dtype=object)
+    if p.date.dtype.kind != "M":
+        if mode == "month_of_year":
+            raise error(WHERE, "seasonality='month_of_year' needs calendar dates (months).",
+                        got=f"numeric dates in '{date}'", hint="Pass month dates (e.g. '2024-06'), or seasonality='none'.")
+        announce("seasonality: dates are not calendar months, so no month-of-year test; plain XmR charts.", quiet=quiet)
+        settings["seasonal_test"] = Setting("not run", "data", "dates are not calendar months")
+        return {"factor": factor, "seasonal": seasonal, "p_value": pval, "reason": reason}
+    per = p.date.astype("datetime64[M]").astype(np.int64)      # month ordinal
+    moy = per % 12
+    start = p.seg_start
+    gap = np.r_[False, per[1:] - per[:-1] != 1] & ~start
+    neg = x < 0
+    nb = np.bincount(p.segment, weights=in_base, minlength=k)
+    seg_gap = np.bincount(p.segment, weights=gap, minlength=k) > 0
+    seg_neg = np.bincount(p.segment, weights=neg, minlength=k) > 0
+    short = nb < MIN_SEASONAL_POINTS
+    reason[short] = f"fewer than {MIN_SEASONAL_POINTS} baseline months"
+    reason[seg_gap] = "months missing between its first and last month"
+    reason[seg_neg] = "negative values (a count model needs values ≥ 0)"
+    bad = short | seg_gap | seg_neg
+    if bad.any() and mode == "month_of_year":
+        sg = int(np.flatnonzero(bad)[0])
+        if seg_neg[sg]:
+            i = int(np.flatnonzero(neg & (p.segment == sg))[0])
+            raise error(WHERE, "seasonality='month_of_year' needs values ≥ 0 (counts or rates).", got=x[i],
+                        row=_where_txt(p, i, date), hint="Chart a count or rate, or use seasonality='none'.")
+        if seg_gap[sg]:
+            i = int(np.flatnonzero(gap & (p.segment == sg))[0])
+            raise error(WHERE, "seasonality='month_of_year' needs consecutive months: a month is missing before this one.",
+                        row=_where_txt(p, i, date), hint="Load the missing months, or chart a run of consecutive months.")
+        raise error(WHERE, f"seasonality='month_of_year' needs at least {MIN_SEASONAL_POINTS} baseline months per "
+                    "series (two full years).", got=f"{int(nb[sg])} month(s)", row=_where_txt(p, int(seg_first[sg]), date),
+                    hint="Give the series more history, or use seasonality='auto' (falls back to plain XmR).")
+    test = ~bad
+    if test.any():
+        sel = test[p.segment] & in_base
+        code = np.cumsum(test) - 1                      # tested segments → 0..m-1
+        unit = code[p.segment[sel]]
+        m_units = int(test.sum())
+        mid = (np.bincount(unit, weights=per[sel], minlength=m_units) / np.bincount(unit, minlength=m_units))
+        res = seasonal_test(x[sel].astype(float), moy[sel], (per[sel] - mid[unit]) / 12.0, unit, m_units)
+        pval[test] = res["p_value"]
+        fitted = res["ok"]
+        if mode == "month_of_year":
+            dec = fitted
+        else:
+            dec = fitted & (res["p_value"] < SEASONAL_ALPHA)
+        seasonal[test] = dec
+        f12 = res["factor12"]
+        pts = test[p.segment]
+        idx = np.flatnonzero(pts)
+        apply = dec[code[p.segment[idx]]]
+        idx = idx[apply]
+        factor[idx] = f12[code[p.segment[idx]], moy[idx]]
+        tested_idx = np.flatnonzero(test)
+        reason[tested_idx[~fitted]] = "the seasonal model could not be fitted (e.g. all zeros)"
+        if mode == "month_of_year" and (~fitted).any():
+            sg = int(tested_idx[~fitted][0])
+            raise error(WHERE, "The seasonal model could not be fitted to a series (e.g. every value zero).",
+                        row=_where_txt(p, int(seg_first[sg]), date), hint="Use seasonality='none' for that series.")
+    # announce: the decision and p-value per series (segment), then a count
+    n_seas = int(seasonal.sum())
+    test_txt = (f"quasi-Poisson GLM deviance F test of month-of-year terms (annual harmonic, with trend) on the baseline, "
+                f"seasonal if p < {SEASONAL_ALPHA}")
+    settings["seasonal_test"] = Setting(f"{n_seas} of {k} series seasonal", "data" if mode == "auto" else "user",
+                                        test_txt + (f"; {int(bad.sum())} not tested" if bad.any() else ""))
+    lines = []
+    for sg in range(min(k, MAX_ANNOUNCED_SERIES)):
+        who = _where_txt(p, int(seg_first[sg]), date).split(" (sorted")[0].rsplit(", ", 1)[0]
+        if bad[sg] or not np.isfinite(pval[sg]):
+            lines.append(f"{who}: not tested ({reason[sg]}); plain XmR")
+        else:
+            lines.append(f"{who}: {'seasonal' if seasonal[sg] else 'not seasonal'} (p = {pval[sg]:.3g})")
+    more = f"; … and {k - MAX_ANNOUNCED_SERIES} more (see .variation)" if k > MAX_ANNOUNCED_SERIES else ""
+    announce(f"seasonality {mode}: {n_seas} of {k} series charted on deseasonalised values ({test_txt}). "
+             + "; ".join(lines) + more + ".", quiet=quiet)
+    return {"factor": factor, "seasonal": seasonal, "p_value": pval, "reason": reason}
+
+
+# --------------------------------------------------------------------------------------------------- charts for counts
+def _attribute_step(p, y, den, in_base, chart: str, date: str, quiet: bool, settings: dict):
+    """Validate numerators/denominators, choose the chart per series for chart="auto", and compute its limits."""
+    k = int(p.segment.max()) + 1
+    neg = y < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise error(WHERE, f"A {chart} chart needs counts ≥ 0.", got=y[i], row=_where_txt(p, i, date),
+                    hint="Chart counts (numerators), or use chart='xmr' for values that can be negative.")
+    if den is not None:
+        badn = ~(den > 0)
+        if badn.any():
+            i = int(np.flatnonzero(badn)[0])
+            raise error(WHERE, "Denominators must be greater than 0.", got=den[i], row=_where_txt(p, i, date),
+                        hint="Leave out periods with no crimes (a solved rate of 0 of 0 is undefined).")
+    wants_p = chart in ("p", "p_prime")
+    if den is not None and (wants_p or chart == "auto"):
+        over = y > den
+        if over.any() and wants_p:
+            i = int(np.flatnonzero(over)[0])
+            raise error(WHERE, "A proportion's numerator cannot exceed its denominator.",
+                        got=f"{y[i]:g} of {den[i]:g}", row=_where_txt(p, i, date),
+                        hint="Check the columns (numerator first), or use chart='u' for a rate.")
+    if chart != "auto":
+        chosen = np.full(k, chart, dtype=object)
+        settings["chart"] = Setting(chart, "user", "given by the caller")
+    else:
+        if den is None:
+            integer = np.all(np.equal(np.mod(y, 1), 0))
+            if not integer:
+                chosen = np.full(k, "xmr", dtype=object)
+                why = "values are not whole counts and no denominator was given"
+            else:
+                disp, pv = dispersion_test("c", y, None, p.segment, in_base)
+                chosen = np.where(pv < DISPERSION_ALPHA, "xmr", "c").astype(object)
+                why = (f"counts with no denominator: c chart, or XmR where over-dispersed (Pearson χ² p < "
+                       f"{DISPERSION_ALPHA}; Laney's correction needs denominators)")
+        else:
+            base = "u" if (y > den).any() else "p"
+            disp, pv = dispersion_test(base, y, den, p.segment, in_base)
+            chosen = np.where(pv < DISPERSION_ALPHA, f"{base}_prime", base).astype(object)
+            why = (("a numerator exceeds its denominator, so rates: u chart" if base == "u" else
+                    "numerators never exceed denominators, so proportions: p chart")
+                   + f"; Laney {base}′ where over-dispersed (Pearson χ² p < {DISPERSION_ALPHA})")
+        counts = pd.Series(chosen).value_counts()
+        txt = ", ".join(f"{c} for {int(v)} series" for c, v in counts.items())
+        settings["chart"] = Setting(txt, "data", why)
+        announce(f"chart set to {txt} ({why}).", quiet=quiet)
+    return chosen
+
+
+def _attribute_limits(p, y, den, in_base, chosen, screen: bool = True):
+    """Limits per point for a chart chosen per segment (XmR where ``chosen`` is "xmr")."""
+    n = len(y)
+    out = {key: np.full(n, np.nan) for key in ("value", "mean", "mr", "amr", "lpl", "upl", "lower_2sigma",
+                                               "upper_2sigma", "sigma_z")}
+    chart_pt = chosen[p.segment]
+    for c in pd.unique(chosen):
+        m = chart_pt == c
+        if c == "xmr":
+            lim = xmr_limits(y, p.segment, in_base, screen=screen)
+            lim = dict(lim, value=y, sigma_z=np.full(n, np.nan))
+        else:
+            lim = attribute_limits(c, y, den, p.segment, in_base)
+        for key in out:
+            if key in lim:
+                out[key][m] = lim[key][m]
+    v = out["value"]
+    mr = np.full(n, np.nan)
+    mr[1:] = np.abs(v[1:] - v[:-1])
+    mr[p.seg_start] = np.nan
+    out["mr"] = mr
+    return out, chart_pt
+
 # --------------------------------------------------------------------------------------------------- verb
 def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = None, target=None, rebase=None,
-        by=None, baseline: int | None = None, screen_outliers: bool | None = None, quiet: bool = False) -> SPCResult:
-    """XmR chart with the four Making Data Count special-cause rules, for one series or many (``by=``).
+        by=None, baseline: int | None = None, screen_outliers: bool | None = None, seasonality: str | None = None,
+        chart: str | None = None, denominator: str | None = None, quiet: bool = False) -> SPCResult:
+    """XmR chart with the four Making Data Count special-cause rules, for one series or many (``by=``); optionally
+    deseasonalised, or a c, u, p, u′ or p′ chart for counts and proportions.
 
     Parameters
     ----------
@@ -389,6 +657,25 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = No
         Screen out moving ranges ≥ 3.267 × mean moving range before computing the limits. ``None`` (not given) means
         True. ``improvement`` and ``screen_outliers`` are recorded in ``.settings`` with source "user" when you pass
         them — even the default value — and "default" when you leave them out.
+    seasonality : {"none", "auto", "month_of_year"}, optional
+        ``None`` (not given) means "none": plain XmR, identical to NHSRplotthedots. "month_of_year" charts every series
+        on its deseasonalised values (observed ÷ the month's seasonal factor from a quasi-Poisson GLM with an
+        annual harmonic and a trend, fitted to the baseline; :mod:`whatworks.performance.seasonal`); it needs
+        ≥ 24 baseline months, consecutive months and values ≥ 0, else an error naming the series and row. "auto"
+        tests each series (deviance F test, seasonal if p < 0.01) and deseasonalises only those found seasonal; a
+        series that cannot be tested falls back to plain XmR (announced). The rules and limits are computed on the
+        deseasonalised values; ``.table`` gains ``seasonal``, ``seasonal_p_value``, ``seasonal_factor``,
+        ``deseasonalised``, ``expected`` and the band on the original scale ``band_low``/``band_high``
+        (factor × ``lpl``/``upl``). XmR charts only.
+    chart : {"xmr", "c", "u", "p", "u_prime", "p_prime", "auto"}, optional
+        ``None`` means "xmr". c: ``value`` is a count per period; u/p/u′/p′: ``value`` is the numerator and
+        ``denominator`` the subgroup size, and the rate ``value/denominator`` is charted with the qicharts2 limits
+        (:mod:`whatworks.performance.attribute`). "auto" chooses per series, announced: with a denominator, p if no
+        numerator exceeds its denominator (else u), and Laney's p′/u′ where a Pearson χ² test finds over-dispersion
+        (p < 0.01); without one, c for whole counts that are not over-dispersed, else XmR.
+    denominator : str, optional
+        Column of denominators (crimes recorded for a solved rate, population, …) for u/p charts; every value > 0,
+        and for p charts ≥ the numerator.
     quiet : bool, default False
         Silence announcements of defaults chosen from the data (they are still recorded in ``.settings``).
 
@@ -438,7 +725,21 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = No
         raise error(WHERE, "A target needs a direction of improvement.", got="improvement='neutral'",
                     hint="Pass improvement='increase' or 'decrease' with the target.")
 
+    if seasonality is not None:
+        check_choice(WHERE, "seasonality", seasonality, SEASONALITIES)
+    if chart is not None:
+        check_choice(WHERE, "chart", chart, CHARTS)
+    if denominator is not None and not isinstance(denominator, str):
+        raise error(WHERE, "The 'denominator' parameter must be a column name.", got=denominator)
+    if chart in ("u", "p", "u_prime", "p_prime") and denominator is None:
+        raise error(WHERE, f"A {chart} chart needs a denominator column.", hint="Pass denominator='crimes' (e.g.).")
+    if seasonality not in (None, "none") and chart not in (None, "xmr", "auto"):
+        raise error(WHERE, f"Seasonality is applied to XmR charts only, not to a {chart} chart.",
+                    got=f"seasonality={seasonality!r}, chart={chart!r}", hint="Use chart='xmr' with seasonality.")
+
     p = prepare(WHERE, df, value, date, by, rebase)
+    if denominator is not None and denominator not in p.frame.columns:
+        raise error(WHERE, f"Denominator column '{denominator}' not found in 'df'.", expected=f"one of {list(df.columns)}")
     if isinstance(target, str) and target not in p.frame.columns:
         raise error(WHERE, f"Target column '{target}' not found in 'df'.", hint="Pass a number or an existing column name.")
 
@@ -448,6 +749,9 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = No
                                    reason="which direction is better", default_reason="no direction given")
     screen_outliers = given_or_default(settings, "screen_outliers", screen_outliers, DEFAULT_SCREEN_OUTLIERS,
                                        reason="screen moving ranges ≥ 3.267 × mean before computing the limits")
+    seasonality = given_or_default(settings, "seasonality", seasonality, DEFAULT_SEASONALITY,
+                                   reason="month-of-year adjustment before the rules",
+                                   default_reason="no seasonality given: plain XmR")
     settings["rebase"] = Setting(rebase, "user" if rebase is not None else "default", "")
     settings["target"] = Setting(target, "user" if target is not None else "default", "")
     n = len(p.value)
@@ -476,9 +780,29 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = No
         warnings.warn(f"spc(): {int(short_seg.sum())} of {len(short_seg)} segment(s) have limits based on fewer than "
                       f"{MIN_BASELINE_POINTS} points; treat their signals with caution.", UserWarning, stacklevel=2)
 
-    # limits → point rules → point types
-    lim = xmr_limits(p.value, p.segment, in_base, screen=screen_outliers)
-    x = p.value
+    # (deseasonalise | attribute chart) → limits → point rules → point types
+    chart_pt = None
+    season = None
+    raw = p.value
+    if chart not in (None, "xmr"):
+        den = require_numeric(WHERE, p.frame, denominator) if denominator is not None else None
+        chosen = _attribute_step(p, raw, den, in_base, chart, date, quiet, settings)
+        if (chosen == "xmr").all() and seasonality == "none":
+            lim = xmr_limits(raw, p.segment, in_base, screen=screen_outliers)
+            chart_pt = np.full(n, "xmr", dtype=object)
+        else:
+            if seasonality != "none" and (chosen != "xmr").any():
+                announce("seasonality: not applied to c/u/p charts (XmR charts only).", quiet=quiet)
+                seasonality = "none"
+            lim, chart_pt = _attribute_limits(p, raw, den, in_base, chosen, screen_outliers)
+        x = lim["value"] if "value" in lim else raw
+    else:
+        settings["chart"] = Setting("xmr", "user" if chart is not None else "default", "XmR (individuals) chart")
+        x = raw
+        if seasonality != "none":
+            season = _seasonal_step(p, raw, in_base, seasonality, date, quiet, settings)
+            x = np.where(season["factor"] != 1.0, raw / season["factor"], raw)
+        lim = xmr_limits(x, p.segment, in_base, screen=screen_outliers)
     outside = rule_outside_limits(x, lim["lpl"], lim["upl"])
     close = close_to_limits(x, lim["lpl"], lim["upl"], lim["lower_2sigma"], lim["upper_2sigma"])
     side = side_of_mean(x, lim["mean"])
@@ -489,7 +813,7 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = No
 
     table = p.frame[p.by].copy() if p.by else pd.DataFrame(index=range(n))
     table["date"] = p.frame[date].to_numpy()
-    table["value"] = x
+    table["value"] = x if season is None else raw
     table["segment"] = p.segment - p.segment[np.flatnonzero(np.r_[True, p.series[1:] != p.series[:-1]])][p.series]
     table["in_baseline"] = in_base
     for k in ("mean", "mr", "lpl", "upl", "lower_2sigma", "upper_2sigma"):
@@ -504,6 +828,21 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = No
     table["point_type"] = pd.Categorical(point_type, categories=POINT_TYPES)
     table["direction"] = direction
     table["short_baseline"] = short_seg[p.segment]
+    if chart_pt is not None:
+        table["chart"] = chart_pt
+        table["numerator"] = raw
+        if denominator is not None:
+            table["denominator"] = p.frame[denominator].to_numpy(dtype=float)
+        table["sigma_z"] = lim["sigma_z"]
+    if season is not None:
+        f = season["factor"]
+        table["seasonal"] = season["seasonal"][p.segment]
+        table["seasonal_p_value"] = season["p_value"][p.segment]
+        table["seasonal_factor"] = f
+        table["deseasonalised"] = x
+        table["expected"] = f * lim["mean"]
+        table["band_low"] = f * lim["lpl"]
+        table["band_high"] = f * lim["upl"]
 
     # per series: variation (latest point) and assurance
     last = group_last(p.series)
@@ -523,6 +862,11 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = No
     var["variation"] = latest_var
     var["n_special"] = np.bincount(p.series, weights=special).astype(int)
     var["short_baseline"] = short_seg[p.segment[last]]
+    if chart_pt is not None:
+        var["chart"] = chart_pt[last]
+    if season is not None:
+        for c in ("seasonal", "seasonal_p_value", "expected", "band_low", "band_high"):
+            var[c] = table[c].to_numpy()[last]
 
     ass = p.series_keys.copy()
     if target is None:
@@ -544,4 +888,4 @@ def spc(df: pd.DataFrame, value: str, date: str, *, improvement: str | None = No
     ass["assurance"] = lab
 
     return SPCResult(table=table, settings=settings, variation=var, assurance=ass, by=tuple(p.by),
-                     improvement=improvement)
+                     improvement=improvement, date_name=date)

@@ -41,6 +41,9 @@ MAX_PEERS = 7                  # most similar areas shown (HMICFRS most similar 
 # warns below 12 baseline points; REFERENCE.md: "baselines under 12-13 points get a warning"), the same threshold as
 # whatworks.performance.spc.MIN_BASELINE_POINTS.
 MIN_SPC_MONTHS = 12
+SEASONALITY = "auto"           # the pack tests every chart for month-of-year effects (issue 13)
+QUARTER = 3                    # months in "the latest quarter" judged against the time of year
+QUARTER_SIGMA = 3              # the latest quarter is unusual for the time of year beyond ±3 standard errors
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class PackResult:
     hotspots: Any
     settings: Mapping[str, Setting] = field(default_factory=dict)
     notes: tuple = ()
+    attention: Any = None
 
     def summary(self) -> str:
         t = self.table
@@ -325,9 +329,16 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             r = spc(s, value, "period_start", improvement=ind.improvement,
-                    target="target" if "target" in s else None, quiet=True)
+                    target="target" if "target" in s else None, seasonality=SEASONALITY, quiet=True)
         spc_warnings += [f"{ind.label}: {w.message}" for w in caught]
         spc_results[ind.label] = r
+        v0 = r.variation.iloc[0]
+        pv = v0["seasonal_p_value"]
+        decision = ("seasonal: charted on deseasonalised values, with a seasonal band" if v0["seasonal"] else
+                    "not seasonal: plain XmR") + (f" (p = {pv:.3g})" if pd.notna(pv) else " (not tested: fewer than "
+                                                                                        "24 consecutive months)")
+        settings[f"SPC {ind.label}"] = Setting(decision, "data", "XmR chart; " + r.settings["seasonal_test"].reason)
+        announce(f"SPC {ind.label}: {decision}.", quiet=quiet)
     settings["spc_baseline"] = Setting("all months shown", "default",
                                        "limits from every month of the history (Making Data Count default)")
 
@@ -384,6 +395,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         row: dict[str, Any] = {"indicator": ind.label, "measure": ind.measure, "improvement": ind.improvement}
         if r is not None:
             v = r.variation.iloc[0]
+            row.update(_time_of_year(r))
             row.update(latest_month=pd.Timestamp(v["latest_date"]).strftime("%Y-%m"), latest_value=float(v["latest_value"]),
                        mean=float(v["mean"]), lpl=float(v["lpl"]), upl=float(v["upl"]),
                        point_type=str(v["latest_point_type"]), variation=str(v["variation"]),
@@ -509,6 +521,8 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
 
     future = _future_sections(store)
 
+    attention = needs_attention(table, headline, funnels, scope.code, harm_result)
+
     # ---- render --------------------------------------------------------------------------------------------------
     charts = {}
     for ind in headline:
@@ -551,6 +565,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         hot=hot[1] if hot else None, hot_grid=hot[0] if hot else None, hot_svg=hot_svg, hot_note=hot_note,
         future=future, settings=settings, notes=notes, spc_warnings=spc_warnings, verdicts=VERDICTS,
         cmp=cmp_table, population=scope.population, population_source=scope.population_source,
+        attention=attention,
     )
     html = _render.render("pack.html.j2", **ctx)
     path = None
@@ -559,7 +574,73 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         announce(f"pack written to {path}.", quiet=quiet)
     return PackResult(path=path, html=html, table=table, spc=spc_results, monthly=monthly,
                       compare=cmp_table, funnels=funnels, peers=peer_result, harm=harm_result, hotspots=hot[1] if hot else None,
-                      settings=settings, notes=tuple(notes))
+                      settings=settings, notes=tuple(notes), attention=attention)
+
+
+def _time_of_year(r) -> dict:
+    """For a seasonal chart: is the latest quarter unusual for that time of year? The mean of its deseasonalised
+    values against the centre line, with standard error σ̂/√3 (σ̂ = mR̄/1.128, the XmR sigma); unusual beyond ±3 SE.
+    ``quarter_ratio`` = observed ÷ expected for those months (1.10: 10% above what the season predicts)."""
+    t = r.table
+    if "seasonal" not in t or not bool(t["seasonal"].iloc[-1]) or len(t) < QUARTER:
+        return {"seasonal": bool(t["seasonal"].iloc[-1]) if "seasonal" in t else False}
+    q = t.iloc[-QUARTER:]
+    mean = float(q["mean"].iloc[-1])
+    sigma = (float(q["upl"].iloc[-1]) - mean) / 3      # upl = mean + 2.66·mR̄ = mean + 3σ̂
+    se = sigma / np.sqrt(QUARTER)
+    z = (float(q["deseasonalised"].mean()) - mean) / se if se > 0 else 0.0
+    return {"seasonal": True, "quarter_months": f"{pd.Timestamp(q['date'].iloc[0]):%Y-%m} to {pd.Timestamp(q['date'].iloc[-1]):%Y-%m}",
+            "quarter_ratio": float(q["value"].sum() / q["expected"].sum()), "quarter_z": z,
+            "quarter_unusual": bool(abs(z) > QUARTER_SIGMA)}
+
+
+def needs_attention(table: pd.DataFrame, headline, funnels: Mapping[str, Any], area_code, harm_result) -> pd.DataFrame:
+    """The signals only, for the pack's first section: special-cause concerns in the latest month, changes beyond
+    chance against last year, a latest quarter unusual for its time of year, and funnel outliers (99.8% limits).
+    Ordered by harm (your weights, this period) where harm weights are given, then as the headline runs. Each row
+    carries the anchor of the chart it points to."""
+    rows = []
+    harm_by_type = {}
+    if harm_result is not None:
+        harm_by_type = dict(zip(harm_result.table["crime_type"], harm_result.table["harm"]))
+    for i, ind in enumerate(headline):
+        r = table.iloc[i]
+        anchor = f"indicator-{i + 1}"
+        h = np.nan
+        if harm_by_type:
+            types = ind.crime_types if ind.crime_types is not None else tuple(harm_by_type)
+            h = float(sum(harm_by_type.get(t, 0.0) for t in types)) if ind.measure == "count" else np.nan
+        pt = r.get("point_type")
+        if isinstance(pt, str) and pt in ("special_cause_concern", "special_cause_neutral"):
+            rows.append((ind.label, "special cause in the latest month", f"{r['latest_month']}: {r['verdict']}", anchor, h))
+        if bool(r.get("significant")) is True:
+            rr = float(r["rate_ratio"])
+            worse = (rr > 1) == (ind.improvement == "decrease") if ind.improvement != "neutral" else True
+            if worse or ind.improvement == "neutral":
+                rows.append((ind.label, "change beyond chance against last year",
+                             f"{rr:.2f} times last year's level (p {r['p_value']:.2g})", anchor, h))
+        if bool(r.get("quarter_unusual")) is True:
+            ratio = float(r["quarter_ratio"])
+            worse = (ratio > 1) == (ind.improvement == "decrease") if ind.improvement != "neutral" else True
+            if worse:
+                rows.append((ind.label, "unusual for the time of year",
+                             f"{r['quarter_months']}: {ratio:.2f} times what the season predicts", anchor, h))
+    for key, res in funnels.items():
+        ft = res.table
+        out = ft[ft["flag"].isin(["high_998", "low_998"])]
+        if key == "rate":
+            out = out[out["flag"] == "high_998"]
+        else:
+            out = out[out["flag"] == "low_998"]
+        for fr in out.itertuples():
+            label = getattr(fr, "label", None) or getattr(fr, "unit", "")
+            what = "crime rate above the funnel's 99.8% limit" if key == "rate" else "solved rate below the funnel's 99.8% limit"
+            rows.append((str(label), f"funnel outlier: {what}", f"{fr.indicator:.3g} against a limit of "
+                         f"{(fr.upper_998 if key == 'rate' else fr.lower_998):.3g}", f"funnel-{key}", np.nan))
+    out = pd.DataFrame(rows, columns=["indicator", "signal", "detail", "anchor", "harm"])
+    if harm_by_type and len(out):
+        out = out.sort_values("harm", ascending=False, na_position="last", kind="stable")
+    return out.reset_index(drop=True)
 
 
 def _study_points(store, scope, forces: Sequence[str], area_rows: pd.DataFrame) -> pd.DataFrame:
