@@ -644,6 +644,22 @@ def _mount_optional() -> None:
             raise
     else:
         app.add_typer(trial_app, name="trial", help="Register, randomise, verify and analyse trials.")
+    # the capability CLIs that live in modules of their own: each has register(app) (or register(app, ingest_app))
+    import importlib
+    import inspect
+
+    for name in _CAPABILITY_CLIS:
+        try:
+            mod = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        params = inspect.signature(mod.register).parameters
+        mod.register(app, ingest_app) if len(params) > 1 else mod.register(app)
+
+
+_CAPABILITY_CLIS = ("whatworks._cli_spc", "whatworks._cli_impact", "whatworks._cli_survey", "whatworks._cli_evidence")
 
 
 _mount_optional()

@@ -66,6 +66,9 @@ def figure(width_in: float = 6.6, height_in: float = 2.3):
 
 def to_svg(fig, *, label: str = "") -> str:
     """The figure as an inline ``<svg>`` element (no URLs, no XML prologue), scaled to its container; closes it."""
+    from whatworks._result import plain_text
+
+    plain_text(fig)   # titles and labels come from data (area names): never read as TeX
     buf = io.StringIO()
     try:
         fig.savefig(buf, format="svg", dpi=RASTER_DPI, metadata={"Date": None, "Creator": None})
