@@ -209,6 +209,8 @@ def did_cmd(file: Path = typer.Argument(..., help="Long panel: one row per unit 
             est: str = typer.Option("dr", "--est", help="dr | ipw | reg."),
             n_boot: Optional[int] = typer.Option(None, "--n-boot", help="Multiplier-bootstrap draws."),
             seed: Optional[int] = typer.Option(None, "--seed", help="Seed for the bootstrap."),
+            cluster: Optional[str] = typer.Option(None, "--cluster",
+                                                  help="Cluster column for SEs (default: the unit)."),
             out: Optional[Path] = typer.Option(None, "--out", help=_OUT_HELP),
             overwrite: bool = _OVERWRITE, quiet: bool = _QUIET):
     """Difference-in-differences: TWFE or Callaway–Sant'Anna."""
@@ -217,7 +219,7 @@ def did_cmd(file: Path = typer.Argument(..., help="Long panel: one row per unit 
     try:
         r = did(_read(file), unit, time, outcome, first_treated, method=method, control=control,
                 covariates=_split(covariates) or None, anticipation=anticipation, est=est, n_boot=n_boot, seed=seed,
-                quiet=quiet)
+                cluster=cluster, quiet=quiet)
         _finish(r, r.table, out, [file], "did", {"unit": unit, "time": time, "outcome": outcome, "method": method}, overwrite)
     except WhatworksError as exc:
         _fail(exc)

@@ -1,27 +1,19 @@
 """whatworks.impact: evaluation without randomisation — matching, difference-in-differences, interrupted time series,
 synthetic control, displacement and event windows (docs/impact.md).
 
-The verbs load on first use, so ``import whatworks.impact`` stays light.
+The verbs are imported here, not lazily: a submodule named like its verb (``impact.match``) would otherwise shadow the
+function once any code imported the submodule first.
 """
 
 from __future__ import annotations
 
-import importlib
+from whatworks.impact._design import DesignRecord
+from whatworks.impact._rtm import before_after
+from whatworks.impact.did import did
+from whatworks.impact.displacement import displacement
+from whatworks.impact.events import event_window
+from whatworks.impact.its import its
+from whatworks.impact.match import match
+from whatworks.impact.synthcontrol import synthetic_control
 
-_VERBS = {
-    "match": "whatworks.impact.match",
-    "its": "whatworks.impact.its",
-    "displacement": "whatworks.impact.displacement",
-    "event_window": "whatworks.impact.events",
-    "did": "whatworks.impact.did",
-    "synthetic_control": "whatworks.impact.synthcontrol",
-    "DesignRecord": "whatworks.impact._design",
-}
-
-__all__ = sorted(_VERBS)
-
-
-def __getattr__(name: str):
-    if name in _VERBS:
-        return getattr(importlib.import_module(_VERBS[name]), name)
-    raise AttributeError(f"module 'whatworks.impact' has no attribute {name!r}")
+__all__ = ["match", "its", "displacement", "event_window", "did", "synthetic_control", "DesignRecord", "before_after"]
