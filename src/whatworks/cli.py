@@ -644,7 +644,8 @@ def _mount_optional() -> None:
             raise
     else:
         app.add_typer(trial_app, name="trial", help="Register, randomise, verify and analyse trials.")
-    # the capability CLIs that live in modules of their own: each has register(app) (or register(app, ingest_app))
+    # the capability CLIs that live in modules of their own: each has register(app), or register(ingest_app) when
+    # it adds an `ingest` command (its parameter is named so)
     import importlib
     import inspect
 
@@ -655,8 +656,8 @@ def _mount_optional() -> None:
             if exc.name != name:
                 raise
             continue
-        params = inspect.signature(mod.register).parameters
-        mod.register(app, ingest_app) if len(params) > 1 else mod.register(app)
+        first = next(iter(inspect.signature(mod.register).parameters))
+        mod.register(ingest_app if first == "ingest_app" else app)
 
 
 _CAPABILITY_CLIS = ("whatworks._cli_spc", "whatworks._cli_impact", "whatworks._cli_survey", "whatworks._cli_evidence")

@@ -1,0 +1,319 @@
+"""Design-based estimates: means, proportions and totals, overall and by domain, with Taylor-linearised SEs, CIs,
+design effects and effective sample sizes; quarterly and rolling-12-month trends with an SPC view built on the
+sampling error (issue 15, item 3).
+
+Formulas (Lumley 2010, ch. 2). For a domain ``d`` (all respondents when ``by`` is None) with indicator ``m``:
+
+* total  ``t̂ = Σ w m y``; score ``x = w m y``;
+* mean   ``ȳ = Σ w m y / Σ w m``; score ``x = w m (y − ȳ) / Σ w m`` (a ratio, linearised);
+* proportion: the mean of a 0/1 variable; its CI is computed on the logit scale, ``expit(logit p̂ ± t·se/(p̂(1−p̂)))``
+  with ``t`` on the domain's design degrees of freedom (R's ``svyciprop(method="logit")``), so it stays inside 0–1.
+
+``V̂`` is the design variance of the score's total (see :mod:`whatworks.survey.design`). Mean and total CIs are
+normal (``ȳ ± z·se``), as R's ``confint(svymean(...))``. The design effect is ``V̂ / V̂_srs`` with
+``V̂_srs = s²(N̂ − n)/(N̂ n)`` for a mean (``× N̂²`` for a total), ``s²`` the weighted variance with ``n/(n−1)``, ``n`` the
+domain's respondents and ``N̂`` their weight — R's ``deff=TRUE``; the effective sample size is ``n / deff``.
+
+The SPC view of a trend: a survey quarter's estimate moves with its sampling error even when nothing has changed,
+so the limits are ``centre ± 3·se`` of *each point* (its own design-based SE), with the centre the estimate over the
+whole series — not the moving range of the estimates, which mixes sampling noise with real change and, for small
+boroughs, reads noise as news.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from whatworks._announce import Setting, announce, given_or_default
+from whatworks._result import PALETTE, Result
+from whatworks._validate import check_choice, check_number, require_columns
+from whatworks.errors import error
+
+SPC_SIGMA = 3  # limits at ±3 sampling SEs (Shewhart's three-sigma convention)
+
+
+def _y(design, where: str, var: str, kind: str, level: Any) -> tuple[np.ndarray, str]:
+    df = design.data
+    require_columns(where, df, [var], arg="design data")
+    s = df[var]
+    if s.isna().any():
+        first = int(np.flatnonzero(s.isna().to_numpy())[0])
+        raise error(where, f"Column '{var}' has missing values (e.g. 'don't know' or not asked).", row=f"position {first}",
+                    hint=f"Estimate on the respondents who answered: design.subset(design.data['{var}'].notna()).{kind}(...).")
+    if kind == "proportion":
+        if level is not None:
+            return (s == level).to_numpy(float), f"{var} = {level}"
+        if pd.api.types.is_bool_dtype(s):
+            return s.to_numpy(float), var
+        v = pd.to_numeric(s, errors="coerce")
+        if v.isna().any() or not set(np.unique(v)) <= {0.0, 1.0}:
+            bad = s[v.isna() | ~v.isin([0, 1])].iloc[0]
+            raise error(where, f"A proportion needs a 0/1 or True/False column, or level= for a categorical one.",
+                        got=bad, hint=f"e.g. design.proportion('{var}', level='Good').")
+        return v.to_numpy(float), var
+    v = pd.to_numeric(s, errors="coerce")
+    if v.isna().any():
+        first = int(np.flatnonzero(v.isna().to_numpy())[0])
+        raise error(where, f"Column '{var}' must be numeric for a {kind}.", got=s.iloc[first], row=f"position {first}",
+                    hint="Use proportion(var, level=...) for a categorical answer.")
+    return v.to_numpy(float), var
+
+
+def _domains(design, where: str, by) -> tuple[list[str], pd.DataFrame, np.ndarray]:
+    """Domain labels and codes (every respondent in domain -1 when by is None). Respondents with zero weight (outside
+    a subset) are not counted in any domain."""
+    if by is None:
+        return [], pd.DataFrame(index=[0]), np.zeros(len(design), dtype=np.int64)
+    cols = [by] if isinstance(by, str) else list(by)
+    require_columns(where, design.data, cols, arg="design data")
+    keys = design.data[cols]
+    if keys.isna().any().any():
+        r = int(np.flatnonzero(keys.isna().any(axis=1).to_numpy())[0])
+        raise error(where, f"The by column(s) {cols} have missing values.", row=f"position {r}",
+                    hint="Give those respondents an explicit category first.")
+    labels = keys.drop_duplicates().sort_values(cols).reset_index(drop=True)
+    codes = pd.MultiIndex.from_frame(labels).get_indexer(pd.MultiIndex.from_frame(keys))
+    return cols, labels, codes
+
+
+def _compute(design, y: np.ndarray, kind: str, codes: np.ndarray, n_dom: int, conf_level: float):
+    w = design._w
+    D = np.zeros((len(y), n_dom))
+    D[np.arange(len(y)), codes] = 1.0
+    D *= (w != 0)[:, None]
+    Wd = (w[:, None] * D).sum(axis=0)
+    if (Wd <= 0).any():
+        raise error("estimate", "A domain has no weight (all its respondents weigh zero).",
+                    got=int(np.flatnonzero(Wd <= 0)[0]), hint="Drop the empty domain.")
+    tot = (w[:, None] * D * y[:, None]).sum(axis=0)
+    nobs = D.sum(axis=0)
+    if kind == "total":
+        est = tot
+        X = w[:, None] * D * y[:, None]
+    else:
+        est = tot / Wd
+        X = w[:, None] * D * (y[:, None] - est[None, :]) / Wd[None, :]
+    V = design._vcov(X)
+    se = np.sqrt(np.clip(np.diag(V), 0, None))
+    # SRS variance for the design effect (R's deff=TRUE)
+    s2 = np.array([
+        (nobs[j] / (nobs[j] - 1)) * np.sum(w * D[:, j] * (y - tot[j] / Wd[j]) ** 2) / Wd[j] if nobs[j] > 1 else np.nan
+        for j in range(n_dom)])
+    vsrs = s2 * (Wd - nobs) / (Wd * nobs)
+    if kind == "total":
+        vsrs = vsrs * Wd ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = np.where(vsrs > 0, se ** 2 / vsrs, np.nan)
+    z = stats.norm.ppf(0.5 + conf_level / 2)
+    if kind == "proportion":
+        lo, hi = np.full(n_dom, np.nan), np.full(n_dom, np.nan)
+        for j in range(n_dom):
+            p = est[j]
+            inset = D[:, j] > 0
+            df_j = design._degf(inset)
+            t = stats.t.ppf(0.5 + conf_level / 2, df_j) if df_j > 0 else np.inf
+            if 0 < p < 1:
+                half = t * se[j] / (p * (1 - p))
+                lg = math.log(p / (1 - p))
+                lo[j], hi[j] = 1 / (1 + math.exp(-(lg - half))), 1 / (1 + math.exp(-(lg + half)))
+            else:
+                lo[j], hi[j] = p, p
+    else:
+        lo, hi = est - z * se, est + z * se
+    return est, se, lo, hi, deff, nobs, Wd, V
+
+
+@dataclass(frozen=True, repr=False)
+class SurveyEstimate(Result):
+    """``.table``: one row per domain (the ``by`` columns, then ``n``, ``weighted_n``, ``estimate``, ``se``, ``ci_low``,
+    ``ci_high``, ``deff``, ``n_effective``); ``.vcov``: the domains' design covariance (for differences)."""
+
+    variable: str = ""
+    kind: str = "mean"
+    by: tuple = ()
+    vcov: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def _fmt(self, v: float) -> str:
+        return f"{v:.1%}" if self.kind == "proportion" else f"{v:,.4g}"
+
+    def summary(self) -> str:
+        lvl = self.settings["conf_level"].value
+        t = self.table
+        if not self.by:
+            r = t.iloc[0]
+            return (f"{self.kind.capitalize()} of {self.variable}: {self._fmt(r['estimate'])} ({lvl:.0%} CI "
+                    f"{self._fmt(r['ci_low'])} to {self._fmt(r['ci_high'])}), from {int(r['n']):,} respondents "
+                    f"(design effect {r['deff']:.2f}, effective sample {r['n_effective']:,.0f}).")
+        hi, lo = t.loc[t["estimate"].idxmax()], t.loc[t["estimate"].idxmin()]
+        lab = lambda r: ", ".join(str(r[c]) for c in self.by)  # noqa: E731
+        return (f"{self.kind.capitalize()} of {self.variable} by {', '.join(self.by)} ({len(t)} groups): highest "
+                f"{lab(hi)} {self._fmt(hi['estimate'])} ({self._fmt(hi['ci_low'])}–{self._fmt(hi['ci_high'])}), lowest "
+                f"{lab(lo)} {self._fmt(lo['estimate'])} ({self._fmt(lo['ci_low'])}–{self._fmt(lo['ci_high'])}); "
+                f"median design effect {t['deff'].median():.2f}. Overlapping {lvl:.0%} intervals are not evidence of a difference.")
+
+    def _headline(self) -> str:
+        return f"{self.kind} of {self.variable}, {len(self.table)} domain(s)"
+
+    def _draw(self, ax) -> None:
+        t = self.table.sort_values("estimate").reset_index(drop=True)
+        labels = [", ".join(str(r[c]) for c in self.by) for _, r in t.iterrows()] if self.by else [self.variable]
+        yy = np.arange(len(t))
+        ax.errorbar(t["estimate"], yy, xerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]], fmt="o",
+                    color=PALETTE["blue"], ecolor=PALETTE["sky"], capsize=2)
+        ax.set_yticks(yy, labels)
+        ax.set_xlabel(f"{self.variable} ({self.settings['conf_level'].value:.0%} CI)")
+        ax.set_title(f"{self.kind.capitalize()} of {self.variable}")
+
+
+def estimate(design, var: str, kind: str, *, by: str | Sequence[str] | None = None, level: Any = None,
+             conf_level: float | None = None, quiet: bool = False) -> SurveyEstimate:
+    """A design-based mean, proportion or total (called by ``Design.mean/proportion/total``).
+
+    Parameters
+    ----------
+    design : Design
+    var : str
+        Column to estimate.
+    kind : {"mean", "proportion", "total"}
+    by : str or list of str, optional
+        Domain columns: one estimate per combination, each with the full design's variance (domain estimation).
+    level : optional
+        For a proportion of a categorical column: the answer counted (``level="Good"``).
+    conf_level : float, default 0.95
+
+    Returns
+    -------
+    SurveyEstimate
+
+    Examples
+    --------
+    >>> design.proportion("confident", by="borough_code").table  # doctest: +SKIP
+    """
+    where = f"Design.{kind}"
+    check_choice(where, "kind", kind, ["mean", "proportion", "total"])
+    settings: dict[str, Setting] = {}
+    conf_level = given_or_default(settings, "conf_level", conf_level, 0.95, reason="confidence level of intervals")
+    check_number(where, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    y, label = _y(design, where, var, kind, level)
+    cols, labels, codes = _domains(design, where, by)
+    est, se, lo, hi, deff, nobs, Wd, V = _compute(design, y, kind, codes, len(labels), conf_level)
+    table = labels.copy() if cols else pd.DataFrame(index=[0])
+    table = table.assign(n=nobs.astype(int), weighted_n=Wd, estimate=est, se=se, ci_low=lo, ci_high=hi, deff=deff,
+                         n_effective=nobs / deff)
+    settings["linearisation"] = Setting("GREG residual on all calibration variables" if design.adjustments else "Taylor",
+                                        "default", "see whatworks.survey.design")
+    if kind == "proportion":
+        settings["ci_method"] = Setting("logit", "default", "logit-scale interval with t on design df (R svyciprop)")
+    return SurveyEstimate(table=table.reset_index(drop=True), settings=settings, variable=label, kind=kind,
+                          by=tuple(cols), vcov=V)
+
+
+# ---------------------------------------------------------------------------------------------- trends
+
+
+@dataclass(frozen=True, repr=False)
+class SurveyTrend(Result):
+    """``.table``: one row per period (and domain): ``period``, ``n``, ``estimate``, ``se``, ``ci_low``, ``ci_high``,
+    and the SPC view — ``mean`` (the whole-series estimate), ``lpl``, ``upl`` (mean ± 3 sampling SEs of that point),
+    ``signal`` (outside the limits)."""
+
+    variable: str = ""
+    kind: str = "proportion"
+    by: tuple = ()
+
+    def summary(self) -> str:
+        t = self.table
+        sig = t[t["signal"]]
+        fmt = (lambda v: f"{v:.1%}") if self.kind == "proportion" else (lambda v: f"{v:,.3g}")  # noqa: E731
+        last = t.iloc[-1]
+        where = f" in {', '.join(str(last[c]) for c in self.by)}" if self.by else ""
+        txt = (f"{self.variable}{where}: {fmt(last['estimate'])} in {last['period']} ({fmt(last['ci_low'])}–{fmt(last['ci_high'])}), "
+               f"against {fmt(last['mean'])} over the series. ")
+        if len(sig):
+            txt += (f"{len(sig)} period(s) outside the sampling-error limits (±{SPC_SIGMA} SE): "
+                    + ", ".join(str(p) for p in sig["period"].head(6)) + " — a real change, not sampling noise.")
+        else:
+            txt += f"Every period is within ±{SPC_SIGMA} sampling SEs of the series estimate: no signal, only sampling noise."
+        return txt
+
+    def _headline(self) -> str:
+        return f"{self.variable}: {len(self.table)} periods, {int(self.table['signal'].sum())} signal(s)"
+
+    def _draw(self, ax) -> None:
+        t = self.table
+        x = np.arange(len(t))
+        ax.plot(x, t["estimate"], "o-", color=PALETTE["blue"], label="estimate")
+        ax.fill_between(x, t["ci_low"], t["ci_high"], color=PALETTE["sky"], alpha=0.3, label="CI")
+        ax.step(x, t["upl"], where="mid", color=PALETTE["grey"], ls="--", label=f"±{SPC_SIGMA} SE limits")
+        ax.step(x, t["lpl"], where="mid", color=PALETTE["grey"], ls="--")
+        ax.plot(x, t["mean"], color=PALETTE["black"], lw=1)
+        s = t["signal"].to_numpy()
+        ax.plot(x[s], t["estimate"][s], "o", color=PALETTE["vermillion"], label="signal")
+        ax.set_xticks(x, [str(p) for p in t["period"]], rotation=60, fontsize=7)
+        ax.set_ylabel(self.variable)
+        ax.legend(fontsize=7)
+        ax.set_title(f"{self.variable}: trend with sampling-error limits")
+
+
+def trend(design, var: str, date: str, *, period: str = "quarter", kind: str = "proportion", level: Any = None,
+          conf_level: float | None = None, quiet: bool = False) -> SurveyTrend:
+    """Estimates by quarter, or over rolling 12-month windows, with an SPC view on sampling error.
+
+    Parameters
+    ----------
+    design : Design
+    var : str
+    date : str
+        Interview date column.
+    period : {"quarter", "rolling_12_months"}
+        ``quarter``: calendar quarters (``2024Q2``). ``rolling_12_months``: for each month from the 12th on, the
+        interviews in the 12 months ending with it (labelled by that month), as the PAS publishes.
+    kind : {"proportion", "mean"}
+    """
+    where = "survey.trend"
+    check_choice(where, "period", period, ["quarter", "rolling_12_months"])
+    check_choice(where, "kind", kind, ["proportion", "mean"])
+    settings: dict[str, Setting] = {}
+    conf_level = given_or_default(settings, "conf_level", conf_level, 0.95, reason="confidence level of intervals")
+    require_columns(where, design.data, [date], arg="design data")
+    when = pd.to_datetime(design.data[date], errors="coerce")
+    if when.isna().any():
+        first = int(np.flatnonzero(when.isna().to_numpy())[0])
+        raise error(where, f"Column '{date}' must hold dates.", got=design.data[date].iloc[first], row=f"position {first}")
+    y, label = _y(design, where, var, kind, level)
+    overall = _compute(design, y, kind, np.zeros(len(y), dtype=np.int64), 1, conf_level)[0][0]
+    rows = []
+    if period == "quarter":
+        q = when.dt.to_period("Q")
+        for p in sorted(q.unique()):
+            rows.append((str(p), (q == p).to_numpy()))
+    else:
+        m = when.dt.to_period("M")
+        months = pd.period_range(m.min(), m.max(), freq="M")
+        if len(months) < 12:
+            raise error(where, "A rolling 12-month trend needs at least 12 months of interviews.",
+                        got=f"{len(months)} months", hint="Use period='quarter'.")
+        for end in months[11:]:
+            rows.append((str(end), ((m > end - 12) & (m <= end)).to_numpy()))
+    out = []
+    for lab, mask in rows:
+        sub = design.subset(mask)
+        est, se, lo, hi, _, nobs, _, _ = _compute(sub, y, kind, np.zeros(len(y), dtype=np.int64), 1, conf_level)
+        out.append({"period": lab, "n": int(nobs[0]), "estimate": est[0], "se": se[0], "ci_low": lo[0], "ci_high": hi[0]})
+    t = pd.DataFrame(out)
+    t["mean"] = overall
+    t["lpl"] = overall - SPC_SIGMA * t["se"]
+    t["upl"] = overall + SPC_SIGMA * t["se"]
+    t["signal"] = (t["estimate"] < t["lpl"]) | (t["estimate"] > t["upl"])
+    settings["period"] = Setting(period, "user", "period of each point")
+    settings["limits"] = Setting(f"mean ± {SPC_SIGMA} SE", "default", "each point's own design-based sampling error, not the moving range")
+    return SurveyTrend(table=t, settings=settings, variable=label, kind=kind)
+
+
+__all__ = ["estimate", "trend", "SurveyEstimate", "SurveyTrend"]
