@@ -232,6 +232,49 @@ def _evaluate(ctx: DemoContext) -> None:
     ctx.console.print(t)
 
 
+# The demo's interventions as the force's evidence register records them (docs/evidence.md). The synthetic force
+# records no programme cost, so none is registered (the pack then says there is no cost-benefit to show).
+DEMO_INTERVENTIONS = {
+    "offender_management": dict(intervention_id="offender_management", name="Integrated offender management",
+                                tactic="integrated offender management", target_problem="prolific offenders",
+                                mechanism="case-worker supervision and support of prolific offenders",
+                                status="running", area="force"),
+    "problem_solving_policy": dict(intervention_id="problem_solving_policy", name="Borough problem-solving policy",
+                                   tactic="problem-solving policing", target_problem="hot spot",
+                                   crime_type="Anti-social behaviour", status="running", area="adopting boroughs",
+                                   mechanism="SARA problem solving at persistent ASB locations"),
+}
+# The synthetic survey's layout for the real survey reader (docs/synth.md "Public attitude survey").
+DEMO_SURVEY_MAPPING = {"survey": {"name": "pas", "id": "respondent_id", "date": "interview_date", "weight": "weight"}}
+
+
+def _register(ctx: DemoContext) -> None:
+    """Put the worked evaluations in the store's evidence register (whatworks.evidence.register_result)."""
+    from whatworks.evidence import register_result
+
+    ev = ctx.reports["evaluations"]
+    iv = {k: dict(v) for k, v in DEMO_INTERVENTIONS.items()}
+    for k, v in iv.items():   # start dates from the force's own intervention table
+        row = ctx.force.tables["interventions"].set_index("intervention")
+        if k in row.index and row.loc[k, "start"] is not None:
+            v["start_date"] = f"{row.loc[k, 'start']}-01"
+    register_result(ctx.store, ev["offender_management_effect"], intervention=iv["offender_management"],
+                    evaluation_id="offender_management-matched", outcome="offences in the 12-month follow-up",
+                    measure="difference", graded_by="whatworks demo")
+    reg = register_result(ctx.store, ev["problem_solving_policy"], intervention=iv["problem_solving_policy"],
+                          evaluation_id="problem_solving_policy-cs", outcome="anti-social behaviour per ward-month",
+                          measure="log rate ratio", graded_by="whatworks demo")
+    ctx.reports["register"] = reg
+    ctx.console.print(f"Evidence register: {len(reg.interventions)} interventions, {len(reg.evaluations)} evaluations.")
+
+
+def _survey(ctx: DemoContext) -> None:
+    """Load the public attitude survey through the real survey reader (store.ingest_survey with a mapping)."""
+    rep = ctx.store.ingest_survey(ctx.paths["table_survey"], mapping=DEMO_SURVEY_MAPPING)
+    ctx.reports["survey"] = rep
+    ctx.console.print(escape(f"Public attitude survey: {rep}"))
+
+
 DEMO_STEPS: list[DemoStep] = [
     DemoStep("generate", "Generate the synthetic force", _generate),
     DemoStep("write", "Write the police.uk archive, the RMS export, the tables and the truth", _write),
@@ -239,6 +282,8 @@ DEMO_STEPS: list[DemoStep] = [
     DemoStep("store", "Show what is in the store", _show_store),
     DemoStep("evaluate", "Evaluate the offender programme and the borough policy (matching, Callaway–Sant'Anna)",
              _evaluate),
+    DemoStep("register", "Register the evaluations in the store's evidence register", _register),
+    DemoStep("survey", "Load the public attitude survey through the survey reader", _survey),
     DemoStep("pack", "Load the areas and build the performance pack", _pack),
     DemoStep("people", "Link the people across systems and answer the disorder question", _people),
     DemoStep("outputs", "Show where every output is", _show_outputs),

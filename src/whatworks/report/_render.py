@@ -65,7 +65,7 @@ def env() -> Environment:
         e = Environment(loader=PackageLoader("whatworks.report", "templates"),
                         autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
                         trim_blocks=True, lstrip_blocks=True)
-        e.filters.update(num=fmt_num, pct=fmt_pct, pval=fmt_p, value=fmt_value, change=fmt_change)
+        e.filters.update(exp=math.exp, num=fmt_num, pct=fmt_pct, pval=fmt_p, value=fmt_value, change=fmt_change)
         e.globals.update(field=field, missing=_missing, Markup=Markup)
         _ENV = e
     return _ENV

@@ -46,6 +46,7 @@ class LandscapeResult:
     workforce: pd.DataFrame | None
     settings: Mapping[str, Setting] = field(default_factory=dict)
     notes: tuple = ()
+    confidence: Any = None     # report._sections.ConfidenceSection (the citizen picture), or None
 
     def summary(self) -> str:
         return (f"Landscape of {self.area}: {len(self.mix['crime_type'].unique())} crime types, "
@@ -70,7 +71,7 @@ def _no_peers_note(store, level: str, n_units: int, any_usable: bool) -> str:
 
 
 def landscape(store, area: str, out: str | Path | None = "landscape.html", *, period=None, source: str | None = None,
-              k: int | None = None, quiet: bool = False) -> LandscapeResult:
+              k: int | None = None, confidence=None, quiet: bool = False) -> LandscapeResult:
     """Write a one-page HTML profile of an area: crime mix and trend against its most similar areas, residents,
     confidence and workforce (when the store has them).
 
@@ -87,6 +88,9 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
         Which source's crimes to count (see :func:`whatworks.report.pack`).
     k : int, optional
         Number of peers; ``None``: up to 7, fewer when there are fewer areas at the level (announced).
+    confidence : Confidence, str or False, optional
+        The survey behind the citizen picture (see :func:`whatworks.report.pack`); ``None``: the only survey in
+        the store with the synthetic PAS layout (announced); ``False``: leave it out.
     quiet : bool, default False
 
     Returns
@@ -195,6 +199,25 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
         else:
             notes.append(f"A workforce table is in the store but has no area column ({', '.join(WORKFORCE_KEYS)}).")
     future = _future_sections(store)
+    citizen = None
+    if confidence is False:
+        future["confidence"] = "Confidence left out of this landscape (confidence=False)."
+    else:
+        from whatworks.report import _sections
+
+        spec = _sections.Confidence(survey=confidence) if isinstance(confidence, str) else confidence
+        if spec is not None and not isinstance(spec, _sections.Confidence):
+            raise error(WHERE, "The 'confidence' parameter must be a Confidence, a survey name or False.",
+                        got=type(confidence).__name__)
+        found = _sections.confidence_section(store, spec, period=(p0, p1), area_code=scope.code, names=names,
+                                             quiet=quiet, settings=settings, with_trend=False, with_drivers=False)
+        if isinstance(found, str):
+            future["confidence"] = found
+        elif not found.table["is_area"].any():
+            future["confidence"] = (f"No confidence figure for {scope.name}: the survey's {found.spec.by} column has "
+                                    "no interviews for it in the period (estimates are made for that level).")
+        else:
+            citizen = found
 
     # charts
     area_mix = mix[mix["unit"] == scope.code].set_index("crime_type")[measure]
@@ -216,7 +239,8 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
                generated=_dt.date.today().isoformat(), names=names, peer_codes=peer_codes, peer_result=peer_result,
                features=usable, mix=mix, measure=measure, what=what, area_mix=area_mix, peer_mix=peer_mix,
                mix_svg=mix_svg, trend_svg=trend_svg, change=change, residents=residents.to_dict("records"),
-               covariates=[c for c in covs if residents[c].notna().any()], workforce=workforce, future=future, settings=settings, notes=notes)
+               covariates=[c for c in covs if residents[c].notna().any()], workforce=workforce, future=future, settings=settings, notes=notes,
+               citizen=citizen)
     html = _render.render("landscape.html.j2", **ctx)
     path = None
     if out is not None:
@@ -224,4 +248,4 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
         announce(f"landscape written to {path}.", quiet=quiet)
     return LandscapeResult(path=path, html=html, area=scope.code, mix=mix, trend=trend, change=change,
                            peers=peer_result, residents=residents, workforce=workforce, settings=settings,
-                           notes=tuple(notes))
+                           notes=tuple(notes), confidence=citizen)

@@ -119,6 +119,8 @@ class PackResult:
     settings: Mapping[str, Setting] = field(default_factory=dict)
     notes: tuple = ()
     attention: Any = None
+    confidence: Any = None      # report._sections.ConfidenceSection, or None (placeholder shown)
+    evidence: Any = None        # report._sections.EvidenceSection, or None (placeholder shown)
 
     def summary(self) -> str:
         t = self.table
@@ -175,7 +177,8 @@ def _complete(tbl: pd.DataFrame, key: str, keys: Sequence[str]) -> pd.DataFrame:
 def pack(store, area: str | None = None, period=None, out: str | Path | None = "pack.html", *,
          source: str | None = None, headline: Sequence[Indicator] = HEADLINE, harm_weights: pd.DataFrame | None = None,
          targets: Mapping[str, float] | None = None, history: int = DEFAULT_HISTORY, title: str | None = None,
-         hotspots: bool = True, seed: int = 0, quiet: bool = False) -> PackResult:
+         hotspots: bool = True, confidence=None, unit_costs: pd.DataFrame | None = None, seed: int = 0,
+         quiet: bool = False) -> PackResult:
     """Write the performance pack: one self-contained HTML file (inline SVG, no external URL, A4 print styles).
 
     Parameters
@@ -203,6 +206,15 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     title : str, optional
     hotspots : bool, default True
         Map Getis–Ord Gi* hot spots of the period's crimes (needs coordinates).
+    confidence : Confidence, str or False, optional
+        Where public confidence is in a survey held in the store (:class:`whatworks.report.Confidence`: survey
+        name, 0/1 outcome, area column, weights, strata, interview date, driver items), or just the survey's name.
+        ``None``: the only survey in the store (or the one named ``"pas"``) with the synthetic PAS layout
+        (announced). ``False``: leave the section out. No survey in the store: the section says what to load.
+    unit_costs : DataFrame, optional
+        Cost of one crime (``crime_type``, ``unit_cost``, ``price_year``) for the cost-benefit of a tactic whose
+        intervention records a cost and a crime type; ``None``: :func:`whatworks.evidence.cost_of_crime` (confirmed
+        Home Office figures only).
     seed : int, default 0
         Passed to analyses that draw random numbers.
     quiet : bool, default False
@@ -520,6 +532,31 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         hot_note = "Hot-spot map switched off for this pack."
 
     future = _future_sections(store)
+    from whatworks.report import _sections
+
+    conf_section = None
+    if confidence is not False:
+        spec = _sections.Confidence(survey=confidence) if isinstance(confidence, str) else confidence
+        if spec is not None and not isinstance(spec, _sections.Confidence):
+            raise error(WHERE, "The 'confidence' parameter must be a Confidence, a survey name or False.",
+                        got=type(confidence).__name__, hint="e.g. ww.report.Confidence(survey='pas', outcome='confident').")
+        unit_names = dict(zip(unit_table["code"], unit_table["name"].fillna(unit_table["code"]))) if len(unit_table) else {}
+        conf_section = _sections.confidence_section(store, spec, period=(p0, p1), area_code=scope.code,
+                                                    names=unit_names, quiet=quiet, settings=settings, seed=seed)
+        if isinstance(conf_section, str):
+            future["confidence"] = conf_section
+    else:
+        future["confidence"] = "Public confidence left out of this pack (confidence=False)."
+    if unit_costs is None:
+        from whatworks.evidence import cost_of_crime
+
+        unit_costs = cost_of_crime(confirmed_only=True)
+    by_type = window_indicators(area_rows, p0, p1, ["crime_type"], months=this_months)
+    baseline = dict(zip(by_type["crime_type"], by_type["count"])) if len(by_type) else {}
+    ev_section = _sections.evidence_section(store, hot=hot[1] if hot else None, confidence=conf_section,
+                                            baseline=baseline, unit_costs=unit_costs, quiet=quiet)
+    if isinstance(ev_section, str):
+        future["evidence"] = ev_section
 
     attention = needs_attention(table, headline, funnels, scope.code, harm_result)
 
@@ -565,7 +602,8 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         hot=hot[1] if hot else None, hot_grid=hot[0] if hot else None, hot_svg=hot_svg, hot_note=hot_note,
         future=future, settings=settings, notes=notes, spc_warnings=spc_warnings, verdicts=VERDICTS,
         cmp=cmp_table, population=scope.population, population_source=scope.population_source,
-        attention=attention,
+        attention=attention, conf=conf_section if not isinstance(conf_section, str) else None,
+        evidence=ev_section if not isinstance(ev_section, str) else None, **_section_charts(conf_section, ev_section),
     )
     html = _render.render("pack.html.j2", **ctx)
     path = None
@@ -574,7 +612,28 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         announce(f"pack written to {path}.", quiet=quiet)
     return PackResult(path=path, html=html, table=table, spc=spc_results, monthly=monthly,
                       compare=cmp_table, funnels=funnels, peers=peer_result, harm=harm_result, hotspots=hot[1] if hot else None,
-                      settings=settings, notes=tuple(notes), attention=attention)
+                      settings=settings, notes=tuple(notes), attention=attention,
+                      confidence=conf_section if not isinstance(conf_section, str) else None,
+                      evidence=ev_section if not isinstance(ev_section, str) else None)
+
+
+def _section_charts(conf, ev) -> dict:
+    """Inline SVGs for the confidence and evidence sections (each drawn by its result's own ``plot``)."""
+    out = {"conf_svgs": {}, "tasking_svg": None}
+    if conf is not None and not isinstance(conf, str):
+        lab = f"{conf.spec.outcome} by {conf.spec.by}"
+        out["conf_svgs"]["areas"] = _charts.result_chart(conf.estimate, title=f"Confidence ({lab}), with 95% CIs",
+                                                         height_in=max(1.6, 0.28 * len(conf.table) + 0.8))
+        if conf.trend is not None:
+            out["conf_svgs"]["trend"] = _charts.result_chart(conf.trend, title="Confidence by quarter, with "
+                                                             "sampling-error limits (±3 SE)", height_in=2.6)
+        if conf.drivers is not None:
+            out["conf_svgs"]["drivers"] = _charts.result_chart(conf.drivers, title="Driver map: what moves "
+                                                               "confidence", width_in=5.2, height_in=3.4)
+    if ev is not None and not isinstance(ev, str) and ev.tasking is not None and ev.tasking.table["tactic"].notna().any():
+        out["tasking_svg"] = _charts.result_chart(ev.tasking, title="Tasking: best evidence for each problem's tactics",
+                                                  height_in=max(1.6, 0.3 * len(ev.tasking.table) + 0.8))
+    return out
 
 
 def _time_of_year(r) -> dict:
@@ -668,17 +727,7 @@ def _adopt(settings: dict, prefix: str, found: Mapping[str, Setting], names: Seq
 
 
 def _future_sections(store) -> dict[str, str | None]:
-    """Sections later capabilities fill: None when they can be drawn, else the one-line reason they are not."""
-    rel = _data.relations(store)
-    out: dict[str, str | None] = {}
-    out["confidence"] = ("Not yet available: no public attitude survey responses in the store. The survey capability "
-                         "will fill this section (confidence that the police do a good job, by area, with its "
-                         "uncertainty)." if "survey_responses" not in rel else
-                         "Not yet available: survey responses are in the store, but this version of whatworks has no "
-                         "survey estimates to draw them with.")
-    out["evidence"] = ("Not yet available: no evidence registry in the store. The evidence capability will list, for "
-                       "each tactic in use, what the research says works (with its strength: Maryland scale, EMMIE)."
-                       if "evidence" not in rel else
-                       "Not yet available: an evidence table is in the store, but this version of whatworks cannot "
-                       "read it yet.")
-    return out
+    """The placeholder sentence of each section drawn from optional data (survey, register): what to load."""
+    from whatworks.report._sections import placeholders
+
+    return dict(placeholders(store))

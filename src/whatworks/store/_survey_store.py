@@ -37,9 +37,16 @@ _TABLES = [
 class SurveyStore:
     """Survey ingest and read methods; ``self.con`` is the store's DuckDB connection."""
 
-    def _survey_tables(self) -> None:
+    def _survey_tables(self) -> bool:
+        """Create the survey tables on first use; on a read-only store only say whether they exist (reading needs
+        no table to be created, and a read-only connection cannot create one)."""
+        if getattr(self, "read_only", False):
+            return bool(self.con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_catalog = current_database() AND table_name = 'survey_responses'").fetchone()[0])
         for step, sql in _TABLES:
             run(self.con, step, sql).fetchall()
+        return True
 
     def ingest_survey(self, path, *, mapping) -> IngestReport:
         """Load a survey file (``.sav`` or CSV) through a mapping (TOML path or dict; see
@@ -126,7 +133,8 @@ class SurveyStore:
 
     def surveys(self) -> pd.DataFrame:
         """The surveys in the store: ``survey``, ``respondents``, ``variables``, ``batches``."""
-        self._survey_tables()
+        if not self._survey_tables():
+            return pd.DataFrame(columns=["survey", "respondents", "variables", "batches"])
         return self.con.execute("""SELECT survey, count(DISTINCT respondent_id) AS respondents,
             count(DISTINCT variable) AS variables, count(DISTINCT batch_id) AS batches
             FROM survey_responses GROUP BY survey ORDER BY survey""").df()
@@ -136,7 +144,9 @@ class SurveyStore:
         number, dates for the mapped date column); ``labels=True`` replaces SPSS codes by their value labels."""
         from whatworks.errors import error
 
-        self._survey_tables()
+        if not self._survey_tables():
+            raise error("Store.survey", f"No survey named {name!r} in the store: it holds no survey.",
+                        hint="Load one with store.ingest_survey(path, mapping=...) or `whatworks ingest survey`.")
         long = self.con.execute("""SELECT respondent_id, variable, value, source_row, batch_id FROM survey_responses
                                    WHERE survey = ? ORDER BY batch_id, source_row""", [name]).df()
         if long.empty:
