@@ -611,13 +611,15 @@ def pack(area: Optional[str] = typer.Option(None, "--area", help="Area code or n
          source: Optional[str] = typer.Option(None, "--source", help="Source system whose crimes to count (default: police.uk when there are several)."),
          harm_weights: Optional[Path] = typer.Option(None, "--harm-weights", help="CSV with columns crime_type,weight (your own weights)."),
          no_hotspots: bool = typer.Option(False, "--no-hotspots", help="Leave out the hot-spot map."),
+         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file that whatworks did not write."),
          store: Optional[Path] = StoreOpt):
     """Write the performance pack: one self-contained HTML file (SPC charts, verdicts, year on year, funnels, harm)."""
     from whatworks.report import pack as build
 
     weights = _read_weights(harm_weights)
     with _open(store, read_only=True) as s:
-        r = build(s, area=area, period=period, out=out, source=source, harm_weights=weights, hotspots=not no_hotspots)
+        r = build(s, area=area, period=period, out=out, source=source, harm_weights=weights, hotspots=not no_hotspots,
+                  overwrite=overwrite)
     say(r.summary())
 
 
@@ -626,12 +628,13 @@ def landscape(area: str = typer.Option(..., "--area", help="Area code or name (a
               out: Path = typer.Option(Path("landscape.html"), "--out", help="The HTML file to write."),
               period: Optional[str] = typer.Option(None, "--period", help="First..last month (default: latest 12 months)."),
               source: Optional[str] = typer.Option(None, "--source", help="Source system whose crimes to count."),
+              overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file that whatworks did not write."),
               store: Optional[Path] = StoreOpt):
     """Write a one-page profile of an area: crime mix and trend against its most similar areas, residents, workforce."""
     from whatworks.report import landscape as build
 
     with _open(store, read_only=True) as s:
-        r = build(s, area, out=out, period=period, source=source)
+        r = build(s, area, out=out, period=period, source=source, overwrite=overwrite)
     say(r.summary())
 
 

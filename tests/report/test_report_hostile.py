@@ -50,3 +50,23 @@ def test_the_pack_never_overwrites_the_store(store):
     with pytest.raises(ww.WhatworksError, match="database|inputs"):
         ww.report.pack(s, area=borough, out=d / "s.duckdb", quiet=True)
     assert (d / "s.duckdb").stat().st_size == before
+
+
+def test_the_pack_carries_its_provenance_and_needs_overwrite_for_a_foreign_file(store, tmp_path):
+    import html as _html
+    import json
+    import re
+
+    s, borough, d = store
+    notes = tmp_path / "notes.html"
+    notes.write_text("<p>mine</p>")
+    with pytest.raises(ww.WhatworksError, match="not written by whatworks.*overwrite"):
+        ww.report.pack(s, area=borough, out=notes, quiet=True)
+    assert notes.read_text() == "<p>mine</p>"
+    ww.report.pack(s, area=borough, out=notes, overwrite=True, quiet=True)
+    page = notes.read_text(encoding="utf-8")
+    meta = dict(re.findall(r'<meta name="(whatworks-[a-z-]+)" content="([^"]*)">', page))
+    assert meta["whatworks-store-fingerprint"] == s.fingerprint()
+    assert meta["whatworks-version"] == ww.__version__
+    assert json.loads(_html.unescape(meta["whatworks-parameters"]))["area"] == borough
+    assert meta["whatworks-written-at"].endswith("+00:00")

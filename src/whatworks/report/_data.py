@@ -302,3 +302,18 @@ def units(store, level: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     anc = _areas.ancestors(store)
     m = anc[anc["level"] == level][["lsoa_code", "code"]].rename(columns={"code": "unit"})
     return table.reset_index(drop=True), m.drop_duplicates("lsoa_code")
+
+
+def provenance(store, what: str, parameters: dict) -> dict:
+    """What a published page carries so that every figure can be traced: the whatworks version, the store's
+    fingerprint (:meth:`Store.fingerprint`), the call's parameters and the time (UTC)."""
+    import datetime as _dt
+    import json
+
+    from whatworks._version import __version__
+
+    fp = store.fingerprint() if hasattr(store, "fingerprint") else None
+    return {"whatworks_version": __version__, "store_fingerprint": fp, "output": what,
+            "parameters": json.dumps({k: (list(v) if isinstance(v, tuple) else v) for k, v in parameters.items()},
+                                     default=str, sort_keys=True),
+            "written_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()}

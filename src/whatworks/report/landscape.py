@@ -71,7 +71,7 @@ def _no_peers_note(store, level: str, n_units: int, any_usable: bool) -> str:
 
 
 def landscape(store, area: str, out: str | Path | None = "landscape.html", *, period=None, source: str | None = None,
-              k: int | None = None, confidence=None, quiet: bool = False) -> LandscapeResult:
+              k: int | None = None, confidence=None, overwrite: bool = False, quiet: bool = False) -> LandscapeResult:
     """Write a one-page HTML profile of an area: crime mix and trend against its most similar areas, residents,
     confidence and workforce (when the store has them).
 
@@ -91,6 +91,9 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
     confidence : Confidence, str or False, optional
         The survey behind the citizen picture (see :func:`whatworks.report.pack`); ``None``: the only survey in
         the store with the synthetic PAS layout (announced); ``False``: leave it out.
+    overwrite : bool, default False
+        Replace an existing ``out`` that whatworks did not write (a store, its journal or the store being read are
+        never overwritten: :func:`whatworks.store.exports.check_output`).
     quiet : bool, default False
 
     Returns
@@ -241,10 +244,11 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
                mix_svg=mix_svg, trend_svg=trend_svg, change=change, residents=residents.to_dict("records"),
                covariates=[c for c in covs if residents[c].notna().any()], workforce=workforce, future=future, settings=settings, notes=notes,
                citizen=citizen)
+    ctx["provenance"] = _data.provenance(store, "landscape", {"area": area, "period": period, "source": src, "k": k})
     html = _render.render("landscape.html.j2", **ctx)
     path = None
     if out is not None:
-        path = write_text(out, html)
+        path = write_text(out, html, overwrite=overwrite, inputs=[getattr(store, "path", None)], where=WHERE)
         announce(f"landscape written to {path}.", quiet=quiet)
     return LandscapeResult(path=path, html=html, area=scope.code, mix=mix, trend=trend, change=change,
                            peers=peer_result, residents=residents, workforce=workforce, settings=settings,

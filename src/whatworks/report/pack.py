@@ -178,7 +178,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
          source: str | None = None, headline: Sequence[Indicator] = HEADLINE, harm_weights: pd.DataFrame | None = None,
          targets: Mapping[str, float] | None = None, history: int = DEFAULT_HISTORY, title: str | None = None,
          hotspots: bool = True, confidence=None, unit_costs: pd.DataFrame | None = None, seed: int = 0,
-         quiet: bool = False) -> PackResult:
+         overwrite: bool = False, quiet: bool = False) -> PackResult:
     """Write the performance pack: one self-contained HTML file (inline SVG, no external URL, A4 print styles).
 
     Parameters
@@ -217,6 +217,9 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         Home Office figures only).
     seed : int, default 0
         Passed to analyses that draw random numbers.
+    overwrite : bool, default False
+        Replace an existing ``out`` that whatworks did not write (a store, its journal or the store being read are
+        never overwritten: :func:`whatworks.store.exports.check_output`).
     quiet : bool, default False
         Silence announcements of defaults chosen from the data.
 
@@ -605,10 +608,11 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         attention=attention, conf=conf_section if not isinstance(conf_section, str) else None,
         evidence=ev_section if not isinstance(ev_section, str) else None, **_section_charts(conf_section, ev_section),
     )
+    ctx["provenance"] = _data.provenance(store, "pack", {"area": area, "period": period, "source": src, "seed": seed})
     html = _render.render("pack.html.j2", **ctx)
     path = None
     if out is not None:
-        path = write_text(out, html)
+        path = write_text(out, html, overwrite=overwrite, inputs=[getattr(store, "path", None)], where=WHERE)
         announce(f"pack written to {path}.", quiet=quiet)
     return PackResult(path=path, html=html, table=table, spc=spc_results, monthly=monthly,
                       compare=cmp_table, funnels=funnels, peers=peer_result, harm=harm_result, hotspots=hot[1] if hot else None,
