@@ -1,8 +1,8 @@
 """Hostile inputs to the readers (issue 12, items 3, 5, 6 and 7, and what the fuzzer found): one test per finding.
 
-Each is written to FAIL while the finding is open and pass once it is fixed, and is marked
-``xfail(strict=True)``: the suite stays green while the finding is open, and the test turns red (XPASS) when the fix
-lands — the fixer then removes the mark. Heavy inputs (a 2 GB zip member, a line of 100,000 commas) run in a
+Each was written to FAIL while the finding was open, marked ``xfail(strict=True)``; the marks were removed as the
+fixes landed (the readers' findings in issue 12: limits in ``whatworks.store.limits``, docs/SECURITY.md), so each
+test now guards its fix. Heavy inputs (a 2 GB zip member, a line of 100,000 commas) run in a
 subprocess with a time limit and a file-size limit, so an unfixed reader cannot fill the disk or hold the machine.
 """
 
@@ -75,7 +75,6 @@ def two_gb_zip(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3: a 2 GB zip member is extracted whole (no size or ratio cap)")
 def test_12_3_a_2gb_zip_member_is_refused_within_a_time_and_memory_budget(two_gb_zip, tmp_path):
     assert zipfile.ZipFile(two_gb_zip).infolist()[0].file_size >= 2 << 30
     code = (f"import whatworks as ww\ns = ww.Store(':memory:')\n"
@@ -89,7 +88,6 @@ def test_12_3_a_2gb_zip_member_is_refused_within_a_time_and_memory_budget(two_gb
     assert not list((tmp_path / "tmp").glob("whatworks-*"))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3: a line of 100,000 commas is slow and its reason misstates the field count")
 def test_12_3_a_line_of_100000_commas_is_quarantined_with_its_real_field_count(tmp_path):
     p = tmp_path / "2024-01-wy-street.csv"
     p.write_text(H + "\n" + _row(1) + "\n" + "," * 100_000 + "\n" + _row(2) + "\n")
@@ -104,7 +102,6 @@ def test_12_3_a_line_of_100000_commas_is_quarantined_with_its_real_field_count(t
     assert seconds < 10
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3: a 50 MB field is loaded as is (no maximum field length)")
 def test_12_3_a_50mb_field_is_quarantined_not_loaded(tmp_path):
     p = _street(tmp_path / "2024-01-wy-street.csv", [_row(1), _row(2, location="A" * (50 << 20)), _row(3)])
     with ww.Store(":memory:") as s:
@@ -117,7 +114,6 @@ def test_12_3_a_50mb_field_is_quarantined_not_loaded(tmp_path):
 
 
 # ------------------------------------------------------------------------ item 5: nothing dropped
-@pytest.mark.xfail(strict=True, reason="issue 12 item 5: of two zip members with the same name only the last is loaded, the other is not listed")
 def test_12_5_duplicate_zip_member_names_are_each_loaded_or_listed(tmp_path):
     z = tmp_path / "2024-01.zip"
     name = "2024-01/2024-01-west-yorkshire-street.csv"
@@ -136,7 +132,6 @@ def test_12_5_duplicate_zip_member_names_are_each_loaded_or_listed(tmp_path):
         assert n_events == 3
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 5: an unterminated quote swallows the records after it (rows_read 3 for 5)")
 def test_12_5_an_unterminated_quote_leaves_every_record_accounted_for(tmp_path):
     rows = [_row(1), _row(2), _row(3).replace("On or near Park Row", '"On or near Park Row'), _row(4), _row(5)]
     p = _street(tmp_path / "2024-01-wy-street.csv", rows)
@@ -146,7 +141,6 @@ def test_12_5_an_unterminated_quote_leaves_every_record_accounted_for(tmp_path):
     assert f.status == "refused" or f.rows_read == 5, f
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 5: Latin-1 bytes are stored as '?' / U+FFFD in the quarantine's raw text")
 def test_12_5_latin1_bytes_are_kept_byte_exact_in_the_quarantine_raw(tmp_path):
     p = tmp_path / "2024-01-wy-street.csv"
     p.write_bytes((H + "\n" + _row(1) + "\n").encode() + _row(2, location="Jos\xe9 Br\xf6n").encode("latin-1") + b"\n")
@@ -167,7 +161,6 @@ def test_12_5_latin1_bytes_are_kept_byte_exact_in_the_quarantine_raw(tmp_path):
 SECRET = "root:$6$S3CR3TSALT$hashhashhash:19000:0:99999:7:::"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6: a symlink inside the folder is followed to a file outside it")
 def test_12_6_a_symlink_out_of_the_folder_is_not_read_and_is_listed(tmp_path):
     inside = tmp_path / "in"
     inside.mkdir()
@@ -183,7 +176,6 @@ def test_12_6_a_symlink_out_of_the_folder_is_not_read_and_is_listed(tmp_path):
     assert listed, (rep.files, rep.ignored)             # listed as not read, with the reason
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6: the first line of a file outside the folder appears in a refusal message")
 def test_12_6_no_content_of_a_file_outside_appears_in_any_message(tmp_path):
     inside = tmp_path / "in"
     inside.mkdir()
@@ -201,7 +193,6 @@ def test_12_6_no_content_of_a_file_outside_appears_in_any_message(tmp_path):
             assert "S3CR3T" not in str(exc) and "root:" not in str(exc), str(exc)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6: a refused headerless persons file prints its first person in the error")
 def test_12_6_a_refused_headerless_persons_file_does_not_print_its_first_person(tmp_path):
     p = tmp_path / "persons.csv"
     p.write_text("P1,Jameson,Smithers,01/02/1990,M\nP2,Sarah,Jones,31/12/1985,F\n")
@@ -255,7 +246,6 @@ def test_12_7_a_store_that_fails_its_checksum_is_refused_for_writing(tmp_path):
         assert s.sql("SELECT count(*) AS n FROM batches")["n"].iloc[0] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 7: a CRLF header with an LF body fails with 'Current transaction is aborted'")
 def test_12_7_an_rms_file_with_a_crlf_header_and_lf_body_loads(tmp_path):
     p = tmp_path / "crimes_2024-01.csv"
     p.write_bytes(b"CrimeRef,Committed,Offence,Easting,Northing,Address,LSOA,Status\r\n"
@@ -266,7 +256,6 @@ def test_12_7_an_rms_file_with_a_crlf_header_and_lf_body_loads(tmp_path):
     assert (f.status, f.rows_read, f.rows_loaded) == ("loaded", 2, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 7: the RMS fallback read runs inside the failed transaction (a latin-1 block)")
 def test_12_7_a_latin1_block_the_fast_reader_rejects_falls_back_cleanly(tmp_path):
     # found by benchmarks/fuzz_readers.py: DuckDB's latin-1 reader refuses the file, and the exact path then runs
     # inside the aborted transaction (TransactionException instead of a load or a clean error)
@@ -323,7 +312,6 @@ def test_12_7_a_full_temp_folder_names_the_folder_and_what_it_needs(tmp_path, mo
 
 
 # ------------------------------------------------------------------------ found by the fuzzer
-@pytest.mark.xfail(strict=True, reason="issue 12 fuzzing: a file with CR-only line endings crashes the header sniff (_csv.Error)")
 def test_12_fuzz_a_file_with_cr_line_endings_is_read_or_refused_cleanly(tmp_path):
     body = (H + "\r" + _row(1) + "\r" + '"a\nb' + "\r").encode()
     street, crimes = tmp_path / "2024-01-wy-street.csv", tmp_path / "crimes_2024-01.csv"

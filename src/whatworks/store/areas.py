@@ -81,6 +81,7 @@ from whatworks._announce import announce
 from whatworks.errors import IngestError, WhatworksError, error
 from whatworks.store import _batch, _csv
 from whatworks.store._sources import Source, find_sources, ignored_files
+from whatworks.store.limits import DEFAULT_LIMITS, Limits, resolve
 from whatworks.store._sql import run
 from whatworks.store.ingest_report import FileOutcome, IngestReport
 
@@ -544,19 +545,19 @@ def _insert(con, step: str, table: str, arrow: pa.Table) -> None:
 
 
 def _load_file(con, source: Source, path: Path, *, covariates, version: str, delimiter: str = ",",
-               covariate_kinds=None, quiet: bool = False) -> FileOutcome:
+               covariate_kinds=None, quiet: bool = False, limits: Limits = DEFAULT_LIMITS) -> FileOutcome:
     header = _csv.read_header(path, delimiter=delimiter)
     if not header:
         raise IngestError(f"ingest_areas(): {source.name} is empty (no header). Nothing was loaded.")
     shape = _shape(header, source.name)
-    facts = _csv.file_facts(path)
+    facts = _csv.file_facts(path, delimiter=delimiter, limits=limits)
     prior = _batch.already_loaded(con, facts.checksum)
     if prior:
         return FileOutcome(source.name, FORMAT, "already_loaded", prior[0], checksum=facts.checksum,
                            message=f"same bytes as batch {prior[0]} ({prior[1]}, loaded {prior[2]}); nothing done")
     cols = [f"c{i}" for i in range(len(header))]
-    _csv.load(con, path, cols, facts=facts, delimiter=delimiter)
     try:
+        _csv.load(con, path, cols, facts=facts, delimiter=delimiter, limits=limits)
         raw = con.execute("SELECT * FROM _rows ORDER BY source_row").df()
         raw.columns = ["source_row", *shape.fields]
         for c in shape.fields:
@@ -569,12 +570,16 @@ def _load_file(con, source: Source, path: Path, *, covariates, version: str, del
 
 def ingest(con: duckdb.DuckDBPyConnection, data, *, covariates=None, name: str | None = None, version: str,
            progress: Callable[[str, int, int], None] | None = None, covariate_kinds: dict | None = None,
-           quiet: bool = False) -> IngestReport:
+           quiet: bool = False, limits: Limits | None = None) -> IngestReport:
     """Load area lookup(s) from a CSV file, a folder or zip of CSV files, or a DataFrame. See the module docs.
 
     ``covariate_kinds`` ({covariate: "count" | "mean"}) says how covariates roll up to larger areas; a covariate it
     does not name takes the kind declared in its header (``"households [count]"``), else the kind its name implies
-    (:func:`kind_by_name`, announced unless ``quiet``)."""
+    (:func:`kind_by_name`, announced unless ``quiet``).
+
+    ``limits`` (:class:`whatworks.store.limits.Limits`, default ``DEFAULT_LIMITS``): a zip member over its size or
+    compression-ratio limit is refused (an error) before extraction; a line over a line limit is quarantined."""
+    limits = resolve(limits, "ingest_areas()")
     if isinstance(data, pd.DataFrame):
         label = name or "<DataFrame>"
         with tempfile.TemporaryDirectory(prefix="whatworks-areas-") as tmp:
@@ -584,24 +589,27 @@ def ingest(con: duckdb.DuckDBPyConnection, data, *, covariates=None, name: str |
             if progress:
                 progress(label, 0, 1)
             out = _load_file(con, src, path, covariates=covariates, version=version, covariate_kinds=covariate_kinds,
-                             quiet=quiet)
+                             quiet=quiet, limits=limits)
             if progress:
                 progress("", 1, 1)
         return IngestReport((out,))
     if not isinstance(data, (str, os.PathLike)):
         raise WhatworksError(f"ingest_areas(): The 'data' argument must be a path or a pandas DataFrame. "
                              f"Got {type(data).__name__!r} instead.")
-    sources = find_sources(data)
+    sources = find_sources(data, limits=limits)
+    for src in sources:   # a zip member over the limits is refused before anything loads
+        if src.refusal:
+            raise IngestError(src.refusal.replace("ingest:", "ingest_areas():", 1) + " Nothing was loaded.")
     outcomes = []
     for i, src in enumerate(sources):
         if progress:
             progress(src.name, i, len(sources))
         with src.local() as local:
             outcomes.append(_load_file(con, src, local, covariates=covariates, version=version,
-                                       covariate_kinds=covariate_kinds, quiet=quiet))
+                                       covariate_kinds=covariate_kinds, quiet=quiet, limits=limits))
     if progress:
         progress("", len(sources), len(sources))
-    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(data)))
+    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(data, limits=limits)))
 
 
 # ---------------------------------------------------------------------------------------------- reading back

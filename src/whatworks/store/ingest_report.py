@@ -78,9 +78,16 @@ class IngestReport:
     """
 
     files: tuple[FileOutcome, ...]
-    # files found under the path that are not data files by their name (a .pdf, the mapping .toml, a .docx in a
-    # zip): not read, and listed here so that nothing is passed over in silence
+    # files found under the path that were not read — not data files by their name (a .pdf, the mapping .toml, a
+    # .docx in a zip), hidden files, a second zip member of the same name, a symbolic link out of the folder, zips
+    # nested too deep — listed here so that nothing is passed over in silence. Each is the file's name (a str); the
+    # readers' entries are ``whatworks.store._sources.NotRead``, which also carry ``.reason``
     ignored: tuple[str, ...] = ()
+
+    @property
+    def ignored_reasons(self) -> dict[str, str]:
+        """{name: why it was not read} for every file in ``ignored``."""
+        return {str(n): getattr(n, "reason", "not a data file by its name (.csv, .txt or .tsv)") for n in self.ignored}
 
     @property
     def rows_read(self) -> int:
@@ -178,7 +185,10 @@ class IngestReport:
         if self.files_refused:
             parts.append(f"{self.files_refused} refused")
         if self.files_ignored:
-            parts.append(f"{self.files_ignored} other file(s) not read (not .csv/.txt/.tsv)")
+            why = sorted(set(self.ignored_reasons.values()))
+            parts.append(f"{self.files_ignored} other file(s) not read ("
+                         + ("not .csv/.txt/.tsv" if why == ["not a data file by its name (.csv, .txt or .tsv)"]
+                            else "see report.ignored_reasons") + ")")
         text = ", ".join(parts) + (
             f". Rows: {self.rows_read:,} read = {self.rows_loaded:,} loaded + {self.rows_quarantined:,} quarantined"
             f" + {self.duplicates_skipped:,} duplicates skipped."

@@ -43,6 +43,7 @@ from whatworks.store._sources import Source, find_sources, ignored_files
 from whatworks.store._sql import quote_literal, run
 from whatworks.store.geo import GB_LAT_RANGE, GB_LON_RANGE, to_bng
 from whatworks.store.ingest_report import FileOutcome, IngestReport
+from whatworks.store.limits import DEFAULT_LIMITS, Limits, resolve
 
 SOURCE_SYSTEM = "police.uk"
 
@@ -312,11 +313,11 @@ class _Prepared:
     facts: list[_csv.FileFacts]
 
 
-def _prepare(group: list[_Planned]) -> _Prepared:
+def _prepare(group: list[_Planned], limits: Limits = DEFAULT_LIMITS) -> _Prepared:
     stack = ExitStack()
     try:
         paths = [stack.enter_context(p.source.local()) for p in group]
-        return _Prepared(stack, paths, [_csv.file_facts(path) for path in paths])
+        return _Prepared(stack, paths, [_csv.file_facts(path, limits=limits) for path in paths])
     except BaseException:
         stack.close()
         raise
@@ -496,7 +497,7 @@ def _supersede(con, replace: dict[int, set[int]], new_batch: dict[int, int]) -> 
 
 def _load_group(con, group: list[_Planned], prep: _Prepared, seen: dict[str, tuple[int, str]], *,
                 force: str | None, version: str, force_exact: bool, on_republished: str = "replace",
-                repair_dates: bool = False) -> tuple[list[FileOutcome | None], list[int]]:
+                repair_dates: bool = False, limits: Limits = DEFAULT_LIMITS) -> tuple[list[FileOutcome | None], list[int]]:
     """Load one group of files in one transaction. Returns an outcome per file, in order (None for a file
     deferred to a later group because an earlier file of this group holds the same force-month), and the
     positions of the deferred files."""
@@ -534,7 +535,8 @@ def _load_group(con, group: list[_Planned], prep: _Prepared, seen: dict[str, tup
     deferred: list[int] = []
     try:
         _load_items(con, group, prep, items, outcomes, deferred, seen, stop_forces, force_from, fmt, kind,
-                    version=version, force_exact=force_exact, on_republished=on_republished, repair_dates=repair_dates)
+                    version=version, force_exact=force_exact, on_republished=on_republished, repair_dates=repair_dates,
+                    limits=limits)
     finally:
         for i, first in twins.items():  # same bytes as a file earlier in this group: that file's fate, nothing done
             got = outcomes.get(first)
@@ -552,12 +554,12 @@ def _load_group(con, group: list[_Planned], prep: _Prepared, seen: dict[str, tup
 
 
 def _load_items(con, group, prep, items, outcomes, deferred, seen, stop_forces, force_from, fmt, kind, *,
-                version, force_exact, on_republished, repair_dates):
+                version, force_exact, on_republished, repair_dates, limits=DEFAULT_LIMITS):
     """The body of :func:`_load_group` for the files that need reading (``items``); fills ``outcomes``."""
     # Reading and checking fill temp tables only, so they run before the transaction opens (temp tables filled
     # inside a transaction cost more); everything that touches the store happens inside it.
     try:
-        loaded_csv = _csv.load_group(con, items, group[0].columns, force_exact=force_exact,
+        loaded_csv = _csv.load_group(con, items, group[0].columns, force_exact=force_exact, limits=limits,
                                      wrap=lambda src: _check_sql(fmt, src, repair_dates=repair_dates))
         # 1. files (nearly) all invalid fail whole: nothing of them is loaded or quarantined
         invalid = _invalid_counts(con, fmt)
@@ -743,12 +745,17 @@ def _load_with_deferrals(con, group: list[_Planned], prep: _Prepared, seen, **kw
 def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | None = None, on_unknown: str = "error",
            version: str, progress: Callable[[str, int, int], None] | None = None,
            force_exact: bool = False, group_bytes: int | None = None, on_republished: str = "replace",
-           repair_dates: bool = False) -> IngestReport:
+           repair_dates: bool = False, limits: Limits | None = None) -> IngestReport:
     """Load police.uk files at ``path`` (file, month folder, folder of folders, or archive zip). See module docs.
 
     Files are loaded in groups of consecutive files of one format (up to ``group_bytes``, default
     :data:`GROUP_BYTES`), each group in one transaction: an interrupted load leaves the store as it was before the
-    group it was in, and the groups committed before it stay loaded."""
+    group it was in, and the groups committed before it stay loaded.
+
+    ``limits`` (:class:`whatworks.store.limits.Limits`, default ``DEFAULT_LIMITS``) bounds what is read: a zip member
+    over its size or compression-ratio limit is refused before extraction (raised, or listed as refused with
+    ``on_unknown="skip"``); a line over a line limit is quarantined with its real length or field count."""
+    limits = resolve(limits, "ingest_policeuk()")
     if on_unknown not in ("error", "skip"):
         raise IngestError(f"ingest_policeuk(): The 'on_unknown' parameter must be 'error' or 'skip'. Got {on_unknown!r} instead.")
     if on_republished not in ON_REPUBLISHED:
@@ -759,11 +766,16 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | Non
     cap = GROUP_BYTES if group_bytes is None else group_bytes
     if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1:
         raise IngestError(f"ingest_policeuk(): The 'group_bytes' parameter must be a positive whole number. Got {group_bytes!r} instead.")
-    sources = find_sources(path)
+    sources = find_sources(path, limits=limits)
     # sniff every header first so crimes load before the outcomes and stops that refer to them
     planned: list[_Planned] = []
     refused: list[FileOutcome] = []
     for src in sources:
+        if src.refusal:   # a zip member over the limits: never extracted
+            if on_unknown == "error":
+                raise IngestError(src.refusal + " Nothing was loaded (files are checked before any loads).")
+            refused.append(FileOutcome(src.name, None, "refused", message=src.refusal))
+            continue
         header = _csv.header_from_bytes(src.head(_csv.HEAD_BYTES))
         fmt = detect_format(header)
         if fmt is None:
@@ -783,17 +795,17 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | Non
     # Checksums and line counts of the next group are computed in a thread while this group loads (hashlib and
     # numpy release the GIL, and DuckDB runs outside it).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="whatworks-facts") as pool:
-        pending = pool.submit(_prepare, groups[0]) if groups else None
+        pending = pool.submit(_prepare, groups[0], limits) if groups else None
         try:
             for gi, group in enumerate(groups):
                 prep = pending.result()
-                pending = pool.submit(_prepare, groups[gi + 1]) if gi + 1 < len(groups) else None
+                pending = pool.submit(_prepare, groups[gi + 1], limits) if gi + 1 < len(groups) else None
                 try:
                     if progress:
                         progress(group[0].source.name, done, len(planned))
                     outcomes += _load_with_deferrals(con, group, prep, seen, force=force, version=version,
                                                      force_exact=force_exact, on_republished=on_republished,
-                                                     repair_dates=repair_dates)
+                                                     repair_dates=repair_dates, limits=limits)
                     done += len(group)
                 finally:
                     prep.stack.close()
@@ -805,4 +817,4 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, *, force: str | Non
                     pass  # the load already failed with its own error; this only tidies the next group's temp files
     if progress:
         progress("", len(planned), len(planned))
-    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(path)))
+    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(path, limits=limits)))

@@ -46,6 +46,7 @@ from whatworks.store._sources import Source, find_sources, ignored_files
 from whatworks.store._sql import quote_ident, quote_literal, run
 from whatworks.store.geo import BNG_X_RANGE, BNG_Y_RANGE, GB_LAT_RANGE, GB_LON_RANGE, from_bng, to_bng
 from whatworks.store.ingest_report import FileOutcome, IngestReport
+from whatworks.store.limits import DEFAULT_LIMITS, Limits, resolve
 from whatworks.store.mapping import (
     BOOLEAN_COLUMNS, DATE_COLUMNS, ENUM_NAMES, ENUMS, FALSE_WORDS, NUMBER_COLUMNS, TRUE_WORDS, FileSpec, Mapping,
     format_precision, format_zone,
@@ -122,8 +123,28 @@ def _plan(m: Mapping, src: Source) -> tuple[_Plan | None, str | None]:
             hint = (f"correct [files.columns] in {m.origin} (headers match ignoring case and surrounding spaces; "
                     f"the delimiter is {delim}).")
         return None, (f"ingest_records(): {src.name} (table {spec.table!r}, pattern {spec.pattern!r}): " + " and ".join(what)
-                      + f". Its header is {header[:30]!r}. Nothing from this file was loaded. Hint: {hint}")
+                      + f". Its header is {_shown_header(m, header)}. Nothing from this file was loaded. Hint: {hint}")
     return _Plan(src, spec, tuple(header), positions), None
+
+
+def _shape(text: str) -> str:
+    """A value masked by its shape: letters as A/a, digits as 9, other characters kept."""
+    return "".join("A" if c.isalpha() and c.isupper() else "a" if c.isalpha() else "9" if c.isdigit() else c
+                   for c in text)
+
+
+def _shown_header(m: Mapping, header: list[str]) -> str:
+    """A refused file's header as a message may show it. An RMS file whose first line is not a header (a headerless
+    export) would show its first record, a person's details: so fields that are not a column name the mapping uses
+    are masked by shape (``Jameson`` -> ``Aaaaaaa``, ``01/02/1990`` -> ``99/99/9999``), and only 30 are shown."""
+    known = {src.strip().lower() for spec in m.files for src in spec.columns.values()}
+    shown = [h if h.strip().lower() in known else _shape(h) for h in header[:30]]
+    masked = sum(h.strip().lower() not in known for h in header[:30])
+    text = repr(shown)
+    if masked:
+        text += (f" ({masked} field(s) that are no column name of the mapping are shown by shape only, A/a = letter, "
+                 "9 = digit, in case the first line is a record, not a header)")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------- SQL building
@@ -410,15 +431,29 @@ def _stage_codes(con, spec: FileSpec) -> None:
 
 
 def _load_file(con, m: Mapping, plan: _Plan, path: Path, facts: _csv.FileFacts, *, version: str,
-               force_exact: bool) -> FileOutcome:
+               force_exact: bool, limits: Limits = DEFAULT_LIMITS) -> FileOutcome:
+    spec = plan.spec
+    # The file is read into temp tables before the transaction opens: a DuckDB refusal on the fast path (a CRLF
+    # header over an LF body, a Latin-1 block) must not leave the fallback read inside an aborted transaction.
+    try:
+        loaded_csv = _csv.load(con, path, [f"c{i}" for i in range(len(plan.header))], delimiter=m.delimiter_of(spec),
+                               encoding=m.encoding_of(spec), force_exact=force_exact, facts=facts, limits=limits)
+        return _load_read(con, m, plan, facts, loaded_csv, version=version)
+    finally:
+        _csv.cleanup(con)
+        con.execute("DROP TABLE IF EXISTS _codes; DROP TABLE IF EXISTS _norm; DROP TABLE IF EXISTS _checked; "
+                    "DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _xy")
+
+
+def _load_read(con, m: Mapping, plan: _Plan, facts: _csv.FileFacts, loaded_csv: _csv.LoadedCSV, *,
+               version: str) -> FileOutcome:
+    """Check and load a file already read into ``_rows`` / ``_rejects``, in one transaction."""
     spec = plan.spec
     provided = _provided(m, spec)
     system = m.source_system_of(spec)
     checksum = facts.checksum
     batch_id = _batch.next_batch_id(con)
     with _batch.transaction(con):
-        loaded_csv = _csv.load(con, path, [f"c{i}" for i in range(len(plan.header))], delimiter=m.delimiter_of(spec),
-                               encoding=m.encoding_of(spec), force_exact=force_exact, facts=facts)
         con.execute("SET VARIABLE ww_batch = ?", [batch_id])
         con.execute("SET VARIABLE ww_source = ?", [plan.source.name])
         con.execute("SET VARIABLE ww_system = ?", [system])
@@ -461,7 +496,7 @@ def _load_file(con, m: Mapping, plan: _Plan, path: Path, facts: _csv.FileFacts, 
 
 def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, mapping: str | Path | Mapping, *, version: str,
            progress: Callable[[str, int, int], None] | None = None, on_unknown: str = "error",
-           force_exact: bool = False) -> IngestReport:
+           force_exact: bool = False, limits: Limits | None = None) -> IngestReport:
     """Load the RMS export files at ``path`` (a file, a folder searched recursively, or a zip) through ``mapping``.
 
     Parameters
@@ -479,6 +514,10 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, mapping: str | Path
         stop before loading anything, or skip it and report it as refused.
     force_exact : bool, default False
         Read every file on the exact (Python ``csv``) path; for tests that compare the two reader paths.
+    limits : whatworks.store.limits.Limits, optional
+        Limits on hostile input (default ``DEFAULT_LIMITS``): a zip member over its size or compression-ratio limit
+        is refused before extraction (raised, or refused with ``on_unknown="skip"``); a line over a line limit is
+        quarantined with its real length or field count.
 
     Returns
     -------
@@ -492,12 +531,13 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, mapping: str | Path
     """
     if on_unknown not in ("error", "skip"):
         raise IngestError(f"ingest_records(): The 'on_unknown' parameter must be 'error' or 'skip'. Got {on_unknown!r} instead.")
+    limits = resolve(limits, "ingest_records()")
     m = mapping if isinstance(mapping, Mapping) else Mapping.load(mapping)
-    sources = find_sources(path)
+    sources = find_sources(path, limits=limits)
     plans: list[_Plan] = []
     outcomes: list[FileOutcome] = []
     for src in sources:
-        plan, why = _plan(m, src)
+        plan, why = (None, src.refusal) if src.refusal else _plan(m, src)
         if plan is None:
             if on_unknown == "error":
                 raise IngestError(why)
@@ -509,17 +549,18 @@ def ingest(con: duckdb.DuckDBPyConnection, path: str | Path, mapping: str | Path
         if progress:
             progress(plan.source.name, i, len(plans))
         with plan.source.local() as local:
-            facts = _csv.file_facts(local)
+            facts = _csv.file_facts(local, delimiter=m.delimiter_of(plan.spec), limits=limits)
             checksum = facts.checksum
             prior = _batch.already_loaded(con, checksum)
             if prior:
                 outcomes.append(FileOutcome(plan.source.name, plan.fmt, "already_loaded", prior[0], checksum=checksum,
                                             message=f"same bytes as batch {prior[0]} ({prior[1]}, loaded {prior[2]}); nothing done"))
                 continue
-            outcomes.append(_load_file(con, m, plan, local, facts, version=version, force_exact=force_exact))
+            outcomes.append(_load_file(con, m, plan, local, facts, version=version, force_exact=force_exact,
+                                       limits=limits))
     if progress:
         progress("", len(plans), len(plans))
-    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(path)))
+    return IngestReport(tuple(outcomes), ignored=tuple(ignored_files(path, limits=limits)))
 
 
 __all__ = ["ingest", "EVENT_TABLES"]
