@@ -208,7 +208,8 @@ def _print_report(rep, out: Console | None = None) -> None:
             for line in extra:
                 out.print(Text("    ") + cell(line), soft_wrap=True)
     for name in rep.ignored:
-        out.print(Text("not read (not a data file by its name): ") + cell(name), soft_wrap=True)
+        why = getattr(name, "reason", None) or "not a data file by its name"
+        out.print(Text(f"not read ({visible(why)}): ") + cell(name), soft_wrap=True)
     say(rep.summary(), out=out)
 
 

@@ -137,7 +137,7 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
     def ingest_policeuk(self, path: str | os.PathLike, *, force: str | None = None, on_unknown: str = "error",
                         progress: Callable[[str, int, int], None] | None = None,
                         group_bytes: int | None = None, on_republished: str = "replace",
-                        repair_dates: bool = False) -> IngestReport:
+                        repair_dates: bool = False, limits=None) -> IngestReport:
         """Load police.uk open-data files: a CSV, a month folder, a folder of month folders, or the archive zip.
 
         Street-level crime, outcomes and stop-and-search files are recognised by their header. Files load in groups
@@ -155,6 +155,9 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
         on_unknown : {"error", "skip"}, default "error"
             What to do with a file whose header is not a police.uk format: stop with an error, or skip it and report it as refused.
         progress : callable(source, i, n), optional
+        limits : whatworks.store.limits.Limits, optional
+            Sizes, ratios and counts beyond which a file, zip member or line is refused or quarantined
+            (default :data:`whatworks.store.limits.DEFAULT_LIMITS`; docs/store.md lists them).
         group_bytes : int, optional
             Most CSV bytes read and committed together (default 256 MB; the work tables take about twice that in
             memory). An interrupted load leaves the store as it was before the group being loaded.
@@ -183,10 +186,10 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
         with _disk_full_guard(self, path), deferred_checkpoint(self.con):
             return _policeuk.ingest(self.con, path, force=force, on_unknown=on_unknown, version=__version__,
                                     progress=progress, group_bytes=group_bytes, on_republished=on_republished,
-                                    repair_dates=repair_dates)
+                                    repair_dates=repair_dates, limits=limits)
 
     def ingest_records(self, path: str | os.PathLike, mapping: str | os.PathLike, *, on_unknown: str = "error",
-                       progress: Callable[[str, int, int], None] | None = None) -> IngestReport:
+                       progress: Callable[[str, int, int], None] | None = None, limits=None) -> IngestReport:
         """Load a force's own records-management (RMS) export through a TOML mapping file.
 
         ``path`` is a file, folder or zip of delimited files; ``mapping`` says which of their columns is which
@@ -201,7 +204,8 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
         from whatworks.store._batch import deferred_checkpoint
 
         with _disk_full_guard(self, path), deferred_checkpoint(self.con):
-            return _records.ingest(self.con, path, mapping, version=__version__, progress=progress, on_unknown=on_unknown)
+            return _records.ingest(self.con, path, mapping, version=__version__, progress=progress, on_unknown=on_unknown,
+                                   limits=limits)
 
     def unload(self, batch_id: int) -> dict[str, int]:
         """Remove everything one batch (one loaded file) put in the store, in one transaction, so a file can be
@@ -286,7 +290,7 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
 
     def ingest_areas(self, data, *, covariates: Sequence[str] | None = None, name: str | None = None,
                      progress: Callable[[str, int, int], None] | None = None, covariate_kinds: dict | None = None,
-                     quiet: bool = False) -> IngestReport:
+                     quiet: bool = False, limits=None) -> IngestReport:
         """Load an area lookup (small area → ward → local authority → force, with population and covariates).
 
         ``data`` is a CSV file, a folder or zip of them, or a DataFrame, in the long form (``code, name, level,
@@ -314,7 +318,7 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
         from whatworks.store import areas as _areas
 
         return _areas.ingest(self.con, data, covariates=covariates, name=name, version=__version__, progress=progress,
-                             covariate_kinds=covariate_kinds, quiet=quiet)
+                             covariate_kinds=covariate_kinds, quiet=quiet, limits=limits)
 
     def quality(self):
         """The data-quality profile: completeness of each field by source and month, code values that appear or
