@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from whatworks.errors import error
+from whatworks.impact._design import SMS_RULES
 
 SMS_LABELS = {
     1: "correlation at one time",
@@ -29,22 +30,15 @@ SMS_LABELS = {
     5: "random assignment",
 }
 
-# design -> (level when every check passed, level when any failed, why). The impact designs follow
-# whatworks.impact._design (issue 14) so a design record and its name grade the same.
+# design -> (level when every check passed, level when any failed, why). The impact designs are whatworks.impact's own
+# rules (one table: a design record and its name grade the same); the other designs a register may record are added here.
 DESIGN_LEVELS: dict[str, tuple[int, int, str]] = {
     "correlation": (1, 1, "an association at one time, with no before/after"),
     "cross-sectional": (1, 1, "an association at one time, with no before/after"),
-    "before/after": (2, 1, "before/after with no comparison"),
-    "event window": (2, 1, "before/after an event, with no comparison group"),
-    "interrupted time series": (2, 2, "one series before and after (a long one, but no comparison units)"),
     "unmatched comparison": (2, 2, "a comparison group whose comparability is not shown"),
     "before/after with comparison": (3, 2, "before/after with comparable treated and untreated units"),
-    "matched comparison": (3, 2, "treated and untreated units shown comparable on measured covariates"),
-    "synthetic control": (3, 2, "before/after with a weighted comparison built to match the treated unit's history"),
-    "difference-in-differences": (4, 3, "multiple treated and comparison units, before and after, with parallel "
-                                        "pre-trends"),
     "multiple units with controls": (4, 3, "multiple units with statistical controls for other factors"),
-    "randomised": (5, 4, "random assignment"),
+    **SMS_RULES,
 }
 DESIGNS = tuple(DESIGN_LEVELS)
 EMMIE_DIMENSIONS = ("effect", "mechanism", "moderators", "implementation", "economics")

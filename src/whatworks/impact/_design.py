@@ -22,7 +22,7 @@ DESIGNS = ("randomised", "matched comparison", "difference-in-differences", "int
            "synthetic control", "before/after", "event window")
 
 # base level when every check passed, the level when some failed, and why (REFERENCE.md, "Maryland Scientific Methods Scale")
-_SMS_RULES: dict[str, tuple[int, int, str]] = {
+SMS_RULES: dict[str, tuple[int, int, str]] = {
     "randomised": (5, 4, "random assignment"),
     "matched comparison": (3, 2, "treated and untreated units shown comparable on measured covariates"),
     "difference-in-differences": (4, 3, "multiple treated and comparison units, before and after, with parallel pre-trends"),
@@ -79,7 +79,7 @@ class DesignRecord:
         Each design has a level when all its checks pass and one lower when any fails (REFERENCE.md). Interrupted
         time series stays at 2 either way: a single series has no comparison units, however long it is.
         """
-        full, reduced, why = _SMS_RULES[self.design]
+        full, reduced, why = SMS_RULES[self.design]
         if self.failed:
             return reduced, (f"{self.design}: level {reduced}, not {full}, because these checks failed: "
                              f"{', '.join(self.failed)} ({why} is not shown)")
