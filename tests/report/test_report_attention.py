@@ -33,3 +33,18 @@ def test_attention_lists_only_signals_ordered_by_harm():
 def test_attention_empty_when_nothing_signals():
     table = pd.DataFrame([_row() for _ in HEADLINE])
     assert needs_attention(table, HEADLINE, {}, None, None).empty
+
+
+def test_a_missing_flag_is_not_a_signal():
+    # regression: in a table mixing seasonal and non-seasonal charts the flags of the others are NaN, and bool(nan) is
+    # True, so the demo pack listed "unusual for the time of year — nan: nan times what the season predicts"
+    table = pd.DataFrame([_row() for _ in HEADLINE])
+    table.loc[0, "quarter_unusual"] = True
+    table.loc[0, ["quarter_ratio", "quarter_months"]] = [1.3, "2025-01 to 2025-03"]
+    table["quarter_unusual"] = table["quarter_unusual"].astype(object)
+    table.loc[1:, "quarter_unusual"] = np.nan
+    table["significant"] = table["significant"].astype(object)
+    table.loc[2, "significant"] = np.nan
+    a = needs_attention(table, HEADLINE, {}, None, None)
+    assert a["indicator"].tolist() == [HEADLINE[0].label]
+    assert a["detail"].tolist() == ["2025-01 to 2025-03: 1.30 times what the season predicts"]

@@ -46,7 +46,11 @@ def fmt_change(rate_ratio) -> str:
 
 def fmt_value(v, measure: str) -> str:
     """A headline indicator's value as shown: a count, or a percentage for the solved rate."""
-    return fmt_pct(v) if measure == "solved_rate" else fmt_num(v, 1 if not _missing(v) and float(v) % 1 else 0)
+    if measure == "solved_rate":
+        return fmt_pct(v)
+    # a count that went through floating-point arithmetic (4376.9999999) is still shown as the whole number it is
+    whole = _missing(v) or abs(float(v) - round(float(v))) < 1e-6
+    return fmt_num(v, 0 if whole else 1)
 
 
 def field(name: str, value, text: str | None = None) -> Markup:

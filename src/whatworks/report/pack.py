@@ -657,6 +657,11 @@ def _time_of_year(r) -> dict:
             "quarter_unusual": bool(abs(z) > QUARTER_SIGMA)}
 
 
+def _is_true(value) -> bool:
+    """True only for a real True: a missing flag in the summary table is NaN, and ``bool(nan)`` is True."""
+    return isinstance(value, (bool, np.bool_)) and bool(value)
+
+
 def needs_attention(table: pd.DataFrame, headline, funnels: Mapping[str, Any], area_code, harm_result) -> pd.DataFrame:
     """The signals only, for the pack's first section: special-cause concerns in the latest month, changes beyond
     chance against last year, a latest quarter unusual for its time of year, and funnel outliers (99.8% limits).
@@ -676,13 +681,13 @@ def needs_attention(table: pd.DataFrame, headline, funnels: Mapping[str, Any], a
         pt = r.get("point_type")
         if isinstance(pt, str) and pt in ("special_cause_concern", "special_cause_neutral"):
             rows.append((ind.label, "special cause in the latest month", f"{r['latest_month']}: {r['verdict']}", anchor, h))
-        if bool(r.get("significant")) is True:
+        if _is_true(r.get("significant")):
             rr = float(r["rate_ratio"])
             worse = (rr > 1) == (ind.improvement == "decrease") if ind.improvement != "neutral" else True
             if worse or ind.improvement == "neutral":
                 rows.append((ind.label, "change beyond chance against last year",
                              f"{rr:.2f} times last year's level (p {r['p_value']:.2g})", anchor, h))
-        if bool(r.get("quarter_unusual")) is True:
+        if _is_true(r.get("quarter_unusual")):
             ratio = float(r["quarter_ratio"])
             worse = (ratio > 1) == (ind.improvement == "decrease") if ind.improvement != "neutral" else True
             if worse:
