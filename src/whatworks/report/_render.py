@@ -53,6 +53,24 @@ def fmt_value(v, measure: str) -> str:
     return fmt_num(v, 0 if whole else 1)
 
 
+def fmt_setting(setting) -> str:
+    """A setting's value as a chart or message shows it: numbers to 4 significant figures (whole numbers as they are),
+    with the setting's unit ("282.8 m", "200 m", "39.61")."""
+    value = getattr(setting, "value", setting)
+    unit = getattr(setting, "unit", None)
+    if isinstance(value, bool) or value is None:
+        text = str(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        v = float(value)
+        if math.isfinite(v) and abs(v - round(v)) < 1e-9 and abs(v) < 1e15:
+            text = f"{int(round(v)):,}" if abs(v) >= 10_000 else str(int(round(v)))
+        else:
+            text = f"{v:.4g}"
+    else:
+        text = str(value)
+    return f"{text} {unit}" if unit and unit not in ("count",) and not text.endswith(unit) else text
+
+
 def field(name: str, value, text: str | None = None) -> Markup:
     """A shown number carrying its exact value (``data-value``, Python ``repr``) so tests can read it back."""
     shown = text if text is not None else fmt_num(value)
@@ -69,7 +87,7 @@ def env() -> Environment:
         e = Environment(loader=PackageLoader("whatworks.report", "templates"),
                         autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
                         trim_blocks=True, lstrip_blocks=True)
-        e.filters.update(exp=math.exp, num=fmt_num, pct=fmt_pct, pval=fmt_p, value=fmt_value, change=fmt_change)
+        e.filters.update(exp=math.exp, setting=fmt_setting, num=fmt_num, pct=fmt_pct, pval=fmt_p, value=fmt_value, change=fmt_change)
         e.globals.update(field=field, missing=_missing, Markup=Markup)
         _ENV = e
     return _ENV
