@@ -22,7 +22,7 @@ GOLDEN = json.loads((Path(__file__).parents[1] / "golden" / "impact_did_golden.j
 
 
 def _castle():
-    causaldata = pytest.importorskip("causaldata")  # dev dependency
+    import causaldata  # dev dependency: a missing one must fail, not skip
     d = causaldata.castle.load_pandas().data
     first = d[d["post"] > 0].groupby("sid")["year"].min()
     return d.assign(first_treated=d["sid"].map(first))

@@ -52,7 +52,7 @@ def test_bad_rows_are_quarantined_with_reasons(store, tmp_path):
 
 
 def test_sav_keeps_value_labels_and_missing_codes(store, tmp_path):
-    pyreadstat = pytest.importorskip("pyreadstat")
+    import pyreadstat
     df = pd.DataFrame({"respondent_id": ["r1", "r2", "r3"], "good_job": [1.0, 2.0, 98.0], "weight": [1.0, 2.0, 1.5]})
     p = tmp_path / "pas.sav"
     pyreadstat.write_sav(df, str(p), variable_value_labels={"good_job": {1: "Excellent", 2: "Good", 98: "Don't know"}},
