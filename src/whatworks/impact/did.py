@@ -243,11 +243,20 @@ def _wide(df, unit, time, column):
     return df.pivot(index=unit, columns=time, values=column).sort_index(axis=1)
 
 
-def _ci(est, se, z):
+def _ci(est, se, z, dof=None):
+    """Interval est ± z·se and a two-sided p-value, from the normal, or from t with ``dof`` degrees of freedom (few
+    clusters: ``z`` is then the t critical value)."""
     est = np.asarray(est, float); se = np.asarray(se, float)
     with np.errstate(invalid="ignore"):
-        p = 2 * stats.norm.sf(np.abs(est / se))
+        p = 2 * (stats.norm.sf(np.abs(est / se)) if dof is None else stats.t.sf(np.abs(est / se), dof))
     return est - z * se, est + z * se, p
+
+
+# With fewer clusters than this, a cluster-robust SE is too small on average, and normal intervals under-cover (with 8
+# borough clusters, 88% for a nominal 95% over 50 synthetic-force seeds): intervals and p-values then use t with
+# G - 1 degrees of freedom, as the TWFE estimate does (Cameron & Miller 2015, "A practitioner's guide to
+# cluster-robust inference", section VI).
+FEW_CLUSTERS = 50
 
 
 # ---------------------------------------------------------------- TWFE
@@ -443,7 +452,17 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
     if cluster:
         ccodes = pd.factorize(df.groupby(unit)[cluster].first().reindex(W.index))[0]
     se = _cs.se_from_inf(cells.inf, ccodes)
-    lo, hi, p = _ci(cells.att, se, z)
+    dof = None
+    if ccodes is not None and int(ccodes.max()) + 1 < FEW_CLUSTERS:
+        n_cl = int(ccodes.max()) + 1
+        dof = n_cl - 1
+        z = stats.t.ppf(0.5 + conf_level / 2, dof)
+        settings["critical_value"] = Setting(f"t with {dof} degrees of freedom", "data",
+                                             f"{n_cl} clusters of '{cluster}' (fewer than {FEW_CLUSTERS}): normal "
+                                             "intervals would under-cover")
+        announce(f"{n_cl} clusters of '{cluster}': intervals and p-values use t with {dof} degrees of freedom "
+                 f"(fewer than {FEW_CLUSTERS} clusters).", quiet=quiet)
+    lo, hi, p = _ci(cells.att, se, z, dof)
     table = pd.DataFrame({"group": g, "time": t, "base_time": b, "event_time": t - g, "post": g <= t,
                           "n_treated": cells.n_treated, "n_comparison": cells.n_control, "estimate": cells.att,
                           "se": se, "ci_low": lo, "ci_high": hi, "p_value": p})
@@ -454,7 +473,7 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
     for kind in AGG_KINDS:
         labels, ests, infs, o_est, o_inf = aggs[kind]
         s = _cs.se_from_inf(infs, ccodes)
-        a_lo, a_hi, a_p = _ci(ests, s, z)
+        a_lo, a_hi, a_p = _ci(ests, s, z, dof)
         frame = pd.DataFrame({"estimate": ests, "se": s, "ci_low": a_lo, "ci_high": a_hi, "p_value": a_p})
         if label[kind]:
             frame.insert(0, label[kind], labels)
@@ -469,7 +488,7 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
     summary_rows = []
     for kind in AGG_KINDS:
         o_est, o_se, _ = overall[kind]
-        o_lo, o_hi, o_p = _ci(o_est, o_se, z)
+        o_lo, o_hi, o_p = _ci(o_est, o_se, z, dof)
         summary_rows.append({"aggregation": kind, "estimate": o_est, "se": o_se, "ci_low": float(o_lo),
                              "ci_high": float(o_hi), "p_value": float(o_p)})
     aggregations["overall"] = pd.DataFrame(summary_rows)
@@ -483,7 +502,7 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
     W_stat, dfree, W_p = _cs.pretrend_wald(cells)
     pretrend = {"statistic": W_stat, "df": dfree, "p_value": W_p}
     est_s, se_s, _ = overall["simple"]
-    lo_s, hi_s, p_s = _ci(est_s, se_s, z)
+    lo_s, hi_s, p_s = _ci(est_s, se_s, z, dof)
     notes = []
     if len(dropped):
         notes.append(f"{dropped['unit'].nunique()} unit(s) / {len(dropped)} row(s) left out: "
