@@ -25,7 +25,7 @@ def _register():
             {"study_id": "C", "tactic": "problem-oriented policing", "target_problem": "hot spot",
              "design": "before/after", "sms_level": 2, "measure": "log rate ratio", "estimate": -0.5, "se": 0.1},
             {"study_id": "D", "tactic": "scared straight", "target_problem": "prolific offenders",
-             "design": "randomised", "sms_level": 5, "measure": "log odds ratio", "estimate": 0.05, "se": 0.1}])
+             "design": "randomised", "sms_level": 5, "measure": "log odds ratio", "estimate": 0.0, "se": 0.03}])
 
 
 def test_tasking_ranks_and_flags():
@@ -50,3 +50,19 @@ def test_tasking_ranks_and_flags():
     s = r.summary()
     assert "STILL RUNNING" in s and "Still running despite evidence of no effect: scared straight." in s
     assert r.plot().axes
+
+
+
+def test_an_imprecise_null_is_inconclusive_not_no_effect():
+    """An interval that spans 0 but also reaches effects bigger than a 10% change is not evidence of no effect, so a
+    running tactic is not flagged for stopping on it (absence of evidence is not evidence of absence)."""
+    from whatworks.evidence.tasking import EQUIVALENCE_RATIO
+
+    reg = Register.from_records(
+        interventions=[{"intervention_id": "P1", "name": "Policy", "tactic": "problem solving", "status": "running",
+                        "target_problem": "hot spot"}],
+        studies=[{"study_id": "S", "tactic": "problem solving", "target_problem": "hot spot", "design": "randomised",
+                  "sms_level": 5, "measure": "log rate ratio", "estimate": -0.21, "se": 0.12}])
+    t = tasking(pd.DataFrame({"problem": ["hot spots"], "problem_type": ["hot spot"]}), reg).table.iloc[0]
+    assert t["verdict"] == "inconclusive" and not t["still_running_despite_no_effect"]
+    assert "inconclusive" in t["reading"] and EQUIVALENCE_RATIO == 1.1

@@ -8,7 +8,10 @@ and from external studies) is listed with:
 * the effect: a random-effects (REML) pool of the robust evidence (SMS level ≥ 3, ``ROBUST_LEVEL``: Sherman et al.
   1997 count only level 3 and above towards "what works") on one measure, or the single robust estimate;
 * ``verdict``: ``works`` (robust, interval wholly below 0 — fewer crimes; ratios are on the log scale), ``harmful``
-  (wholly above 0), ``no effect`` (robust, interval spans 0), or ``no robust evidence`` (nothing at level 3+);
+  (wholly above 0), ``no effect`` (robust, and the whole interval lies within the equivalence margin: a change of
+  less than 10% either way on a ratio scale, ``EQUIVALENCE_RATIO``), ``inconclusive`` (robust, but the interval spans 0
+  and also reaches effects bigger than that margin: absence of evidence is not evidence of absence), or
+  ``no robust evidence`` (nothing at level 3+);
 * ``expected_reduction``: 1 − exp(estimate) for log ratios (the share of crime prevented), else −estimate;
 * ``still_running_despite_no_effect``: the force runs the tactic (an intervention with status ``running``) while
   the robust evidence shows no effect or harm — the seed's "18% would not stop an ineffective tactic".
@@ -33,7 +36,12 @@ from whatworks.evidence.registry import Register, best_evidence
 
 ROBUST_LEVEL = 3
 PROBLEM_TYPES = ("hot spot", "repeat victims", "prolific offenders", "confidence gap")
-_ORDER = {"works": 0, "no robust evidence": 1, "no effect": 2, "harmful": 3, "no tactic in the register": 4}
+_ORDER = {"works": 0, "inconclusive": 1, "no robust evidence": 2, "no effect": 3, "harmful": 4,
+          "no tactic in the register": 5}
+# An interval wholly within a 10% change either way (rate ratio 1/1.1 to 1.1) is read as "no effect"; an interval that
+# spans 0 but is wider than that is "inconclusive". A difference on its own scale has no margin, so it is never read
+# as "no effect" (only "inconclusive").
+EQUIVALENCE_RATIO = 1.1
 _LOG = ("log rate ratio", "log odds ratio", "log risk ratio")
 
 __all__ = ["tasking", "TaskingResult", "PROBLEM_TYPES", "ROBUST_LEVEL"]
@@ -59,7 +67,7 @@ class TaskingResult(Result):
 
     def _draw(self, ax) -> None:
         t = self.table[self.table["tactic"].notna()].reset_index(drop=True)
-        colours = t["verdict"].map({"works": PALETTE["green"], "no effect": PALETTE["grey"],
+        colours = t["verdict"].map({"works": PALETTE["green"], "no effect": PALETTE["grey"], "inconclusive": PALETTE["sky"],
                                     "harmful": PALETTE["vermillion"], "no robust evidence": PALETTE["yellow"]})
         ax.barh([f"{p}: {tac}" for p, tac in zip(t["problem"], t["tactic"])], t["best_level"].fillna(0), color=colours)
         ax.set_xlim(0, 5)
@@ -85,7 +93,15 @@ def _assess(ev: pd.DataFrame) -> dict:
         est = float(y[0])
         lo = float(same["ci_low"].iloc[0]) if pd.notna(same["ci_low"].iloc[0]) else est - 1.959964 * se[0]
         hi = float(same["ci_high"].iloc[0]) if pd.notna(same["ci_high"].iloc[0]) else est + 1.959964 * se[0]
-    verdict = "works" if hi < 0 else "harmful" if lo > 0 else "no effect"
+    margin = np.log(EQUIVALENCE_RATIO) if measure in _LOG else 0.0
+    if hi < 0:
+        verdict = "works"
+    elif lo > 0:
+        verdict = "harmful"
+    elif margin > 0 and -margin <= lo and hi <= margin:
+        verdict = "no effect"
+    else:
+        verdict = "inconclusive"
     red = 1 - np.exp(est) if measure in _LOG else -est
     out.update(measure=measure, estimate=est, ci_low=lo, ci_high=hi, expected_reduction=float(red), verdict=verdict)
     return out
@@ -98,7 +114,11 @@ def _reading(tactic, a, running) -> str:
         text = (f"{tactic}: works (level {a['best_level']:.0f}; expected {a['expected_reduction']:.0%} fewer, "
                 f"from {a['n_robust']} robust stud{'y' if a['n_robust'] == 1 else 'ies'})")
     elif a["verdict"] == "no effect":
-        text = f"{tactic}: robust evidence of no effect (level {a['best_level']:.0f})"
+        text = (f"{tactic}: robust evidence of no effect (level {a['best_level']:.0f}; the interval rules out a change "
+                f"of {EQUIVALENCE_RATIO - 1:.0%} either way)")
+    elif a["verdict"] == "inconclusive":
+        text = (f"{tactic}: inconclusive (level {a['best_level']:.0f}): the interval includes no change and also "
+                "changes big enough to matter; more or larger evaluations are needed")
     else:
         text = f"{tactic}: robust evidence of harm (level {a['best_level']:.0f})"
     if running and a["verdict"] in ("no effect", "harmful"):
