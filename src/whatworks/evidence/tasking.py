@@ -69,7 +69,12 @@ class TaskingResult(Result):
         t = self.table[self.table["tactic"].notna()].reset_index(drop=True)
         colours = t["verdict"].map({"works": PALETTE["green"], "no effect": PALETTE["grey"], "inconclusive": PALETTE["sky"],
                                     "harmful": PALETTE["vermillion"], "no robust evidence": PALETTE["yellow"]})
-        ax.barh([f"{p}: {tac}" for p, tac in zip(t["problem"], t["tactic"])], t["best_level"].fillna(0), color=colours)
+        import textwrap
+
+        # long problem names are wrapped so the bars keep the width of the figure
+        labels = [textwrap.fill(f"{p}: {tac}", 38) for p, tac in zip(t["problem"], t["tactic"])]
+        ax.barh(labels, t["best_level"].fillna(0), color=colours)
+        ax.tick_params(axis="y", labelsize=7)
         ax.set_xlim(0, 5)
         ax.set_xlabel("best Maryland SMS level (colour: verdict)")
 
