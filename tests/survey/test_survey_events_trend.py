@@ -38,6 +38,8 @@ def test_event_shift_recovered(survey, force):
     assert true_shift < -0.05
     assert r.difference["ci_low"] <= true_shift <= r.difference["ci_high"]
     assert r.difference["estimate"] < 0 and r.difference["ci_high"] < 0
+    ax = r.plot().axes[0]
+    assert ax.get_title() == "Interviews before and after the event" and len(ax.lines) >= 1
     assert set(r.table["group"]) == {"before", "after"}
     assert len(r.balance) > 0 and r.unweighted is not None
     assert "points" in r.summary()

@@ -103,13 +103,18 @@ class EventWindowResult(Result):
         return f"difference {self.difference['estimate']:+.4g}"
 
     def _draw(self, ax) -> None:
-        t = self.table
-        ax.errorbar([0, 1], t["estimate"], yerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]], fmt="o",
-                    color=PALETTE["blue"], capsize=4)
-        ax.set_xticks([0, 1], ["before", "after"])
-        ax.set_xlim(-0.5, 1.5)
-        ax.set_ylabel(self.outcome)
-        ax.set_title("Before and after the event")
+        draw_before_after(ax, self.table, ylabel=self.outcome, title="Before and after the event")
+
+
+def draw_before_after(ax, table: pd.DataFrame, *, ylabel: str, title: str) -> None:
+    """The two estimates (``estimate``, ``ci_low``, ``ci_high``: before, then after) with their intervals; shared by
+    :func:`event_window` and ``survey.event_effect``."""
+    ax.errorbar([0, 1], table["estimate"], yerr=[table["estimate"] - table["ci_low"], table["ci_high"] - table["estimate"]],
+                fmt="o", color=PALETTE["blue"], capsize=4)
+    ax.set_xticks([0, 1], ["before", "after"])
+    ax.set_xlim(-0.5, 1.5)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
 
 
 def event_window(df: pd.DataFrame, date: str, event_date, window_days: int, outcome: str,

@@ -89,6 +89,27 @@ def _cols(cols: dict[str, str]) -> str:
     return ",\n  ".join(f"{name} {typ}" for name, typ in cols.items())
 
 
+def _event_view(name: str, kinds: str) -> str:
+    """The ``crimes`` / ``asb`` view: street-level events of ``kinds`` with their latest outcome attached."""
+    return f"""
+        CREATE OR REPLACE VIEW {name} AS
+        WITH latest AS (
+          SELECT source_system, reference, outcome, month AS outcome_month,
+                 row_number() OVER (PARTITION BY source_system, reference ORDER BY month DESC, batch_id DESC, source_row DESC) AS rk
+          FROM events WHERE kind = 'outcome' AND reference IS NOT NULL
+        )
+        SELECT e.event_id, e.kind, e.reference AS crime_id, e.occurred, e.month, e.time_precision, e.crime_type,
+               coalesce(l.outcome, e.outcome) AS last_outcome_category,
+               l.outcome_month AS last_outcome_month,
+               e.outcome AS published_outcome_category,
+               e.lon, e.lat, e.x, e.y, e.location, e.lsoa_code, e.lsoa_name, e.force, e.reported_by, e.context,
+               e.source_system, b.source_file, e.source_row, e.batch_id
+        FROM events e
+        JOIN batches b USING (batch_id)
+        LEFT JOIN latest l ON l.rk = 1 AND l.reference = e.reference AND l.source_system = e.source_system
+        WHERE e.kind IN ({kinds})"""
+
+
 DDL_V1: list[tuple[str, str]] = [
     ("create meta", "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"),
     ("create batches", """
@@ -133,23 +154,8 @@ DDL_V1: list[tuple[str, str]] = [
           reason VARCHAR NOT NULL,
           raw VARCHAR                        -- the raw values as JSON, or the raw line when it could not be split
         )"""),
-    ("create crimes view", """
-        CREATE OR REPLACE VIEW crimes AS
-        WITH latest AS (
-          SELECT source_system, reference, outcome, month AS outcome_month,
-                 row_number() OVER (PARTITION BY source_system, reference ORDER BY month DESC, batch_id DESC, source_row DESC) AS rk
-          FROM events WHERE kind = 'outcome' AND reference IS NOT NULL
-        )
-        SELECT e.event_id, e.kind, e.reference AS crime_id, e.occurred, e.month, e.time_precision, e.crime_type,
-               coalesce(l.outcome, e.outcome) AS last_outcome_category,
-               l.outcome_month AS last_outcome_month,
-               e.outcome AS published_outcome_category,
-               e.lon, e.lat, e.x, e.y, e.location, e.lsoa_code, e.lsoa_name, e.force, e.reported_by, e.context,
-               e.source_system, b.source_file, e.source_row, e.batch_id
-        FROM events e
-        JOIN batches b USING (batch_id)
-        LEFT JOIN latest l ON l.rk = 1 AND l.reference = e.reference AND l.source_system = e.source_system
-        WHERE e.kind IN ('crime', 'asb')"""),
+    # v1's crimes view held ASB too (v2 narrows it to crimes and adds the asb view)
+    ("create crimes view", _event_view("crimes", "'crime', 'asb'")),
     ("create outcomes view", """
         CREATE OR REPLACE VIEW outcomes AS
         SELECT e.event_id, e.reference AS crime_id, e.month, e.outcome AS outcome_type, e.lon, e.lat, e.x, e.y, e.location,
@@ -162,27 +168,6 @@ DDL_V1: list[tuple[str, str]] = [
         FROM events e JOIN stop_searches s USING (event_id) JOIN batches b ON b.batch_id = e.batch_id
         WHERE e.kind = 'stop_search'"""),
 ]
-
-
-def _event_view(name: str, kinds: str) -> str:
-    """The ``crimes`` / ``asb`` view: street-level events of ``kinds`` with their latest outcome attached."""
-    return f"""
-        CREATE OR REPLACE VIEW {name} AS
-        WITH latest AS (
-          SELECT source_system, reference, outcome, month AS outcome_month,
-                 row_number() OVER (PARTITION BY source_system, reference ORDER BY month DESC, batch_id DESC, source_row DESC) AS rk
-          FROM events WHERE kind = 'outcome' AND reference IS NOT NULL
-        )
-        SELECT e.event_id, e.kind, e.reference AS crime_id, e.occurred, e.month, e.time_precision, e.crime_type,
-               coalesce(l.outcome, e.outcome) AS last_outcome_category,
-               l.outcome_month AS last_outcome_month,
-               e.outcome AS published_outcome_category,
-               e.lon, e.lat, e.x, e.y, e.location, e.lsoa_code, e.lsoa_name, e.force, e.reported_by, e.context,
-               e.source_system, b.source_file, e.source_row, e.batch_id
-        FROM events e
-        JOIN batches b USING (batch_id)
-        LEFT JOIN latest l ON l.rk = 1 AND l.reference = e.reference AND l.source_system = e.source_system
-        WHERE e.kind IN ({kinds})"""
 
 
 # File kinds of police.uk formats, as recorded in `batch_coverage.kind` (RMS files use their mapping table name).

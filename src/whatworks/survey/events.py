@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from whatworks._announce import Setting, given_or_default
-from whatworks._result import PALETTE, Result
+from whatworks._result import Result
 from whatworks._validate import check_number, require_columns
 from whatworks.errors import error
 from whatworks.survey.estimate import _compute, _y
@@ -61,13 +61,9 @@ class EventEffectResult(Result):
         return f"change {self.difference['estimate']:+.4g}"
 
     def _draw(self, ax) -> None:
-        t = self.table
-        ax.errorbar([0, 1], t["estimate"], yerr=[t["estimate"] - t["ci_low"], t["ci_high"] - t["estimate"]], fmt="o",
-                    color=PALETTE["blue"], capsize=4)
-        ax.set_xticks([0, 1], ["before", "after"])
-        ax.set_xlim(-0.5, 1.5)
-        ax.set_ylabel(f"{self.outcome} (weighted)")
-        ax.set_title("Interviews before and after the event")
+        from whatworks.impact.events import draw_before_after
+
+        draw_before_after(ax, self.table, ylabel=f"{self.outcome} (weighted)", title="Interviews before and after the event")
 
 
 def event_effect(design, date: str, event_date, window_days: int, outcome: str, *,
