@@ -189,8 +189,10 @@ def analyse_cmd(trial_id: str = typer.Argument(...),
                                                      "(default: the protocol's strata)."),
                 exploratory: bool = typer.Option(False, "--exploratory", help="Analyse an outcome not in the protocol."),
                 missing: str = typer.Option("error", "--missing", help="error | exclude: units without an outcome."),
-                ri_reps: int = typer.Option(2000, "--ri-reps", help="Re-randomisations for the RI p-value (0 = none)."),
-                seed: int = typer.Option(0, "--seed"),
+                ri_reps: Optional[int] = typer.Option(None, "--ri-reps", help="Re-randomisations for the RI p-value "
+                                                      "(0 = none; default: analyse()'s 1000, recorded as a default)."),
+                seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the re-randomisations (default: 0, "
+                                                   "recorded as a default)."),
                 consort_out: Optional[Path] = typer.Option(None, "--consort", help="Also write the CONSORT diagram (SVG)."),
                 store: Optional[Path] = typer.Option(None, "--store", help=_STORE_HELP)):
     """Estimate the trial's effect (ITT, or CACE with --received) from an outcomes file joined to the log."""

@@ -30,7 +30,7 @@ def _run(*args):
     return result.exit_code, result.output
 
 
-def test_cli_end_to_end_on_the_synthetic_trial(tmp_path, force):
+def test_cli_end_to_end_on_the_synthetic_trial(tmp_path, force, monkeypatch):
     store = tmp_path / "force.duckdb"
     cells = force.tables["hotspot_trial"]
     truth_rr = force.truth["interventions"]["hotspot_rct"]["rate_ratio"]
@@ -96,6 +96,26 @@ def test_cli_end_to_end_on_the_synthetic_trial(tmp_path, force):
     assert rr_low < truth_rr < rr_high
     text = svg.read_text()
     assert text.startswith("<?xml") and "Assessed for eligibility" in text and "Lost to follow-up" in text
+
+    # options not given on the command line reach analyse() as None, so its settings call them defaults
+    import whatworks.trials as trials_pkg
+    seen = {}
+    real = trials_pkg.analyse
+
+    def spy(*a, **kw):
+        r = real(*a, **kw)
+        seen.update(ri_reps=r.settings["ri_reps"], seed=r.settings["seed"])
+        return r
+
+    monkeypatch.setattr(trials_pkg, "analyse", spy)
+    code, out = _run("analyse", "hotspots-2025", "--outcomes", tmp_path / "outcomes.csv", "--missing", "exclude",
+                     "--store", store)
+    assert code == 0, out
+    assert (seen["ri_reps"].source, seen["ri_reps"].value, seen["seed"].source) == ("default", 1000, "default")
+    code, out = _run("analyse", "hotspots-2025", "--outcomes", tmp_path / "outcomes.csv", "--missing", "exclude",
+                     "--ri-reps", 1000, "--seed", 0, "--store", store)
+    assert code == 0 and (seen["ri_reps"].source, seen["seed"].source) == ("user", "user")
+    monkeypatch.setattr(trials_pkg, "analyse", real)
 
     code, out = _run("analyse", "hotspots-2025", "--outcomes", tmp_path / "outcomes.csv", "--outcome", "arrests",
                      "--missing", "exclude", "--ri-reps", 0, "--store", store)

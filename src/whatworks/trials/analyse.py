@@ -267,8 +267,15 @@ def _ri_design(where: str, z: np.ndarray, clusters: np.ndarray | None, blocks: n
 RI_CONTINUITY = 0.5  # events added to each arm's total in the count RI statistic (Haldane 1956)
 
 
-def _ri_statistic(y: np.ndarray, z: np.ndarray, log_ratio: bool) -> np.ndarray:
+def _ri_statistic(y: np.ndarray, z: np.ndarray, log_ratio: bool, blocks: np.ndarray | None = None) -> np.ndarray:
     """The randomisation-inference statistic for each row of ``z`` (shape (reps, n), 0/1).
+
+    With ``blocks`` (integer codes, one per unit) the statistic is the blocked one: each block's own statistic
+    (below), averaged over the blocks that hold both arms with weights proportional to their units — the blocked
+    difference in means of estimatr's ``difference_in_means(blocks=)`` for a gaussian outcome. Re-draws permute
+    within blocks (:func:`_ri_design`), so every draw has the same mixed blocks as the observed assignment. The pooled
+    statistic would compare arms across blocks with different treated shares, mixing the block effect into the
+    contrast; the test would stay valid but lose power.
 
     gaussian: ``mean₁ − mean₀``. Counts: ``log((S₁ + ½)/n₁) − log((S₀ + ½)/n₀)`` with Sₖ the events and nₖ
     the units in arm k.
@@ -285,6 +292,8 @@ def _ri_statistic(y: np.ndarray, z: np.ndarray, log_ratio: bool) -> np.ndarray:
     assignments exactly as the uncorrected ratio did (both are monotone in |S₁ − S₀|), so p is unchanged there.
     """
     z = np.atleast_2d(z).astype(float)
+    if blocks is not None:
+        return _ri_statistic_blocked(y, z, log_ratio, blocks)
     n1 = z.sum(axis=1)
     n0 = z.shape[1] - n1  # both ≥ 1: the design keeps the observed (non-empty) numbers of treated clusters
     s1 = z @ y
@@ -292,6 +301,27 @@ def _ri_statistic(y: np.ndarray, z: np.ndarray, log_ratio: bool) -> np.ndarray:
     if log_ratio:
         return np.log((s1 + RI_CONTINUITY) / n1) - np.log((s0 + RI_CONTINUITY) / n0)
     return s1 / n1 - s0 / n0
+
+
+def _ri_statistic_blocked(y: np.ndarray, z: np.ndarray, log_ratio: bool, blocks: np.ndarray) -> np.ndarray:
+    """:func:`_ri_statistic` within each block, weighted by block size over the blocks holding both arms."""
+    nb = int(blocks.max()) + 1
+    B = np.zeros((z.shape[1], nb))
+    B[np.arange(z.shape[1]), blocks] = 1.0
+    size = B.sum(axis=0)
+    n1 = z @ B                                   # (reps, blocks): treated units per block
+    n0 = size - n1
+    s1 = z @ (B * y[:, None])
+    s0 = (y @ B) - s1
+    mixed = (n1[0] > 0) & (n0[0] > 0)            # the same in every draw: re-draws keep each block's treated clusters
+    w = np.where(mixed, size, 0.0)
+    w = w / w.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if log_ratio:
+            per = np.log((s1 + RI_CONTINUITY) / n1) - np.log((s0 + RI_CONTINUITY) / n0)
+        else:
+            per = s1 / n1 - s0 / n0
+    return np.where(mixed, per, 0.0) @ w
 
 
 # statsmodels warnings that analyse() explains in plain English (see _model_notes); any other warning raised
@@ -304,6 +334,7 @@ _POISSON_LIKE = 1e-3
 _RESIDUAL_SE = ("HC2", "CR2", "sandwich HC0", "cluster-robust")
 # The value recorded in .settings for each note: the statsmodels warning it explains.
 _NOTE_SOURCES = {"warning_perfect_fit": "statsmodels PerfectSeparationWarning",
+                 "se_nan": "statsmodels returned a NaN standard error",
                  "warning_dispersion_hessian": "statsmodels HessianInversionWarning"}
 
 
@@ -359,10 +390,14 @@ def _count_fit(where, family, y, X, clusters, alpha, quiet=False):
         if not np.isfinite(a):
             raise error(where, "The negative-binomial model did not converge.", got=a,
                         hint="Use family='poisson' (its sandwich SEs allow for overdispersion).")
-        if a < _MIN_ALPHA:
-            # The likelihood is maximised at (or numerically past) the Poisson boundary: no overdispersion.
-            announce(f"negative-binomial dispersion estimated at {a:.2g}: no overdispersion, so the model is "
-                     f"Poisson; alpha set to {_MIN_ALPHA:g}.", quiet=quiet)
+        max_mu = float(np.max(poisson_start.mu))
+        if a < _MIN_ALPHA or a * max_mu < _POISSON_LIKE:
+            # The likelihood is maximised at (or numerically next to) the Poisson boundary: no overdispersion.
+            # Optimisers stop short of α = 0 (at 1e-7 to 1e-5 for under-dispersed counts), so the boundary is
+            # judged by what α does to the variance (αμ² under 0.1% of μ at the largest mean), not by α alone.
+            announce(f"negative-binomial dispersion estimated at {a:.2g} (extra variance under 0.1% of the Poisson "
+                     f"variance at the largest mean, {max_mu:.3g}): no overdispersion, so the model is Poisson; "
+                     f"alpha set to {_MIN_ALPHA:g}.", quiet=quiet)
             extra_note = f"MLE {a:.3g} at the Poisson boundary; set to {_MIN_ALPHA:g}"
             a = _MIN_ALPHA
         else:
@@ -438,9 +473,10 @@ def _no_variation(y: np.ndarray, arm: np.ndarray, clusters: np.ndarray | None, *
       covariates the fitted value is the arm mean, so each cluster's residuals sum to 0 and so does its score:
       this is exactly the condition for the cluster-robust / CR2 variance to be 0. (Exact for whole-number
       outcomes such as counts; for other decimals it compares the stored values' floating-point sums.)
-    * ``"fit"``: a count model reproduces every count although the arms vary (covariates explain it all);
-      statsmodels' own check (``PerfectSeparationWarning``: every fitted mean within 1e-8 of its whole-number
-      count) is used.
+    * ``"fit"``: the model reproduces every outcome although the arms vary (covariates explain it all). For a
+      count model statsmodels' own check (``PerfectSeparationWarning``: every fitted mean within 1e-8 of its
+      whole-number count) is used; for a linear model, residuals whose root sum of squares is under 1e-9 of the
+      outcome's own (rounding level).
     """
     groups = [y[arm == k] for k in (0, 1)]
     if all(np.all(g == g[0]) for g in groups):
@@ -490,7 +526,7 @@ def _not_estimable_note(kind: str, *, estimand: str, family: str, se_type: str, 
         first = f"Every cluster in an arm has the same mean {noun} per unit ({arms_txt})."
         when, where = f"every cluster in an arm has the same mean {noun}", "between the clusters of an arm"
     else:
-        first = (f"The model reproduces every count exactly: the arm and the covariates account for all of it "
+        first = (f"The model reproduces every {noun} exactly: the arm and the covariates account for all of it "
                  f"({arms_txt}).")
         when, where = "nothing is left over", "left over"
     text = (f"{first} The model-based uncertainty cannot be estimated when {when}: there is no variation {where} "
@@ -693,6 +729,11 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
                                     "the CACE is not identified.", got=compliance)
             itt = float(y[first_stage].mean() - y[~first_stage].mean())
             fit = _robust.tsls(X, Z, y, clusters=clusters)
+        # an outcome the model reproduces exactly (covariates that account for all of it): residuals at rounding
+        # level relative to the outcome's own spread (statsmodels' own threshold for a count model's perfect fit
+        # is also relative, 1e-8); the robust SE would then be ~1e-15 with p = 0
+        spread = float(np.sqrt(np.sum((y - y.mean()) ** 2)))
+        perfect_fit = bool(spread > 0 and np.sqrt(np.sum(fit.resid ** 2)) <= 1e-9 * spread)
         rows = [{"term": nm, **fit.test(j, alpha)} for j, nm in enumerate(names)]
         table = pd.DataFrame(rows)
         negative = {names[j]: float(fit.vcov[j, j]) for j in fit.negative}
@@ -708,7 +749,18 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
             raise error(_WHERE, "The model's columns are collinear.", got=cov_names, hint="Drop constant covariates.")
         fit, se_type, extra, caught = _count_fit(_WHERE, family, y, X, clusters, alpha, quiet=quiet)
         params = np.asarray(fit.params)
-        bse = np.asarray(fit.bse)
+        bse = np.asarray(fit.bse, dtype=float)
+        nan_se = [names[j] for j in range(len(bse)) if not np.isfinite(bse[j])]
+        if nan_se:
+            # statsmodels returns NaN for a variance that came out negative (rounding in a near-singular
+            # information matrix or sandwich); say so rather than let the NaN through unexplained
+            model_notes["se_nan"] = (
+                f"statsmodels returned no standard error for {', '.join(repr(t) for t in nan_se)} (its variance came out "
+                "negative or undefined, a sign of a near-singular model, e.g. a count that barely varies or a "
+                f"covariate that nearly separates the arms): the standard error, interval and p-value of "
+                f"{'that term' if len(nan_se) == 1 else 'those terms'} are NaN (not estimable)"
+                + (", including the treatment effect: use the randomisation-inference p-value (ri_reps > 0)."
+                   if treatment in nan_se or (instrument is not None and instrument in nan_se) else "."))
         q = stats.norm.ppf(1 - alpha / 2)
         # an SE of exactly 0 (the intercept when every control count is the same) has no test statistic:
         # NaN as for the gaussian fits (_robust.Fit.test), not numpy's divide-by-zero warning and p = 0
@@ -726,7 +778,7 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
             settings[k] = Setting(v, "data", why)
         alpha_nb = extra["dispersion_alpha"][0] if "dispersion_alpha" in extra else None
         perfect_fit = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
-        model_notes = _model_notes(caught, family, se_type, alpha_nb, float(np.max(fit.mu)))
+        model_notes.update(_model_notes(caught, family, se_type, alpha_nb, float(np.max(fit.mu))))
 
     # A residual-based SE with no residual variation to measure is exactly 0: not estimable (see _no_variation).
     arm = d if estimand == "CACE" else z
@@ -745,9 +797,22 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     if ri_reps:
         design = _ri_design(_WHERE, z, clusters, block_codes)
         log_ratio = family != "gaussian"
-        observed = _ri_statistic(y, z, log_ratio)[0]
+        ri_blocks = None
+        if block_codes is not None:
+            mixed = [b for b in range(int(block_codes.max()) + 1)
+                     if 0 < z[block_codes == b].sum() < (block_codes == b).sum()]
+            if not mixed:
+                raise error(_WHERE, "No block holds both arms, so randomisation inference within blocks has nothing "
+                                    "to compare.", got=f"{int(block_codes.max()) + 1} blocks",
+                            hint="Check the block column, or analyse without blocks=.")
+            ri_blocks = block_codes
+            settings["ri_statistic"] = Setting(
+                f"blocked {'log rate ratio' if log_ratio else 'difference in means'} ({len(mixed)} blocks with both "
+                "arms, weighted by size)", "data", "blocks given: re-randomised within blocks, statistic averaged "
+                "over blocks")
+        observed = _ri_statistic(y, z, log_ratio, ri_blocks)[0]
         draws = draw_assignments(design, int(ri_reps), np.random.default_rng(seed))
-        null = _ri_statistic(y, draws, log_ratio)
+        null = _ri_statistic(y, draws, log_ratio, ri_blocks)
         ri_p = float((np.sum(np.abs(null) >= abs(observed) - 1e-12) + 1) / (ri_reps + 1))
 
     if flat is not None:
@@ -756,7 +821,7 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         announce(text, quiet=quiet)
         settings["se_not_estimable"] = Setting({"units": "no variation within the arms",
                                                 "clusters": "no variation between the clusters of an arm",
-                                                "fit": "the model reproduces every count"}[flat], "data", text)
+                                                "fit": "the model reproduces every " + ("count" if family != "gaussian" else "outcome")}[flat], "data", text)
         if perfect_fit:
             # the statsmodels warning behind it is explained by this note (recorded, not repeated in .notes)
             settings["warning_perfect_fit"] = Setting(_NOTE_SOURCES["warning_perfect_fit"], "data", text)
