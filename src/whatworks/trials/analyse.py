@@ -654,6 +654,71 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
                     got=family, hint="Analyse counts as ITT, or use family='gaussian' for a linear CACE on the counts.")
     if len(df) < 4:
         raise error(_WHERE, "At least four units are needed.", got=len(df))
+    inp = _inputs(df, outcome, treatment, instrument, family, covariates, cluster, blocks)
+    if family == "gaussian":
+        fit = _fit_gaussian(inp, treatment, instrument, alpha)
+    else:
+        fit = _fit_counts(inp, treatment, family, alpha, quiet=quiet)
+        for k, (v, why) in fit.extra.items():
+            settings[k] = Setting(v, "data", why)
+    flat = _estimability(fit, inp)
+    ri_p = _randomisation_p(inp, family, int(ri_reps), seed, settings) if ri_reps else None
+    notes = _record_notes(fit, flat, inp, family, ri_p, int(ri_reps), settings, quiet=quiet)
+
+    y, z, clusters = inp.y, inp.z, inp.clusters
+    arm_rows = []
+    for label, mask in (("control", z == 0), ("treatment", z == 1)):
+        arm_rows.append({"arm": label, "n": int(mask.sum()), "mean": float(y[mask].mean()),
+                         "sd": float(y[mask].std(ddof=1)) if mask.sum() > 1 else float("nan")})
+    return TrialResult(table=fit.table, settings=settings, estimand=fit.estimand, outcome=outcome, family=family,
+                       se_type=fit.se_type, estimate=float(fit.estimate), std_error=float(fit.se),
+                       ci=(float(fit.ci[0]), float(fit.ci[1])), p_value=float(fit.p), df=float(fit.df), alpha=alpha,
+                       rate_ratio=fit.rate_ratio, rate_ratio_ci=fit.rate_ratio_ci, ri_p_value=ri_p,
+                       ri_reps=int(ri_reps), itt=fit.itt, compliance=fit.compliance, n=len(y),
+                       n_clusters=(int(clusters.max() + 1) if clusters is not None else None),
+                       arms=pd.DataFrame(arm_rows), exploratory=bool(exploratory),
+                       protocol_id=(protocol.trial_id if protocol is not None else None), covariates=tuple(covariates),
+                       notes=tuple(notes))
+
+
+# ---- the parts of analyse(): inputs, the gaussian and count fits, estimability, randomisation inference, notes ----
+@dataclass(frozen=True)
+class _Inputs:
+    """analyse()'s checked inputs as arrays."""
+
+    y: np.ndarray                    # outcome
+    d: np.ndarray                    # treatment (received, with an instrument)
+    z: np.ndarray                    # random assignment (= d without an instrument)
+    C: np.ndarray                    # covariate matrix (n × k; k = 0 without covariates)
+    cov_names: list
+    clusters: np.ndarray | None      # cluster codes
+    blocks: np.ndarray | None        # block codes
+
+
+@dataclass
+class _Fit:
+    """One model fit, as analyse() reports it (internal; mutable only while analyse() assembles it)."""
+
+    estimand: str
+    table: pd.DataFrame
+    se_type: str
+    estimate: float
+    se: float
+    p: float
+    df: float
+    ci: tuple
+    rate_ratio: float | None = None
+    rate_ratio_ci: tuple | None = None
+    itt: float | None = None
+    compliance: float | None = None
+    perfect_fit: bool = False        # the model reproduces every outcome
+    negative: dict = field(default_factory=dict)      # gaussian terms whose robust variance is negative beyond rounding
+    model_notes: dict = field(default_factory=dict)   # key -> plain-English note
+    extra: dict = field(default_factory=dict)         # count-model settings (dispersion), key -> (value, reason)
+
+
+def _inputs(df, outcome, treatment, instrument, family, covariates, cluster, blocks) -> _Inputs:
+    """Check the outcome, arms, covariates, clusters and blocks; clear errors naming the problem."""
     y = require_numeric(_WHERE, df, outcome)
     d = _binary(_WHERE, df, treatment, "treatment")
     z = _binary(_WHERE, df, instrument, "instrument") if instrument is not None else d
@@ -692,159 +757,161 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
             first = int(np.flatnonzero(df[blocks].isna().to_numpy())[0])
             raise error(_WHERE, f"Block column '{blocks}' has missing values.", row=f"position {first}")
         block_codes = _codes(df[blocks])
+    return _Inputs(y=y, d=d, z=z, C=C, cov_names=cov_names, clusters=clusters, blocks=block_codes)
 
-    n = len(df)
-    one = np.ones((n, 1))
-    rate_ratio = rate_ratio_ci = None
+
+def _fit_gaussian(inp: _Inputs, treatment: str, instrument: str | None, alpha: float) -> _Fit:
+    """ITT by OLS (Lin adjustment with covariates) or CACE by 2SLS, HC2 / CR2 (estimatr's lm_robust/iv_robust)."""
+    y, d, z, C, cov_names, clusters = inp.y, inp.d, inp.z, inp.C, inp.cov_names, inp.clusters
+    one = np.ones((len(y), 1))
     itt = compliance = None
-    notes: list[str] = []
-    perfect_fit = False  # a count model reproduced every count (statsmodels PerfectSeparationWarning)
-    model_notes: dict[str, str] = {}
-    negative: dict[str, float] = {}  # gaussian terms whose robust variance is negative beyond rounding
-    if family == "gaussian":
-        if instrument is None:
-            estimand = "ITT"
-            if C.shape[1]:
-                Cc = C - C.mean(axis=0)
-                X = np.hstack([one, z[:, None], Cc, z[:, None] * Cc])
-                names = ["(Intercept)", treatment, *[f"{c}_c" for c in cov_names], *[f"{treatment}:{c}_c" for c in cov_names]]
-            else:
-                X = np.hstack([one, z[:, None]])
-                names = ["(Intercept)", treatment]
-            if _robust.rank(X) < X.shape[1]:
-                raise error(_WHERE, "The model's columns are collinear (a covariate is constant or duplicates another).",
-                            got=cov_names, hint="Drop constant or duplicated covariates.")
-            fit = _robust.ols(X, y, clusters=clusters)
-        else:
-            estimand = "CACE"
-            X = np.hstack([one, d[:, None], C])
-            Z = np.hstack([one, z[:, None], C])
-            names = ["(Intercept)", treatment, *cov_names]
-            if _robust.rank(Z) < Z.shape[1] or _robust.rank(X) < X.shape[1]:
-                raise error(_WHERE, "The instrument or covariates are collinear.", hint="Drop constant covariates.")
-            first_stage = z.astype(bool)
-            compliance = float(d[first_stage].mean() - d[~first_stage].mean())
-            if abs(compliance) < 1e-12:
-                raise error(_WHERE, f"Assignment ('{instrument}') does not change treatment received ('{treatment}'): "
-                                    "the CACE is not identified.", got=compliance)
-            itt = float(y[first_stage].mean() - y[~first_stage].mean())
-            fit = _robust.tsls(X, Z, y, clusters=clusters)
-        # an outcome the model reproduces exactly (covariates that account for all of it): residuals at rounding
-        # level relative to the outcome's own spread (statsmodels' own threshold for a count model's perfect fit
-        # is also relative, 1e-8); the robust SE would then be ~1e-15 with p = 0
-        spread = float(np.sqrt(np.sum((y - y.mean()) ** 2)))
-        perfect_fit = bool(spread > 0 and np.sqrt(np.sum(fit.resid ** 2)) <= 1e-9 * spread)
-        rows = [{"term": nm, **fit.test(j, alpha)} for j, nm in enumerate(names)]
-        table = pd.DataFrame(rows)
-        negative = {names[j]: float(fit.vcov[j, j]) for j in fit.negative}
-        main = table.iloc[1]
-        se_type = "CR2" if clusters is not None else "HC2"
-        est, se, p, dfree = main["estimate"], main["std_error"], main["p_value"], main["df"]
-        ci = (main["conf_low"], main["conf_high"])
-    else:
+    if instrument is None:
         estimand = "ITT"
-        X = np.hstack([one, z[:, None], C])
-        names = ["(Intercept)", treatment, *cov_names]
+        if C.shape[1]:
+            Cc = C - C.mean(axis=0)
+            X = np.hstack([one, z[:, None], Cc, z[:, None] * Cc])
+            names = ["(Intercept)", treatment, *[f"{c}_c" for c in cov_names], *[f"{treatment}:{c}_c" for c in cov_names]]
+        else:
+            X = np.hstack([one, z[:, None]])
+            names = ["(Intercept)", treatment]
         if _robust.rank(X) < X.shape[1]:
-            raise error(_WHERE, "The model's columns are collinear.", got=cov_names, hint="Drop constant covariates.")
-        fit, se_type, extra, caught = _count_fit(_WHERE, family, y, X, clusters, alpha, quiet=quiet)
-        params = np.asarray(fit.params)
-        bse = np.asarray(fit.bse, dtype=float)
-        nan_se = [names[j] for j in range(len(bse)) if not np.isfinite(bse[j])]
-        if nan_se:
-            # statsmodels returns NaN for a variance that came out negative (rounding in a near-singular
-            # information matrix or sandwich); say so rather than let the NaN through unexplained
-            model_notes["se_nan"] = (
-                f"statsmodels returned no standard error for {', '.join(repr(t) for t in nan_se)} (its variance came out "
-                "negative or undefined, a sign of a near-singular model, e.g. a count that barely varies or a "
-                f"covariate that nearly separates the arms): the standard error, interval and p-value of "
-                f"{'that term' if len(nan_se) == 1 else 'those terms'} are NaN (not estimable)"
-                + (", including the treatment effect: use the randomisation-inference p-value (ri_reps > 0)."
-                   if treatment in nan_se or (instrument is not None and instrument in nan_se) else "."))
-        q = stats.norm.ppf(1 - alpha / 2)
-        # an SE of exactly 0 (the intercept when every control count is the same) has no test statistic:
-        # NaN as for the gaussian fits (_robust.Fit.test), not numpy's divide-by-zero warning and p = 0
-        zstat = np.divide(params, bse, out=np.full(params.shape, np.nan), where=bse > 0)
-        pvals = 2 * stats.norm.sf(np.abs(zstat))
-        table = pd.DataFrame({"term": names, "estimate": params, "std_error": bse, "statistic": zstat,
-                              "df": np.inf, "p_value": pvals, "conf_low": params - q * bse,
-                              "conf_high": params + q * bse})
-        table["rate_ratio"] = np.exp(table["estimate"])
-        est, se, p, dfree = float(params[1]), float(bse[1]), float(pvals[1]), float("inf")
-        ci = (est - q * se, est + q * se)
-        rate_ratio = float(np.exp(est))
-        rate_ratio_ci = (float(np.exp(ci[0])), float(np.exp(ci[1])))
-        for k, (v, why) in extra.items():
-            settings[k] = Setting(v, "data", why)
-        alpha_nb = extra["dispersion_alpha"][0] if "dispersion_alpha" in extra else None
-        perfect_fit = any(issubclass(w.category, PerfectSeparationWarning) for w in caught)
-        model_notes.update(_model_notes(caught, family, se_type, alpha_nb, float(np.max(fit.mu))))
+            raise error(_WHERE, "The model's columns are collinear (a covariate is constant or duplicates another).",
+                        got=cov_names, hint="Drop constant or duplicated covariates.")
+        fit = _robust.ols(X, y, clusters=clusters)
+    else:
+        estimand = "CACE"
+        X = np.hstack([one, d[:, None], C])
+        Z = np.hstack([one, z[:, None], C])
+        names = ["(Intercept)", treatment, *cov_names]
+        if _robust.rank(Z) < Z.shape[1] or _robust.rank(X) < X.shape[1]:
+            raise error(_WHERE, "The instrument or covariates are collinear.", hint="Drop constant covariates.")
+        first_stage = z.astype(bool)
+        compliance = float(d[first_stage].mean() - d[~first_stage].mean())
+        if abs(compliance) < 1e-12:
+            raise error(_WHERE, f"Assignment ('{instrument}') does not change treatment received ('{treatment}'): "
+                                "the CACE is not identified.", got=compliance)
+        itt = float(y[first_stage].mean() - y[~first_stage].mean())
+        fit = _robust.tsls(X, Z, y, clusters=clusters)
+    # an outcome the model reproduces exactly (covariates that account for all of it): residuals at rounding
+    # level relative to the outcome's own spread (statsmodels' own threshold for a count model's perfect fit
+    # is also relative, 1e-8); the robust SE would then be ~1e-15 with p = 0
+    spread = float(np.sqrt(np.sum((y - y.mean()) ** 2)))
+    perfect_fit = bool(spread > 0 and np.sqrt(np.sum(fit.resid ** 2)) <= 1e-9 * spread)
+    table = pd.DataFrame([{"term": nm, **fit.test(j, alpha)} for j, nm in enumerate(names)])
+    main = table.iloc[1]
+    return _Fit(estimand=estimand, table=table, se_type="CR2" if clusters is not None else "HC2",
+                estimate=main["estimate"], se=main["std_error"], p=main["p_value"], df=main["df"],
+                ci=(main["conf_low"], main["conf_high"]), itt=itt, compliance=compliance, perfect_fit=perfect_fit,
+                negative={names[j]: float(fit.vcov[j, j]) for j in fit.negative})
 
-    # A residual-based SE with no residual variation to measure is exactly 0: not estimable (see _no_variation).
-    arm = d if estimand == "CACE" else z
-    flat = None
-    if se_type in _RESIDUAL_SE:
-        flat = _no_variation(y, arm, clusters, cells=(estimand == "ITT" and not C.shape[1]),
-                             perfect_fit=perfect_fit)
+
+def _fit_counts(inp: _Inputs, treatment: str, family: str, alpha: float, *, quiet: bool) -> _Fit:
+    """ITT rate ratio from a Poisson (sandwich) or NB2 (model-based) log-linear model; see :func:`_count_fit`."""
+    y, z, C, cov_names = inp.y, inp.z, inp.C, inp.cov_names
+    X = np.hstack([np.ones((len(y), 1)), z[:, None], C])
+    names = ["(Intercept)", treatment, *cov_names]
+    if _robust.rank(X) < X.shape[1]:
+        raise error(_WHERE, "The model's columns are collinear.", got=cov_names, hint="Drop constant covariates.")
+    fit, se_type, extra, caught = _count_fit(_WHERE, family, y, X, inp.clusters, alpha, quiet=quiet)
+    params = np.asarray(fit.params)
+    bse = np.asarray(fit.bse, dtype=float)
+    model_notes: dict[str, str] = {}
+    nan_se = [names[j] for j in range(len(bse)) if not np.isfinite(bse[j])]
+    if nan_se:
+        # statsmodels returns NaN for a variance that came out negative (rounding in a near-singular
+        # information matrix or sandwich); say so rather than let the NaN through unexplained
+        model_notes["se_nan"] = (
+            f"statsmodels returned no standard error for {', '.join(repr(t) for t in nan_se)} (its variance came out "
+            "negative or undefined, a sign of a near-singular model, e.g. a count that barely varies or a "
+            f"covariate that nearly separates the arms): the standard error, interval and p-value of "
+            f"{'that term' if len(nan_se) == 1 else 'those terms'} are NaN (not estimable)"
+            + (", including the treatment effect: use the randomisation-inference p-value (ri_reps > 0)."
+               if treatment in nan_se else "."))
+    q = stats.norm.ppf(1 - alpha / 2)
+    # an SE of exactly 0 (the intercept when every control count is the same) has no test statistic:
+    # NaN as for the gaussian fits (_robust.Fit.test), not numpy's divide-by-zero warning and p = 0
+    zstat = np.divide(params, bse, out=np.full(params.shape, np.nan), where=bse > 0)
+    pvals = 2 * stats.norm.sf(np.abs(zstat))
+    table = pd.DataFrame({"term": names, "estimate": params, "std_error": bse, "statistic": zstat,
+                          "df": np.inf, "p_value": pvals, "conf_low": params - q * bse,
+                          "conf_high": params + q * bse})
+    table["rate_ratio"] = np.exp(table["estimate"])
+    est, se = float(params[1]), float(bse[1])
+    ci = (est - q * se, est + q * se)
+    alpha_nb = extra["dispersion_alpha"][0] if "dispersion_alpha" in extra else None
+    model_notes.update(_model_notes(caught, family, se_type, alpha_nb, float(np.max(fit.mu))))
+    return _Fit(estimand="ITT", table=table, se_type=se_type, estimate=est, se=se, p=float(pvals[1]),
+                df=float("inf"), ci=ci, rate_ratio=float(np.exp(est)),
+                rate_ratio_ci=(float(np.exp(ci[0])), float(np.exp(ci[1]))),
+                perfect_fit=any(issubclass(w.category, PerfectSeparationWarning) for w in caught),
+                model_notes=model_notes, extra=extra)
+
+
+def _estimability(fit: _Fit, inp: _Inputs) -> str | None:
+    """A residual-based SE with no residual variation to measure is exactly 0: not estimable (see
+    :func:`_no_variation`). Sets the SE, CI and p of ``fit`` to NaN then, and returns why (else None)."""
+    if fit.se_type not in _RESIDUAL_SE:
+        return None
+    arm = inp.d if fit.estimand == "CACE" else inp.z
+    flat = _no_variation(inp.y, arm, inp.clusters, cells=(fit.estimand == "ITT" and not inp.C.shape[1]),
+                         perfect_fit=fit.perfect_fit)
     if flat is not None:
-        table[["std_error", "statistic", "p_value", "conf_low", "conf_high"]] = np.nan
-        se = p = np.nan
-        ci = (np.nan, np.nan)
-        if rate_ratio_ci is not None:
-            rate_ratio_ci = (np.nan, np.nan)
+        fit.table[["std_error", "statistic", "p_value", "conf_low", "conf_high"]] = np.nan
+        fit.se = fit.p = np.nan
+        fit.ci = (np.nan, np.nan)
+        if fit.rate_ratio_ci is not None:
+            fit.rate_ratio_ci = (np.nan, np.nan)
+    return flat
 
-    ri_p = None
-    if ri_reps:
-        design = _ri_design(_WHERE, z, clusters, block_codes)
-        log_ratio = family != "gaussian"
-        ri_blocks = None
-        if block_codes is not None:
-            mixed = [b for b in range(int(block_codes.max()) + 1)
-                     if 0 < z[block_codes == b].sum() < (block_codes == b).sum()]
-            if not mixed:
-                raise error(_WHERE, "No block holds both arms, so randomisation inference within blocks has nothing "
-                                    "to compare.", got=f"{int(block_codes.max()) + 1} blocks",
-                            hint="Check the block column, or analyse without blocks=.")
-            ri_blocks = block_codes
-            settings["ri_statistic"] = Setting(
-                f"blocked {'log rate ratio' if log_ratio else 'difference in means'} ({len(mixed)} blocks with both "
-                "arms, weighted by size)", "data", "blocks given: re-randomised within blocks, statistic averaged "
-                "over blocks")
-        observed = _ri_statistic(y, z, log_ratio, ri_blocks)[0]
-        draws = draw_assignments(design, int(ri_reps), np.random.default_rng(seed))
-        null = _ri_statistic(y, draws, log_ratio, ri_blocks)
-        ri_p = float((np.sum(np.abs(null) >= abs(observed) - 1e-12) + 1) / (ri_reps + 1))
 
+def _randomisation_p(inp: _Inputs, family: str, ri_reps: int, seed: int, settings: dict) -> float:
+    """The randomisation-inference p-value: re-randomise as the design did (within blocks, whole clusters) and
+    compare the statistic (:func:`_ri_statistic`; blocked when there are blocks)."""
+    z, blocks = inp.z, inp.blocks
+    design = _ri_design(_WHERE, z, inp.clusters, blocks)
+    log_ratio = family != "gaussian"
+    if blocks is not None:
+        mixed = [b for b in range(int(blocks.max()) + 1) if 0 < z[blocks == b].sum() < (blocks == b).sum()]
+        if not mixed:
+            raise error(_WHERE, "No block holds both arms, so randomisation inference within blocks has nothing "
+                                "to compare.", got=f"{int(blocks.max()) + 1} blocks",
+                        hint="Check the block column, or analyse without blocks=.")
+        settings["ri_statistic"] = Setting(
+            f"blocked {'log rate ratio' if log_ratio else 'difference in means'} ({len(mixed)} blocks with both "
+            "arms, weighted by size)", "data", "blocks given: re-randomised within blocks, statistic averaged "
+            "over blocks")
+    observed = _ri_statistic(inp.y, z, log_ratio, blocks)[0]
+    draws = draw_assignments(design, ri_reps, np.random.default_rng(seed))
+    null = _ri_statistic(inp.y, draws, log_ratio, blocks)
+    return float((np.sum(np.abs(null) >= abs(observed) - 1e-12) + 1) / (ri_reps + 1))
+
+
+def _record_notes(fit: _Fit, flat: str | None, inp: _Inputs, family: str, ri_p: float | None, ri_reps: int,
+                  settings: dict, *, quiet: bool) -> list[str]:
+    """The plain-English notes (not estimable, negative variances, statsmodels warnings): announced unless quiet,
+    recorded in ``settings``, returned for ``TrialResult.notes``."""
+    notes: list[str] = []
     if flat is not None:
-        text = _not_estimable_note(flat, estimand=estimand, family=family, se_type=se_type, y=y, arm=arm,
-                                   clusters=clusters, ri_p=ri_p, ri_reps=int(ri_reps))
+        arm = inp.d if fit.estimand == "CACE" else inp.z
+        text = _not_estimable_note(flat, estimand=fit.estimand, family=family, se_type=fit.se_type, y=inp.y,
+                                   arm=arm, clusters=inp.clusters, ri_p=ri_p, ri_reps=ri_reps)
         announce(text, quiet=quiet)
         settings["se_not_estimable"] = Setting({"units": "no variation within the arms",
                                                 "clusters": "no variation between the clusters of an arm",
-                                                "fit": "the model reproduces every " + ("count" if family != "gaussian" else "outcome")}[flat], "data", text)
-        if perfect_fit:
+                                                "fit": "the model reproduces every "
+                                                       + ("count" if family != "gaussian" else "outcome")}[flat],
+                                               "data", text)
+        if fit.perfect_fit and family != "gaussian":
             # the statsmodels warning behind it is explained by this note (recorded, not repeated in .notes)
             settings["warning_perfect_fit"] = Setting(_NOTE_SOURCES["warning_perfect_fit"], "data", text)
         notes.append(text)
-    if negative:
-        text = _negative_variance_note(negative, se_type)
+    if fit.negative:
+        text = _negative_variance_note(fit.negative, fit.se_type)
         announce(text, quiet=quiet)
-        settings["variance_negative"] = Setting(negative, "data", text)
+        settings["variance_negative"] = Setting(fit.negative, "data", text)
         notes.append(text)
-    for key, text in model_notes.items():
+    for key, text in fit.model_notes.items():
         announce(text, quiet=quiet)
         settings[key] = Setting(_NOTE_SOURCES[key], "data", text)
         notes.append(text)
-
-    arm_rows = []
-    for label, mask in (("control", z == 0), ("treatment", z == 1)):
-        arm_rows.append({"arm": label, "n": int(mask.sum()), "mean": float(y[mask].mean()),
-                         "sd": float(y[mask].std(ddof=1)) if mask.sum() > 1 else float("nan")})
-    return TrialResult(table=table, settings=settings, estimand=estimand, outcome=outcome, family=family,
-                       se_type=se_type, estimate=float(est), std_error=float(se), ci=(float(ci[0]), float(ci[1])),
-                       p_value=float(p), df=float(dfree), alpha=alpha, rate_ratio=rate_ratio,
-                       rate_ratio_ci=rate_ratio_ci, ri_p_value=ri_p, ri_reps=int(ri_reps), itt=itt,
-                       compliance=compliance, n=n, n_clusters=(int(clusters.max() + 1) if clusters is not None else None),
-                       arms=pd.DataFrame(arm_rows), exploratory=bool(exploratory),
-                       protocol_id=(protocol.trial_id if protocol is not None else None), covariates=tuple(covariates),
-                       notes=tuple(notes))
+    return notes
