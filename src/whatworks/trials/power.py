@@ -24,6 +24,7 @@ Donner A, Klar N (2000) Design and Analysis of Cluster Randomization Trials in H
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
 
@@ -187,6 +188,172 @@ def _record_direction(settings: dict[str, Setting], given: str | None, implied: 
     settings["direction"] = Setting(implied, "data", reason)
 
 
+# ---------------------------------------------------------------------- one class per test
+class _Test(abc.ABC):
+    """A test's power function and how to solve for its effect; :func:`power` runs one solver loop over these.
+
+    ``power_at(x, n)`` is the power at the test's internal effect parameter ``x`` (Cohen's d, Cohen's h or the
+    rate ratio) with ``n`` units per control arm; ``parameter(effect)`` maps the user's effect to ``x``;
+    ``solve_effect(n, power, direction)`` finds the user-scale effect with that power; ``check_effect`` validates
+    an effect (given or solved) and records its direction.
+    """
+
+    h = None
+
+    def __init__(self, *, alpha, alternative, ratio, de, cluster_size, settings, baseline, dispersion, exposure,
+                 sd, test):
+        self.alpha, self.alternative, self.ratio, self.de = alpha, alternative, ratio, de
+        self.cluster_size, self.settings, self.test = cluster_size, settings, test
+        self.n_low = _N_LOW
+        self.setup(baseline=baseline, dispersion=dispersion, exposure=exposure, sd=sd)
+
+    @abc.abstractmethod
+    def setup(self, **kw) -> None:
+        """Validate and record the test's own options."""
+
+    @abc.abstractmethod
+    def power_at(self, x: float, n: float) -> float:
+        """Power at internal effect ``x`` with ``n`` control units."""
+
+    @abc.abstractmethod
+    def solve_effect(self, n: float, power: float, direction: str | None) -> float:
+        """The user-scale effect with this power at ``n``."""
+
+    @abc.abstractmethod
+    def check_effect(self, effect, *, record_direction: bool, direction: str | None) -> None:
+        """Validate a given or solved effect; record its direction."""
+
+    @abc.abstractmethod
+    def parameter(self, effect: float) -> float:
+        """The internal effect parameter of a user-scale effect."""
+
+
+class _Means(_Test):
+    """Two-sample t test on Cohen's d (``effect / sd`` when ``sd`` is given), pwr.t.test / pwr.t2n.test."""
+
+    def setup(self, *, sd, **_):
+        if sd is not None:
+            check_number(_WHERE, "sd", sd, low=0, low_inclusive=False)
+        self.scale = sd if sd is not None else 1.0
+        # Cluster designs: at least two clusters per arm, so the t test has positive df.
+        self.n_low = _N_LOW if self.cluster_size is None else 2 * self.cluster_size
+
+    def power_at(self, d, n):
+        return _power_means(d, n, alpha=self.alpha, alternative=self.alternative, ratio=self.ratio, de=self.de,
+                            cluster_size=self.cluster_size)
+
+    def solve_effect(self, n, power, direction):
+        sign = -1.0 if self.alternative == "less" else 1.0
+        return sign * _solve_up(lambda x: self.power_at(sign * x, n) - power, 1e-7, 0.05, 10.0,
+                                "effect size") * self.scale
+
+    def check_effect(self, effect, *, record_direction, direction):
+        check_number(_WHERE, "effect", effect)
+        if effect == 0:
+            raise error(_WHERE, "The 'effect' must not be zero.", got=effect)
+
+    def parameter(self, effect):
+        d = effect / self.scale
+        return abs(d) if self.alternative == "two-sided" else d
+
+
+class _Proportions(_Test):
+    """Normal test on Cohen's arcsine effect h, pwr.2p.test / pwr.2p2n.test."""
+
+    def setup(self, *, baseline, **_):
+        if baseline is None:
+            raise error(_WHERE, "Proportions need the control proportion 'baseline'.", got=None,
+                        hint="e.g. baseline=0.30 for a 30% reoffending rate.")
+        check_number(_WHERE, "baseline", baseline, low=0, high=1, low_inclusive=False, high_inclusive=False)
+        self.settings["baseline"] = Setting(baseline, "user", "control proportion")
+        self.baseline = baseline
+
+    def power_at(self, hh, n):
+        return _power_props(hh, n, alpha=self.alpha, alternative=self.alternative, ratio=self.ratio, de=self.de)
+
+    def solve_effect(self, n, power, direction):
+        # Solve for |h|, then map back to the proportion in the requested direction.
+        sign = -1.0 if direction == "decrease" else 1.0
+        a0 = 2 * math.asin(math.sqrt(self.baseline))
+        h_max = (a0 if sign < 0 else math.pi - a0) - 1e-12
+        hh = _solve_up(lambda x: self.power_at(x if self.alternative != "less" else -x, n) - power, 1e-10, 0.05,
+                       min(10.0, h_max), "detectable proportion")
+        return math.sin((a0 + sign * hh) / 2) ** 2
+
+    def check_effect(self, effect, *, record_direction, direction):
+        base = self.baseline
+        check_number(_WHERE, "effect", effect, low=0, high=1, low_inclusive=False, high_inclusive=False)
+        if effect == base:
+            raise error(_WHERE, "The treatment proportion 'effect' equals the baseline: there is nothing to detect.",
+                        got=effect)
+        if record_direction:
+            _record_direction(self.settings, direction, "decrease" if effect < base else "increase",
+                              f"the treatment proportion {effect:g} is {'below' if effect < base else 'above'} "
+                              f"the baseline {base:g}")
+
+    def parameter(self, effect):
+        self.h = _h(effect, self.baseline)
+        return abs(self.h) if self.alternative == "two-sided" else self.h
+
+
+class _Counts(_Test):
+    """Wald test of the log rate ratio (Zhu & Lakkis 2014), statsmodels power_negbin_ratio_2indep; α = 0 is
+    the Poisson test."""
+
+    def setup(self, *, baseline, dispersion, exposure, **_):
+        if baseline is None:
+            raise error(_WHERE, "Counts need the control mean count per unit 'baseline'.", got=None,
+                        hint="e.g. baseline=6 crimes per hotspot cell over the trial period.")
+        check_number(_WHERE, "baseline", baseline, low=0, low_inclusive=False)
+        check_number(_WHERE, "exposure", exposure, low=0, low_inclusive=False)
+        if self.test == "negbin":
+            if dispersion is None:
+                raise error(_WHERE, "The negative-binomial test needs the dispersion 'dispersion' (alpha in "
+                            "Var = mu + alpha·mu²).", got=None,
+                            hint="Estimate it from past counts of the same units (e.g. 0.3), or use test='poisson'.")
+            check_number(_WHERE, "dispersion", dispersion, low=0, low_inclusive=False)
+            self.settings["dispersion"] = Setting(dispersion, "user", "negative-binomial alpha")
+        else:
+            if dispersion is not None and dispersion != 0:
+                raise error(_WHERE, "The Poisson test has no dispersion: 'dispersion' must be left out (or 0).",
+                            expected="None or 0", got=dispersion,
+                            hint="For counts more variable than Poisson use test='negbin' with this dispersion.")
+            dispersion = float(given_or_default(self.settings, "dispersion", dispersion, 0.0,
+                                                reason="Poisson: no extra-Poisson variation"))
+        self.settings["baseline"] = Setting(baseline, "user", "control mean count per unit")
+        self.baseline, self.dispersion, self.exposure = baseline, dispersion, exposure
+
+    def power_at(self, rr, n):
+        return _power_counts(rr, n, baseline=self.baseline, dispersion=self.dispersion, exposure=self.exposure,
+                             alpha=self.alpha, alternative=self.alternative, ratio=self.ratio, de=self.de)
+
+    def solve_effect(self, n, power, direction):
+        # Power is not monotone in the rate ratio over (0, 1): as the ratio nears 0 the treated mean
+        # (and its Poisson information) vanishes. Walk away from 1 on a log grid to the first ratio with
+        # enough power, then polish between it and the previous grid point.
+        sign = -1.0 if direction == "decrease" else 1.0
+        grid = np.exp(sign * np.geomspace(1e-6, 7.0, 400))
+        ok = np.flatnonzero([self.power_at(x, n) >= power for x in grid])
+        if ok.size == 0 or ok[0] == 0:
+            raise error(_WHERE, "No rate ratio gives the requested power with this many units.",
+                        got={"n": n, "power": power}, hint="Increase n or lower the power target.")
+        return _solve(lambda x: self.power_at(x, n) - power, grid[ok[0] - 1], grid[ok[0]], "rate ratio")
+
+    def check_effect(self, effect, *, record_direction, direction):
+        check_number(_WHERE, "effect", effect, low=0, low_inclusive=False)
+        if effect == 1:
+            raise error(_WHERE, "A rate ratio 'effect' of 1 means no effect: there is nothing to detect.", got=effect)
+        if record_direction:
+            _record_direction(self.settings, direction, "decrease" if effect < 1 else "increase",
+                              f"the rate ratio {effect:g} is {'below' if effect < 1 else 'above'} 1")
+
+    def parameter(self, effect):
+        return effect
+
+
+_TESTS = {"means": _Means, "proportions": _Proportions, "poisson": _Counts, "negbin": _Counts}
+
+
 # ---------------------------------------------------------------------- public
 def power(test: str | None = None, *, n: float | None = None, effect: float | None = None,
           power: float | None = None, alpha: float | None = None, alternative: str | None = None,
@@ -306,113 +473,19 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
             direction = given_or_default(settings, "direction", direction, DEFAULT_DIRECTION,
                                          reason="direction of the detectable change")
 
-    h = None
-    if test == "means":
-        if sd is not None:
-            check_number(_WHERE, "sd", sd, low=0, low_inclusive=False)
-        scale = sd if sd is not None else 1.0
-        if effect is not None:
-            check_number(_WHERE, "effect", effect)
-            if effect == 0:
-                raise error(_WHERE, "The 'effect' must not be zero.", got=effect)
-
-        def pw(d, nn):
-            return _power_means(d, nn, alpha=alpha, alternative=alternative, ratio=ratio, de=de,
-                                cluster_size=cluster_size)
-
-        to_d = (lambda e: e / scale)
-        if solve == "effect":
-            sign = -1.0 if alternative == "less" else 1.0
-            d = sign * _solve_up(lambda x: pw(sign * x, n) - power, 1e-7, 0.05, 10.0, "effect size")
-            effect = d * scale
-        d = to_d(effect)
-        if alternative == "two-sided":
-            d = abs(d)
-        if solve == "n":
-            # Cluster designs: at least two clusters per arm, so the t test has positive df.
-            n = _solve_n(lambda x: pw(d, x) - power, low=_N_LOW if cluster_size is None else 2 * cluster_size)
-        power = pw(d, n)  # at a solved n or effect this is the target power, to the root tolerance
-        curve_fn = (lambda nn: pw(d, nn))
-    elif test == "proportions":
-        if baseline is None:
-            raise error(_WHERE, "Proportions need the control proportion 'baseline'.", got=None,
-                        hint="e.g. baseline=0.30 for a 30% reoffending rate.")
-        check_number(_WHERE, "baseline", baseline, low=0, high=1, low_inclusive=False, high_inclusive=False)
-        settings["baseline"] = Setting(baseline, "user", "control proportion")
-
-        def pw(hh, nn):
-            return _power_props(hh, nn, alpha=alpha, alternative=alternative, ratio=ratio, de=de)
-
-        if solve == "effect":
-            # Solve for |h|, then map back to the proportion in the requested direction.
-            sign = -1.0 if direction == "decrease" else 1.0
-            a0 = 2 * math.asin(math.sqrt(baseline))
-            h_max = (a0 if sign < 0 else math.pi - a0) - 1e-12
-            hh = _solve_up(lambda x: pw(x if alternative != "less" else -x, n) - power, 1e-10, 0.05,
-                           min(10.0, h_max), "detectable proportion")
-            effect = math.sin((a0 + sign * hh) / 2) ** 2
-        check_number(_WHERE, "effect", effect, low=0, high=1, low_inclusive=False, high_inclusive=False)
-        if effect == baseline:
-            raise error(_WHERE, "The treatment proportion 'effect' equals the baseline: there is nothing to detect.",
-                        got=effect)
-        if solve != "effect":
-            _record_direction(settings, direction, "decrease" if effect < baseline else "increase",
-                              f"the treatment proportion {effect:g} is {'below' if effect < baseline else 'above'} "
-                              f"the baseline {baseline:g}")
-        h = _h(effect, baseline)
-        h_use = abs(h) if alternative == "two-sided" else h
-        if solve == "n":
-            n = _solve_n(lambda x: pw(h_use, x) - power)
-        power = pw(h_use, n)
-        curve_fn = (lambda nn: pw(h_use, nn))
-    else:
-        if baseline is None:
-            raise error(_WHERE, "Counts need the control mean count per unit 'baseline'.", got=None,
-                        hint="e.g. baseline=6 crimes per hotspot cell over the trial period.")
-        check_number(_WHERE, "baseline", baseline, low=0, low_inclusive=False)
-        check_number(_WHERE, "exposure", exposure, low=0, low_inclusive=False)
-        if test == "negbin":
-            if dispersion is None:
-                raise error(_WHERE, "The negative-binomial test needs the dispersion 'dispersion' (alpha in "
-                            "Var = mu + alpha·mu²).", got=None,
-                            hint="Estimate it from past counts of the same units (e.g. 0.3), or use test='poisson'.")
-            check_number(_WHERE, "dispersion", dispersion, low=0, low_inclusive=False)
-            settings["dispersion"] = Setting(dispersion, "user", "negative-binomial alpha")
-        else:
-            if dispersion is not None and dispersion != 0:
-                raise error(_WHERE, "The Poisson test has no dispersion: 'dispersion' must be left out (or 0).",
-                            expected="None or 0", got=dispersion,
-                            hint="For counts more variable than Poisson use test='negbin' with this dispersion.")
-            dispersion = float(given_or_default(settings, "dispersion", dispersion, 0.0,
-                                                reason="Poisson: no extra-Poisson variation"))
-        settings["baseline"] = Setting(baseline, "user", "control mean count per unit")
-
-        def pw(rr, nn):
-            return _power_counts(rr, nn, baseline=baseline, dispersion=dispersion, exposure=exposure, alpha=alpha,
-                                 alternative=alternative, ratio=ratio, de=de)
-
-        if solve == "effect":
-            # Power is not monotone in the rate ratio over (0, 1): as the ratio nears 0 the treated mean
-            # (and its Poisson information) vanishes. Walk away from 1 on a log grid to the first ratio with
-            # enough power, then polish between it and the previous grid point.
-            sign = -1.0 if direction == "decrease" else 1.0
-            grid = np.exp(sign * np.geomspace(1e-6, 7.0, 400))
-            ok = np.flatnonzero([pw(x, n) >= power for x in grid])
-            if ok.size == 0 or ok[0] == 0:
-                raise error(_WHERE, "No rate ratio gives the requested power with this many units.",
-                            got={"n": n, "power": power}, hint="Increase n or lower the power target.")
-            effect = _solve(lambda x: pw(x, n) - power, grid[ok[0] - 1], grid[ok[0]], "rate ratio")
-        check_number(_WHERE, "effect", effect, low=0, low_inclusive=False)
-        if effect == 1:
-            raise error(_WHERE, "A rate ratio 'effect' of 1 means no effect: there is nothing to detect.", got=effect)
-        if solve != "effect":
-            _record_direction(settings, direction, "decrease" if effect < 1 else "increase",
-                              f"the rate ratio {effect:g} is {'below' if effect < 1 else 'above'} 1")
-        if solve == "n":
-            n = _solve_n(lambda x: pw(effect, x) - power)
-        power = pw(effect, n)
-        curve_fn = (lambda nn: pw(effect, nn))
-
+    spec = _TESTS[test](alpha=alpha, alternative=alternative, ratio=ratio, de=de, cluster_size=cluster_size,
+                        settings=settings, baseline=baseline, dispersion=dispersion, exposure=exposure, sd=sd,
+                        test=test)
+    # one solver loop for every test: solve for the effect (if asked), check it, then n (if asked), then power
+    if solve == "effect":
+        effect = spec.solve_effect(n, power, direction)
+    spec.check_effect(effect, record_direction=(solve != "effect"), direction=direction)
+    x = spec.parameter(effect)
+    if solve == "n":
+        n = _solve_n(lambda nn: spec.power_at(x, nn) - power, low=spec.n_low)
+    power = spec.power_at(x, n)  # at a solved n or effect this is the target power, to the root tolerance
+    curve_fn = (lambda nn: spec.power_at(x, nn))
+    h = spec.h
     if curve_n is None:
         lowest = 2.0 + 1e-9 if cluster_size is None else 2.0 * cluster_size
         curve_n = np.unique(np.linspace(max(lowest, n / 4), max(n * 2.5, lowest * 2), 40))
