@@ -31,22 +31,22 @@ rng = np.random.default_rng(0)
 n = 200_000
 df = pd.DataFrame({"z": rng.integers(0, 2, n), "x": rng.normal(size=n)})
 df["y"] = 1 + 0.2 * df["z"] + df["x"] + rng.normal(size=n)
-ours, t_ours = timed(lambda: analyse(df, "y", "z", ri_reps=0))
+ours, t_ours = timed(lambda: analyse(df, "y", "z", permutations=0))
 peer, t_peer = timed(lambda: sm.OLS(df["y"], sm.add_constant(df["z"].astype(float))).fit(cov_type="HC2"))
-assert abs(ours.std_error - peer.bse["z"]) < 1e-10 and abs(ours.estimate - peer.params["z"]) < 1e-10
+assert abs(ours.se - peer.bse["z"]) < 1e-10 and abs(ours.estimate - peer.params["z"]) < 1e-10
 print(f"HC2 ITT, n={n:,}: whatworks {t_ours * 1000:.0f} ms, statsmodels {t_peer * 1000:.0f} ms, ratio {t_ours / t_peer:.2f}; "
-      f"SE agree to {abs(ours.std_error - peer.bse['z']):.1e}")
+      f"SE agree to {abs(ours.se - peer.bse['z']):.1e}")
 
 J, m = 400, 50
 cl = np.repeat(np.arange(J), m)
 zc = rng.permutation(np.repeat([0, 1], J // 2))[cl]
 dc = pd.DataFrame({"cl": cl, "z": zc, "y": 0.3 * zc + np.repeat(rng.normal(size=J), m) + rng.normal(size=J * m)})
-ours, t_ours = timed(lambda: analyse(dc, "y", "z", cluster="cl", ri_reps=0))
+ours, t_ours = timed(lambda: analyse(dc, "y", "z", cluster="cl", permutations=0))
 peer, t_peer = timed(lambda: sm.OLS(dc["y"], sm.add_constant(dc["z"].astype(float))).fit(
     cov_type="cluster", cov_kwds={"groups": dc["cl"]}))
 assert abs(ours.estimate - peer.params["z"]) < 1e-10
 print(f"Clustered, n={J * m:,} in {J} clusters: whatworks CR2 + BM df {t_ours * 1000:.0f} ms, statsmodels CR1 "
-      f"{t_peer * 1000:.0f} ms, ratio {t_ours / t_peer:.2f}; SE CR2/CR1 = {ours.std_error / peer.bse['z']:.4f}")
+      f"{t_peer * 1000:.0f} ms, ratio {t_ours / t_peer:.2f}; SE CR2/CR1 = {ours.se / peer.bse['z']:.4f}")
 
 units = pd.DataFrame({"id": range(2000), "block": rng.integers(0, 20, 2000)})
 design = build_design(units, method="block", blocks="block", clusters=None, prob=0.5, m=None)

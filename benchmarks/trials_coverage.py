@@ -59,15 +59,15 @@ def main(seeds: int) -> None:
         t0 = time.perf_counter()
         df, truth = trial_data(seed)
         t1 = time.perf_counter()
-        nb = analyse(df, "background_crimes", "treatment", covariates=["log_baseline"], family="negbin", ri_reps=0)
+        nb = analyse(df, "background_crimes", "treatment", covariates=["log_baseline"], family="negbin", permutations=0)
         t2 = time.perf_counter()
         X = sm.add_constant(df[["treatment", "log_baseline"]].astype(float))
         peer = sm.NegativeBinomial(df["background_crimes"], X, loglike_method="nb2").fit(disp=0, maxiter=200)
         t3 = time.perf_counter()
         max_diff = max(max_diff, abs(peer.params["treatment"] - nb.estimate))
-        pois = analyse(df, "background_crimes", "treatment", covariates=["log_baseline"], family="poisson", ri_reps=0)
-        raw = analyse(df, "background_crimes", "treatment", family="poisson", ri_reps=0)
-        nb_all = analyse(df, "crimes", "treatment", covariates=["log_baseline"], family="negbin", ri_reps=0)
+        pois = analyse(df, "background_crimes", "treatment", covariates=["log_baseline"], family="poisson", permutations=0)
+        raw = analyse(df, "background_crimes", "treatment", family="poisson", permutations=0)
+        nb_all = analyse(df, "crimes", "treatment", covariates=["log_baseline"], family="negbin", permutations=0)
         t_gen += t1 - t0
         t_fit += t2 - t1
         t_peer += t3 - t2

@@ -189,8 +189,9 @@ def analyse_cmd(trial_id: str = typer.Argument(...),
                                                      "(default: the protocol's strata)."),
                 exploratory: bool = typer.Option(False, "--exploratory", help="Analyse an outcome not in the protocol."),
                 missing: str = typer.Option("error", "--missing", help="error | exclude: units without an outcome."),
-                ri_reps: Optional[int] = typer.Option(None, "--ri-reps", help="Re-randomisations for the RI p-value "
-                                                      "(0 = none; default: analyse()'s 1000, recorded as a default)."),
+                permutations: Optional[int] = typer.Option(
+                    None, "--permutations", help="Re-randomisations for the RI p-value (0 = none; default: "
+                    "analyse()'s 1000, recorded as a default)."),
                 seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the re-randomisations (default: 0, "
                                                    "recorded as a default)."),
                 consort_out: Optional[Path] = typer.Option(None, "--consort", help="Also write the CONSORT diagram (SVG)."),
@@ -214,7 +215,7 @@ def analyse_cmd(trial_id: str = typer.Argument(...),
         if blocks is None and p.assignment.strata:
             blocks = "stratum"
         kw = dict(covariates=covs or None, cluster=cluster, family=fam, blocks=blocks, protocol=p,
-                  exploratory=exploratory, ri_reps=ri_reps, seed=seed)
+                  exploratory=exploratory, permutations=permutations, seed=seed)
         if received:
             result = analyse(df, outcome, received, instrument="treatment", **kw)
         else:

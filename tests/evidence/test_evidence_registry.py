@@ -28,8 +28,8 @@ def test_impact_result_registers_with_design_and_checks():
 
 
 def test_trial_result_registers_as_randomised_into_the_store():
-    trial = SimpleNamespace(estimand="ITT", estimate=-0.22, std_error=0.09, ci=(-0.396, -0.044), p_value=0.014,
-                            alpha=0.05, rate_ratio=0.80, exploratory=False, protocol_id="ASB-2024", notes=(), n=120,
+    trial = SimpleNamespace(estimand="ITT", estimate=-0.22, se=0.09, ci=(-0.396, -0.044), p_value=0.014, permutations=0,
+                            conf_level=0.95, rate_ratio=0.80, exploratory=False, protocol_id="ASB-2024", notes=(), n=120,
                             outcome="asb_calls")
     s = ww.Store(":memory:")
     reg = register_result(s, trial, intervention=IV)

@@ -89,7 +89,7 @@ def test_cli_end_to_end_on_the_synthetic_trial(tmp_path, force, monkeypatch):
     assert code == 2 and "no 'crimes' value" in out and "--missing exclude" in out
     svg = tmp_path / "consort.svg"
     code, out = _run("analyse", "hotspots-2025", "--outcomes", tmp_path / "outcomes.csv", "--missing", "exclude",
-                     "--ri-reps", 500, "--consort", svg, "--store", store)
+                     "--permutations", 500, "--consort", svg, "--store", store)
     assert code == 0, out
     assert "intention-to-treat effect is a rate ratio" in out and "Randomisation-inference p" in out
     rr_low, rr_high = [float(v) for v in out.split("95% CI ")[1].split(";")[0].split(" to ")]
@@ -104,24 +104,24 @@ def test_cli_end_to_end_on_the_synthetic_trial(tmp_path, force, monkeypatch):
 
     def spy(*a, **kw):
         r = real(*a, **kw)
-        seen.update(ri_reps=r.settings["ri_reps"], seed=r.settings["seed"])
+        seen.update(permutations=r.settings["permutations"], seed=r.settings["seed"])
         return r
 
     monkeypatch.setattr(trials_pkg, "analyse", spy)
     code, out = _run("analyse", "hotspots-2025", "--outcomes", tmp_path / "outcomes.csv", "--missing", "exclude",
                      "--store", store)
     assert code == 0, out
-    assert (seen["ri_reps"].source, seen["ri_reps"].value, seen["seed"].source) == ("default", 1000, "default")
+    assert (seen["permutations"].source, seen["permutations"].value, seen["seed"].source) == ("default", 1000, "default")
     code, out = _run("analyse", "hotspots-2025", "--outcomes", tmp_path / "outcomes.csv", "--missing", "exclude",
-                     "--ri-reps", 1000, "--seed", 0, "--store", store)
-    assert code == 0 and (seen["ri_reps"].source, seen["seed"].source) == ("user", "user")
+                     "--permutations", 1000, "--seed", 0, "--store", store)
+    assert code == 0 and (seen["permutations"].source, seen["seed"].source) == ("user", "user")
     monkeypatch.setattr(trials_pkg, "analyse", real)
 
     code, out = _run("analyse", "hotspots-2025", "--outcomes", tmp_path / "outcomes.csv", "--outcome", "arrests",
-                     "--missing", "exclude", "--ri-reps", 0, "--store", store)
+                     "--missing", "exclude", "--permutations", 0, "--store", store)
     assert code == 2 and "not in protocol" in out
     code, out = _run("analyse", "hotspots-2025", "--outcomes", tmp_path / "outcomes.csv", "--outcome", "arrests",
-                     "--family", "poisson", "--exploratory", "--missing", "exclude", "--ri-reps", 0, "--store", store)
+                     "--family", "poisson", "--exploratory", "--missing", "exclude", "--permutations", 0, "--store", store)
     assert code == 0 and "EXPLORATORY ANALYSIS" in out
 
     code, out = _run("consort", "hotspots-2025", "--out", tmp_path / "c2.svg", "--store", store)

@@ -382,15 +382,15 @@ def _evaluation_from_result(result, *, evaluation_id: str, intervention_id: str,
         lo, hi = getattr(result, "ci_low", np.nan), getattr(result, "ci_high", np.nan)
         conf = getattr(result, "conf_level", 0.95)
         meas = measure or "difference"
-    elif hasattr(result, "estimand") and hasattr(result, "std_error"):  # whatworks.trials TrialResult
+    elif hasattr(result, "estimand") and hasattr(result, "se") and hasattr(result, "permutations"):  # whatworks.trials TrialResult
         name = "randomised"
         checks = {"pre_registered_outcome": not bool(getattr(result, "exploratory", False)),
-                  "standard_error_estimable": bool(np.isfinite(getattr(result, "std_error", np.nan)))}
+                  "standard_error_estimable": bool(np.isfinite(getattr(result, "se", np.nan)))}
         level, reason = sms_level(name, checks)
         source = f"trial:{getattr(result, 'protocol_id', None) or 'unregistered'}"
-        est, se = result.estimate, result.std_error
+        est, se = result.estimate, result.se
         lo, hi = tuple(getattr(result, "ci", (np.nan, np.nan)))
-        conf = 1 - float(getattr(result, "alpha", 0.05))
+        conf = float(result.conf_level)
         meas = measure or ("log rate ratio" if getattr(result, "rate_ratio", None) is not None else "difference")
         notes += [str(n) for n in getattr(result, "notes", ()) or ()]
         notes.append(f"{result.estimand} estimate")

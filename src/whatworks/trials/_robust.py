@@ -69,12 +69,12 @@ class Fit:
     def se(self) -> np.ndarray:
         return np.sqrt(self.variances)
 
-    def test(self, j: int, alpha: float = 0.05) -> dict[str, float]:
+    def test(self, j: int, conf_level: float = 0.95) -> dict[str, float]:
         est, se, df = float(self.beta[j]), float(self.se[j]), float(self.df[j])
         t = est / se if se > 0 else np.nan
-        q = stats.t.ppf(1 - alpha / 2, df)
-        return {"estimate": est, "std_error": se, "statistic": t, "df": df,
-                "p_value": float(2 * stats.t.sf(abs(t), df)), "conf_low": est - q * se, "conf_high": est + q * se}
+        q = stats.t.ppf(0.5 + conf_level / 2, df)
+        return {"estimate": est, "se": se, "statistic": t, "df": df,
+                "p_value": float(2 * stats.t.sf(abs(t), df)), "ci_low": est - q * se, "ci_high": est + q * se}
 
 
 def _inv_xtx(X: np.ndarray) -> np.ndarray:

@@ -71,8 +71,8 @@ FAMILIES = ("gaussian", "poisson", "negbin")
 _MIN_ALPHA = 1e-8  # floor for the NB2 dispersion when its MLE sits at the Poisson boundary
 # Fixed defaults of the options that take None as "not given" (recorded in .settings by given_or_default).
 DEFAULT_FAMILY = "gaussian"
-DEFAULT_ALPHA = 0.05
-DEFAULT_RI_REPS = 1000
+DEFAULT_CONF_LEVEL = 0.95
+DEFAULT_PERMUTATIONS = 1000
 DEFAULT_SEED = 0
 
 
@@ -83,15 +83,19 @@ class TrialResult(Result):
     Attributes
     ----------
     estimand : {"ITT", "CACE"}
-    estimate, std_error, p_value, df : float
-        The effect on the outcome scale (gaussian) or the log rate ratio (counts). ``std_error``, ``p_value``
+    estimate, se, p_value, df : float
+        The effect on the outcome scale (gaussian) or the log rate ratio (counts). ``se``, ``p_value``
         (and ``ci``, ``rate_ratio_ci`` and those columns of ``.table``) are NaN when the model-based uncertainty
         cannot be estimated (no variation within the arms; see ``notes``).
     ci : tuple of float
     rate_ratio, rate_ratio_ci : float, tuple or None
         Counts only: exp(estimate) and its interval.
     ri_p_value : float or None
-        Randomisation-inference p-value (None when ``ri_reps=0``).
+        Randomisation-inference p-value (None when ``permutations=0``).
+    conf_level : float
+        Confidence level of ``ci`` and ``rate_ratio_ci``.
+    permutations : int
+        Re-randomisations behind ``ri_p_value`` (0: none).
     itt, compliance : float or None
         CACE only: the ITT (difference in means of the outcome by assignment) and the first-stage
         difference in treatment received by assignment.
@@ -112,15 +116,15 @@ class TrialResult(Result):
     family: str = "gaussian"
     se_type: str = "HC2"
     estimate: float = float("nan")
-    std_error: float = float("nan")
+    se: float = float("nan")
     ci: tuple[float, float] = (float("nan"), float("nan"))
     p_value: float = float("nan")
     df: float = float("nan")
-    alpha: float = 0.05
+    conf_level: float = 0.95
     rate_ratio: float | None = None
     rate_ratio_ci: tuple[float, float] | None = None
     ri_p_value: float | None = None
-    ri_reps: int = 0
+    permutations: int = 0
     itt: float | None = None
     compliance: float | None = None
     n: int = 0
@@ -134,7 +138,7 @@ class TrialResult(Result):
     @property
     def se_estimable(self) -> bool:
         """False when the model-based standard error, interval and p-value cannot be estimated (they are NaN)."""
-        return bool(np.isfinite(self.std_error))
+        return bool(np.isfinite(self.se))
 
     def _headline(self) -> str:
         tag = " [EXPLORATORY]" if self.exploratory else ""
@@ -147,7 +151,7 @@ class TrialResult(Result):
         return f"{self.estimand} {self.estimate:+.4g} ({self.ci_text()}), p = {self.p_value:.3g}{tag}"
 
     def ci_text(self) -> str:
-        lvl = f"{1 - self.alpha:.0%}"
+        lvl = f"{self.conf_level:.0%}"
         if not self.se_estimable:
             return f"{lvl} CI not estimable"
         if self.rate_ratio_ci is not None:
@@ -181,7 +185,7 @@ class TrialResult(Result):
         if self.estimand == "CACE":
             parts.append(f"Assignment raised treatment received by {self.compliance:.1%} (compliance); ITT {self.itt:+.4g}.")
         if self.ri_p_value is not None:
-            parts.append(f"Randomisation-inference p = {self.ri_p_value:.3g} ({self.ri_reps} re-randomisations).")
+            parts.append(f"Randomisation-inference p = {self.ri_p_value:.3g} ({self.permutations} re-randomisations).")
         n_cl = f" in {self.n_clusters} clusters" if self.n_clusters else ""
         parts.append(f"n = {self.n}{n_cl}.")
         parts += [f"Note: {note}" for note in self.notes]
@@ -191,7 +195,7 @@ class TrialResult(Result):
         arms = self.arms
         x = np.arange(len(arms))
         colours = [PALETTE["grey"], PALETTE["blue"]]
-        q = stats.norm.ppf(1 - self.alpha / 2)
+        q = stats.norm.ppf(0.5 + self.conf_level / 2)
         half = q * arms["sd"] / np.sqrt(arms["n"])
         ax.bar(x, arms["mean"], color=colours[: len(arms)], alpha=0.8)
         ax.errorbar(x, arms["mean"], yerr=half, fmt="none", color=PALETTE["black"], capsize=6)
@@ -351,7 +355,7 @@ def _fitting(fit_fn, *ignore):
     return out, list(caught)
 
 
-def _count_fit(where, family, y, X, clusters, alpha, quiet=False):
+def _count_fit(where, family, y, X, clusters, quiet=False):
     """Fit the count model. Returns ``(fit, se_type, extra settings, statsmodels warnings raised by the fit)``.
 
     The warnings in :data:`_EXPLAINED` are returned for :func:`_model_notes` to explain; every other warning
@@ -397,7 +401,7 @@ def _count_fit(where, family, y, X, clusters, alpha, quiet=False):
             # judged by what α does to the variance (αμ² under 0.1% of μ at the largest mean), not by α alone.
             announce(f"negative-binomial dispersion estimated at {a:.2g} (extra variance under 0.1% of the Poisson "
                      f"variance at the largest mean, {max_mu:.3g}): no overdispersion, so the model is Poisson; "
-                     f"alpha set to {_MIN_ALPHA:g}.", quiet=quiet)
+                     f"dispersion set to {_MIN_ALPHA:g}.", quiet=quiet)
             extra_note = f"MLE {a:.3g} at the Poisson boundary; set to {_MIN_ALPHA:g}"
             a = _MIN_ALPHA
         else:
@@ -407,7 +411,7 @@ def _count_fit(where, family, y, X, clusters, alpha, quiet=False):
                           else glm.fit(tol=1e-12, maxiter=200))
         caught += w
         se_type = "cluster-robust" if clusters is not None else "model-based"
-        extra = {"dispersion_alpha": (a, extra_note), "theta": (1 / a, extra_note)}
+        extra = {"dispersion": (a, extra_note), "theta": (1 / a, extra_note)}
     for w in caught:
         if not issubclass(w.category, _EXPLAINED):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
@@ -498,7 +502,7 @@ def _no_variation(y: np.ndarray, arm: np.ndarray, clusters: np.ndarray | None, *
 
 
 def _not_estimable_note(kind: str, *, estimand: str, family: str, se_type: str, y: np.ndarray, arm: np.ndarray,
-                        clusters: np.ndarray | None, ri_p: float | None, ri_reps: int) -> str:
+                        clusters: np.ndarray | None, ri_p: float | None, permutations: int) -> str:
     """The plain-English note for a standard error that cannot be estimated (see :func:`_no_variation`)."""
     counts = family != "gaussian"
     noun = "count" if counts else "outcome"
@@ -534,10 +538,10 @@ def _not_estimable_note(kind: str, *, estimand: str, family: str, se_type: str, 
             "rather than evidence. The standard error, confidence interval and model p-value are therefore NaN (not "
             f"estimable); the {'rate ratio' if counts else 'estimate'} itself stands. ")
     if ri_p is not None:
-        text += (f"For evidence use the randomisation-inference p-value (p = {ri_p:.3g}, {ri_reps} "
+        text += (f"For evidence use the randomisation-inference p-value (p = {ri_p:.3g}, {permutations} "
                  f"re-randomisations), which needs no variance estimate, and report the {noun}s by arm.")
     else:
-        text += (f"For evidence re-run with ri_reps > 0 (e.g. 1000) for a randomisation-inference p-value, which "
+        text += (f"For evidence re-run with permutations > 0 (e.g. 1000) for a randomisation-inference p-value, which "
                  f"needs no variance estimate, and report the {noun}s by arm.")
     return text
 
@@ -552,12 +556,24 @@ def _negative_variance_note(negative: dict[str, float], se_type: str) -> str:
             "alone determines a coefficient: check the covariates, or drop the ones that add little.")
 
 
+# Arguments renamed to the vocabulary of DESIGN.md (CHANGELOG.md, 0.x): a clear error rather than a TypeError.
+_RENAMED = {"alpha": "conf_level (= 1 - alpha)", "ri_reps": "permutations"}
+
+
+def _refuse_renamed(kwargs: dict) -> None:
+    for name in kwargs:
+        if name in _RENAMED:
+            raise error(_WHERE, f"The '{name}' parameter was renamed.", expected=_RENAMED[name],
+                        hint="See CHANGELOG.md (the vocabulary of every whatworks function).")
+        raise TypeError(f"analyse() got an unexpected keyword argument '{name}'")
+
+
 # ---------------------------------------------------------------------- public
 def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Sequence[str] | None = None,
             cluster: str | None = None, instrument: str | None = None, family: str | None = None,
             blocks: str | None = None, protocol: Protocol | None = None, exploratory: bool = False,
-            alpha: float | None = None, ri_reps: int | None = None, seed: int | None = None,
-            quiet: bool = False) -> TrialResult:
+            conf_level: float | None = None, permutations: int | None = None, seed: int | None = None,
+            quiet: bool = False, **renamed) -> TrialResult:
     """Estimate a trial's effect: ITT (or CACE with ``instrument``) with design-based robust inference.
 
     Parameters
@@ -585,10 +601,11 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         The frozen protocol; an outcome it does not list needs ``exploratory=True``.
     exploratory : bool, default False
         Declare an analysis of an outcome that was not pre-registered; the output says so.
-    alpha : float, optional
-        Significance level of the confidence intervals; ``None`` (not given) means 0.05.
-    ri_reps : int, optional
+    conf_level : float, optional
+        Confidence level of the intervals; ``None`` (not given) means 0.95. (Was ``alpha``, 1 − conf_level.)
+    permutations : int, optional
         Re-randomisations for the randomisation-inference p-value; 0 skips it. ``None`` (not given) means 1000.
+        (Was ``ri_reps``.)
     seed : int, optional
         Seed for randomisation inference; ``None`` (not given) means 0.
     quiet : bool, default False
@@ -600,12 +617,12 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     Returns
     -------
     TrialResult
-        ``.settings`` records ``family``, ``alpha``, ``ri_reps`` and ``seed`` with source "user" when you pass
+        ``.settings`` records ``family``, ``conf_level``, ``permutations`` and ``seed`` with source "user" when you pass
         them (even the default value) and "default" when you leave them out, and ``covariates`` (``[]`` when
         none) and ``cluster`` (``None`` when none) with source "user" or "default" the same way.
         With a residual-based SE (HC2, CR2, sandwich HC0, cluster-robust) and no variation for it to measure
         (every unit in an arm has the same outcome, every cluster in an arm the same mean, or a count model that
-        reproduces every count), ``std_error``, ``ci``, ``p_value`` and those columns of ``.table`` are NaN
+        reproduces every count), ``se``, ``ci``, ``p_value`` and those columns of ``.table`` are NaN
         (``se_estimable`` is False) and the first note says why; see :func:`_no_variation`.
 
     Notes
@@ -619,18 +636,19 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     >>> rng = np.random.default_rng(1)
     >>> d = pd.DataFrame({"z": np.repeat([0, 1], 50), "x": rng.normal(size=100)})
     >>> d["y"] = 1 + 0.5 * d["z"] + d["x"] + rng.normal(size=100)
-    >>> r = analyse(d, "y", "z", covariates=["x"], ri_reps=0)
+    >>> r = analyse(d, "y", "z", covariates=["x"], permutations=0)
     >>> round(r.estimate, 2)
     0.54
     """
     require_dataframe(_WHERE, "df", df)
-    # None = not given: an explicit family="gaussian", alpha=0.05, ri_reps=1000 or seed=0 is still the caller's
+    _refuse_renamed(renamed)
+    # None = not given: an explicit family="gaussian", conf_level=0.95, permutations=1000 or seed=0 is the caller's
     settings: dict[str, Setting] = {}
     family = given_or_default(settings, "family", family, DEFAULT_FAMILY, reason="outcome model")
-    alpha = given_or_default(settings, "alpha", alpha, DEFAULT_ALPHA,
-                             reason="significance level (1 − confidence level)")
-    ri_reps = given_or_default(settings, "ri_reps", ri_reps, DEFAULT_RI_REPS,
-                               reason="re-randomisations for the randomisation-inference p-value")
+    conf_level = given_or_default(settings, "conf_level", conf_level, DEFAULT_CONF_LEVEL,
+                                  reason="confidence level of the intervals")
+    permutations = given_or_default(settings, "permutations", permutations, DEFAULT_PERMUTATIONS,
+                                    reason="re-randomisations for the randomisation-inference p-value")
     seed = given_or_default(settings, "seed", seed, DEFAULT_SEED, reason="seed for randomisation inference")
     settings["covariates"] = (Setting(list(as_sequence(covariates)), "user", "pre-treatment covariates adjusted for")
                               if covariates is not None else Setting([], "default", "no covariate adjustment"))
@@ -640,8 +658,8 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     covariates = as_sequence(covariates)
     require_columns(_WHERE, df, [outcome, treatment, cluster, instrument, blocks, *covariates], arg="df")
     check_choice(_WHERE, "family", family, FAMILIES)
-    check_number(_WHERE, "alpha", alpha, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    check_number(_WHERE, "ri_reps", ri_reps, low=0, integer=True)
+    check_number(_WHERE, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    check_number(_WHERE, "permutations", permutations, low=0, integer=True)
     if protocol is not None:
         if not isinstance(protocol, Protocol):
             raise error(_WHERE, "'protocol' must be a whatworks.trials.Protocol.", got=type(protocol).__name__)
@@ -656,14 +674,14 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         raise error(_WHERE, "At least four units are needed.", got=len(df))
     inp = _inputs(df, outcome, treatment, instrument, family, covariates, cluster, blocks)
     if family == "gaussian":
-        fit = _fit_gaussian(inp, treatment, instrument, alpha)
+        fit = _fit_gaussian(inp, treatment, instrument, conf_level)
     else:
-        fit = _fit_counts(inp, treatment, family, alpha, quiet=quiet)
+        fit = _fit_counts(inp, treatment, family, conf_level, quiet=quiet)
         for k, (v, why) in fit.extra.items():
             settings[k] = Setting(v, "data", why)
     flat = _estimability(fit, inp)
-    ri_p = _randomisation_p(inp, family, int(ri_reps), seed, settings) if ri_reps else None
-    notes = _record_notes(fit, flat, inp, family, ri_p, int(ri_reps), settings, quiet=quiet)
+    ri_p = _randomisation_p(inp, family, int(permutations), seed, settings) if permutations else None
+    notes = _record_notes(fit, flat, inp, family, ri_p, int(permutations), settings, quiet=quiet)
 
     y, z, clusters = inp.y, inp.z, inp.clusters
     arm_rows = []
@@ -671,10 +689,11 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
         arm_rows.append({"arm": label, "n": int(mask.sum()), "mean": float(y[mask].mean()),
                          "sd": float(y[mask].std(ddof=1)) if mask.sum() > 1 else float("nan")})
     return TrialResult(table=fit.table, settings=settings, estimand=fit.estimand, outcome=outcome, family=family,
-                       se_type=fit.se_type, estimate=float(fit.estimate), std_error=float(fit.se),
-                       ci=(float(fit.ci[0]), float(fit.ci[1])), p_value=float(fit.p), df=float(fit.df), alpha=alpha,
+                       se_type=fit.se_type, estimate=float(fit.estimate), se=float(fit.se),
+                       ci=(float(fit.ci[0]), float(fit.ci[1])), p_value=float(fit.p), df=float(fit.df),
+                       conf_level=conf_level,
                        rate_ratio=fit.rate_ratio, rate_ratio_ci=fit.rate_ratio_ci, ri_p_value=ri_p,
-                       ri_reps=int(ri_reps), itt=fit.itt, compliance=fit.compliance, n=len(y),
+                       permutations=int(permutations), itt=fit.itt, compliance=fit.compliance, n=len(y),
                        n_clusters=(int(clusters.max() + 1) if clusters is not None else None),
                        arms=pd.DataFrame(arm_rows), exploratory=bool(exploratory),
                        protocol_id=(protocol.trial_id if protocol is not None else None), covariates=tuple(covariates),
@@ -760,7 +779,7 @@ def _inputs(df, outcome, treatment, instrument, family, covariates, cluster, blo
     return _Inputs(y=y, d=d, z=z, C=C, cov_names=cov_names, clusters=clusters, blocks=block_codes)
 
 
-def _fit_gaussian(inp: _Inputs, treatment: str, instrument: str | None, alpha: float) -> _Fit:
+def _fit_gaussian(inp: _Inputs, treatment: str, instrument: str | None, conf_level: float) -> _Fit:
     """ITT by OLS (Lin adjustment with covariates) or CACE by 2SLS, HC2 / CR2 (estimatr's lm_robust/iv_robust)."""
     y, d, z, C, cov_names, clusters = inp.y, inp.d, inp.z, inp.C, inp.cov_names, inp.clusters
     one = np.ones((len(y), 1))
@@ -797,22 +816,22 @@ def _fit_gaussian(inp: _Inputs, treatment: str, instrument: str | None, alpha: f
     # is also relative, 1e-8); the robust SE would then be ~1e-15 with p = 0
     spread = float(np.sqrt(np.sum((y - y.mean()) ** 2)))
     perfect_fit = bool(spread > 0 and np.sqrt(np.sum(fit.resid ** 2)) <= 1e-9 * spread)
-    table = pd.DataFrame([{"term": nm, **fit.test(j, alpha)} for j, nm in enumerate(names)])
+    table = pd.DataFrame([{"term": nm, **fit.test(j, conf_level)} for j, nm in enumerate(names)])
     main = table.iloc[1]
     return _Fit(estimand=estimand, table=table, se_type="CR2" if clusters is not None else "HC2",
-                estimate=main["estimate"], se=main["std_error"], p=main["p_value"], df=main["df"],
-                ci=(main["conf_low"], main["conf_high"]), itt=itt, compliance=compliance, perfect_fit=perfect_fit,
+                estimate=main["estimate"], se=main["se"], p=main["p_value"], df=main["df"],
+                ci=(main["ci_low"], main["ci_high"]), itt=itt, compliance=compliance, perfect_fit=perfect_fit,
                 negative={names[j]: float(fit.vcov[j, j]) for j in fit.negative})
 
 
-def _fit_counts(inp: _Inputs, treatment: str, family: str, alpha: float, *, quiet: bool) -> _Fit:
+def _fit_counts(inp: _Inputs, treatment: str, family: str, conf_level: float, *, quiet: bool) -> _Fit:
     """ITT rate ratio from a Poisson (sandwich) or NB2 (model-based) log-linear model; see :func:`_count_fit`."""
     y, z, C, cov_names = inp.y, inp.z, inp.C, inp.cov_names
     X = np.hstack([np.ones((len(y), 1)), z[:, None], C])
     names = ["(Intercept)", treatment, *cov_names]
     if _robust.rank(X) < X.shape[1]:
         raise error(_WHERE, "The model's columns are collinear.", got=cov_names, hint="Drop constant covariates.")
-    fit, se_type, extra, caught = _count_fit(_WHERE, family, y, X, inp.clusters, alpha, quiet=quiet)
+    fit, se_type, extra, caught = _count_fit(_WHERE, family, y, X, inp.clusters, quiet=quiet)
     params = np.asarray(fit.params)
     bse = np.asarray(fit.bse, dtype=float)
     model_notes: dict[str, str] = {}
@@ -825,20 +844,20 @@ def _fit_counts(inp: _Inputs, treatment: str, family: str, alpha: float, *, quie
             "negative or undefined, a sign of a near-singular model, e.g. a count that barely varies or a "
             f"covariate that nearly separates the arms): the standard error, interval and p-value of "
             f"{'that term' if len(nan_se) == 1 else 'those terms'} are NaN (not estimable)"
-            + (", including the treatment effect: use the randomisation-inference p-value (ri_reps > 0)."
+            + (", including the treatment effect: use the randomisation-inference p-value (permutations > 0)."
                if treatment in nan_se else "."))
-    q = stats.norm.ppf(1 - alpha / 2)
+    q = stats.norm.ppf(0.5 + conf_level / 2)
     # an SE of exactly 0 (the intercept when every control count is the same) has no test statistic:
     # NaN as for the gaussian fits (_robust.Fit.test), not numpy's divide-by-zero warning and p = 0
     zstat = np.divide(params, bse, out=np.full(params.shape, np.nan), where=bse > 0)
     pvals = 2 * stats.norm.sf(np.abs(zstat))
-    table = pd.DataFrame({"term": names, "estimate": params, "std_error": bse, "statistic": zstat,
-                          "df": np.inf, "p_value": pvals, "conf_low": params - q * bse,
-                          "conf_high": params + q * bse})
+    table = pd.DataFrame({"term": names, "estimate": params, "se": bse, "statistic": zstat,
+                          "df": np.inf, "p_value": pvals, "ci_low": params - q * bse,
+                          "ci_high": params + q * bse})
     table["rate_ratio"] = np.exp(table["estimate"])
     est, se = float(params[1]), float(bse[1])
     ci = (est - q * se, est + q * se)
-    alpha_nb = extra["dispersion_alpha"][0] if "dispersion_alpha" in extra else None
+    alpha_nb = extra["dispersion"][0] if "dispersion" in extra else None
     model_notes.update(_model_notes(caught, family, se_type, alpha_nb, float(np.max(fit.mu))))
     return _Fit(estimand="ITT", table=table, se_type=se_type, estimate=est, se=se, p=float(pvals[1]),
                 df=float("inf"), ci=ci, rate_ratio=float(np.exp(est)),
@@ -856,7 +875,7 @@ def _estimability(fit: _Fit, inp: _Inputs) -> str | None:
     flat = _no_variation(inp.y, arm, inp.clusters, cells=(fit.estimand == "ITT" and not inp.C.shape[1]),
                          perfect_fit=fit.perfect_fit)
     if flat is not None:
-        fit.table[["std_error", "statistic", "p_value", "conf_low", "conf_high"]] = np.nan
+        fit.table[["se", "statistic", "p_value", "ci_low", "ci_high"]] = np.nan
         fit.se = fit.p = np.nan
         fit.ci = (np.nan, np.nan)
         if fit.rate_ratio_ci is not None:
@@ -864,7 +883,7 @@ def _estimability(fit: _Fit, inp: _Inputs) -> str | None:
     return flat
 
 
-def _randomisation_p(inp: _Inputs, family: str, ri_reps: int, seed: int, settings: dict) -> float:
+def _randomisation_p(inp: _Inputs, family: str, permutations: int, seed: int, settings: dict) -> float:
     """The randomisation-inference p-value: re-randomise as the design did (within blocks, whole clusters) and
     compare the statistic (:func:`_ri_statistic`; blocked when there are blocks)."""
     z, blocks = inp.z, inp.blocks
@@ -881,12 +900,12 @@ def _randomisation_p(inp: _Inputs, family: str, ri_reps: int, seed: int, setting
             "arms, weighted by size)", "data", "blocks given: re-randomised within blocks, statistic averaged "
             "over blocks")
     observed = _ri_statistic(inp.y, z, log_ratio, blocks)[0]
-    draws = draw_assignments(design, ri_reps, np.random.default_rng(seed))
+    draws = draw_assignments(design, permutations, np.random.default_rng(seed))
     null = _ri_statistic(inp.y, draws, log_ratio, blocks)
-    return float((np.sum(np.abs(null) >= abs(observed) - 1e-12) + 1) / (ri_reps + 1))
+    return float((np.sum(np.abs(null) >= abs(observed) - 1e-12) + 1) / (permutations + 1))
 
 
-def _record_notes(fit: _Fit, flat: str | None, inp: _Inputs, family: str, ri_p: float | None, ri_reps: int,
+def _record_notes(fit: _Fit, flat: str | None, inp: _Inputs, family: str, ri_p: float | None, permutations: int,
                   settings: dict, *, quiet: bool) -> list[str]:
     """The plain-English notes (not estimable, negative variances, statsmodels warnings): announced unless quiet,
     recorded in ``settings``, returned for ``TrialResult.notes``."""
@@ -894,7 +913,7 @@ def _record_notes(fit: _Fit, flat: str | None, inp: _Inputs, family: str, ri_p: 
     if flat is not None:
         arm = inp.d if fit.estimand == "CACE" else inp.z
         text = _not_estimable_note(flat, estimand=fit.estimand, family=family, se_type=fit.se_type, y=inp.y,
-                                   arm=arm, clusters=inp.clusters, ri_p=ri_p, ri_reps=ri_reps)
+                                   arm=arm, clusters=inp.clusters, ri_p=ri_p, permutations=permutations)
         announce(text, quiet=quiet)
         settings["se_not_estimable"] = Setting({"units": "no variation within the arms",
                                                 "clusters": "no variation between the clusters of an arm",
