@@ -1,0 +1,248 @@
+"""A store that lives on Spark: the store's reads and aggregations on classic PySpark over a Parquet store folder
+(:mod:`whatworks.store.parquet`), through the same Ibis expressions as the DuckDB store (issue 19).
+
+``SparkStore`` is read-only for analysis: data goes in through a DuckDB store (every check, quarantine and row
+accounting of the ingest is the DuckDB pipeline's), then ``export_parquet`` writes the Parquet layout and
+``append_parquet`` adds next month's partitions. ``whatworks.Store(path, engine="spark")`` opens one.
+
+Spark Connect is not supported (Splink's Spark backend needs a classic session, and so do the Parquet readers here).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from whatworks.errors import error
+from whatworks.store.parquet import MANIFEST, read_manifest
+
+__all__ = ["SparkStore", "local_session"]
+
+WHERE = "SparkStore"
+# The coverage kinds that say a month is held, for each view counts() reads (as the DuckDB store's).
+COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
+                  "stops": ("stop_search", "stops")}
+
+
+def local_session(*, cores: int = 2, memory: str | None = None):
+    """A local classic SparkSession for whatworks: loopback only, no UI, UTC, Arrow transfers on."""
+    from pyspark.sql import SparkSession
+
+    b = (SparkSession.builder.master(f"local[{int(cores)}]").appName("whatworks")
+         .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
+         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+         .config("spark.sql.shuffle.partitions", str(max(2, 2 * int(cores))))
+         .config("spark.sql.session.timeZone", "UTC")
+         .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    if memory:
+        b = b.config("spark.driver.memory", memory)
+    s = b.getOrCreate()
+    s.sparkContext.setLogLevel("ERROR")
+    return s
+
+
+def _is_connect(session) -> bool:
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+class SparkStore:
+    """The store's analysis reads on Spark, over a Parquet store folder.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A Parquet store folder (``whatworks export parquet DIR``); on a cluster, any path the session reads
+        (``hdfs://``, ``s3a://``, ``abfss://`` …) holding that layout.
+    session : pyspark.sql.SparkSession, optional
+        A classic session (not Spark Connect). ``None``: the active session, else :func:`local_session`.
+
+    Its session's time zone is set to UTC (timestamps in the store are UTC without a zone), announced when it
+    changes.
+    """
+
+    engine = "spark"
+
+    def __init__(self, path: str | os.PathLike, *, session=None, quiet: bool = False) -> None:
+        from whatworks._announce import announce
+
+        self.path = str(path)
+        self.manifest = read_manifest(path, where=WHERE)
+        if session is None:
+            from pyspark.sql import SparkSession
+
+            session = SparkSession.getActiveSession() or local_session()
+        if _is_connect(session):
+            raise error(WHERE, "Spark Connect sessions are not supported.", got=type(session).__name__,
+                        hint="Use a classic SparkSession (SparkSession.builder...getOrCreate() without .remote()); "
+                             "Splink's Spark backend needs one too.")
+        tz = session.conf.get("spark.sql.session.timeZone")
+        if tz != "UTC":
+            session.conf.set("spark.sql.session.timeZone", "UTC")
+            announce(f"Spark session time zone set to UTC (was {tz}): the store's timestamps are UTC.", quiet=quiet)
+        self.session = session
+        self._tag = uuid.uuid4().hex[:8]
+        self._tables: dict[str, Any] = {}
+        self._backend = None
+
+    # ------------------------------------------------------------------ engine
+    def _ibis(self):
+        if self._backend is None:
+            from whatworks.store.engine import backend
+
+            self._backend = backend(engine="spark", session=self.session)
+        return self._backend
+
+    def _require_relation(self, name: str) -> None:
+        if name not in self.manifest["tables"]:
+            raise error(WHERE, f"This Parquet store has no table {name!r}.", got=name,
+                        expected=f"one of {sorted(self.manifest['tables'])}",
+                        hint=("Personal tables are written only with `whatworks export parquet --include-personal`."
+                              if name in ("persons", "person_links") else None))
+
+    def ibis(self, name: str | None = None):
+        """The Ibis backend over the session, or the Ibis table ``name`` read from the Parquet folder."""
+        b = self._ibis()
+        if name is None:
+            return b
+        self._require_relation(name)
+        if name not in self._tables:
+            raw = self._raw(name)
+            info = self.manifest["tables"][name]
+            if info.get("derived"):
+                raw = self._with_latest_outcome(raw, [c[0] for c in info["columns"]])
+            self._tables[name] = raw
+        return self._tables[name]
+
+    def _raw(self, name: str):
+        key = f"_raw_{name}"
+        if key not in self._tables:
+            self._tables[key] = self._ibis().read_parquet(str(Path(self.path) / name),
+                                                          table_name=f"whatworks_{self._tag}_{name}")
+        return self._tables[key]
+
+    def _with_latest_outcome(self, events, columns: Sequence[str]):
+        """The DuckDB ``crimes``/``asb`` view's outcome columns, computed on read by the same rule: each crime's
+        latest outcome by Crime ID within its source system (latest month, then batch, then row, wins), else the
+        outcome published with the crime (store/schema.py ``_event_view``)."""
+        import ibis
+
+        o = self._raw("outcomes")
+        o = o.filter(o["crime_id"].notnull())
+        w = ibis.window(group_by=[o["source_system"], o["crime_id"]],
+                        order_by=[ibis.desc(o["month"]), ibis.desc(o["batch_id"]), ibis.desc(o["source_row"])])
+        latest = (o.mutate(_rk=ibis.row_number().over(w)).filter(lambda t: t["_rk"] == 0)
+                  .select(_ss=o["source_system"], _cid=o["crime_id"], _outcome=o["outcome_type"],
+                          _outcome_month=o["month"]))
+        j = events.left_join(latest, [events["source_system"] == latest["_ss"], events["crime_id"] == latest["_cid"]])
+        out = j.mutate(last_outcome_category=ibis.coalesce(j["_outcome"], j["published_outcome_category"]),
+                       last_outcome_month=j["_outcome_month"])
+        return out.select(*columns)
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run a Spark SQL query over this store's tables, named as in the DuckDB store (``crimes``, ``coverage`` …),
+        for users' own questions. The names are session temporary views: the store opened last owns them."""
+        if not isinstance(query, str) or not query.strip():
+            raise error(WHERE, "The query must be a non-empty SQL text.", got=query)
+        for name, info in self.manifest["tables"].items():
+            if info.get("derived"):   # crimes / asb with their latest outcome, as the DuckDB views
+                self.session.sql(self._ibis().compile(self.ibis(name))).createOrReplaceTempView(name)
+            else:
+                self.session.read.parquet(str(Path(self.path) / name)).createOrReplaceTempView(name)
+        return self.session.sql(query).toPandas()
+
+    # ------------------------------------------------------------------ what the store holds
+    def relations(self) -> pd.DataFrame:
+        """Tables with their row counts (from the manifest)."""
+        return pd.DataFrame([{"name": k, "type": "parquet", "rows": int(v["rows"])}
+                             for k, v in sorted(self.manifest["tables"].items())])
+
+    def fingerprint(self) -> str:
+        """The fingerprint of the DuckDB store the folder was written from, and of each store appended since."""
+        parts = [self.manifest["source_fingerprint"]] + [a["source_fingerprint"] for a in self.manifest.get("appended", [])]
+        if len(parts) == 1:
+            return parts[0]
+        import hashlib
+
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def coverage(self, kind: str | None = None) -> pd.DataFrame:
+        """What the store covers, as :meth:`whatworks.Store.coverage` (same columns and order)."""
+        t = self.ibis("coverage")
+        if kind is not None:
+            t = t.filter(t["kind"] == kind)
+        out = t.to_pandas()
+        out["month"] = pd.to_datetime(out["month"])
+        cols = ["source_system", "force", "month", "kind", "batch_id", "rows"]
+        return out[cols].sort_values(["source_system", "force", "kind", "month"]).reset_index(drop=True)
+
+    def counts(self, by: Sequence[str], where: dict | None = None, *, table: str = "crimes",
+               months: tuple[str, str] | None = None, value: str | None = None) -> pd.DataFrame:
+        """Counts computed on Spark, as :meth:`whatworks.Store.counts` (same arguments, same answer)."""
+        from whatworks.store.engine import counts, months_covered
+
+        self._require_relation(table)
+        out = counts(self.ibis(table), by, where, months=months, value=value)
+        kinds = COVERAGE_KINDS.get(table)
+        periods = [b for b in by if b in ("year", "quarter", "financial_year")]
+        if kinds and periods:
+            cov = self.coverage()
+            cov = cov[cov["kind"].isin(kinds)]
+            out = months_covered(out, cov, by, where, months=months)
+        return out
+
+    def status(self) -> dict:
+        """Tables and rows, months held (from coverage), and where the data came from."""
+        from whatworks.store import quality as _quality
+
+        cov = self.coverage()
+        return {"path": self.path, "engine": "spark", "relations": self.relations(),
+                "first_month": cov["month"].min() if len(cov) else None,
+                "last_month": cov["month"].max() if len(cov) else None,
+                "coverage": cov, "coverage_summary": _quality.coverage_summary(cov),
+                "written": self.manifest.get("written"), "whatworks_version": self.manifest.get("whatworks_version"),
+                "source_fingerprint": self.manifest.get("source_fingerprint")}
+
+    # ------------------------------------------------------------------ writing goes through a DuckDB store
+    def _read_only(self, what: str):
+        raise error(WHERE, f"A Spark store is read-only: {what} runs on a DuckDB store.",
+                    hint=f"Load the files into a DuckDB store (every check and quarantine runs there), then add them "
+                         f"with `whatworks export parquet {self.path} --append --store S` "
+                         f"(whatworks.store.parquet.append_parquet).")
+
+    def ingest_policeuk(self, *a, **k):
+        self._read_only("ingest")
+
+    def ingest_records(self, *a, **k):
+        self._read_only("ingest")
+
+    def ingest_areas(self, *a, **k):
+        self._read_only("ingest")
+
+    def ingest_survey(self, *a, **k):
+        self._read_only("ingest")
+
+    def unload(self, *a, **k):
+        self._read_only("unload")
+
+    def close(self) -> None:
+        """Forget the registered tables (the session is the caller's and stays open)."""
+        self._tables.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SparkStore({self.path!r})"
+
+
+def is_parquet_store(path: str | os.PathLike) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+

@@ -1,0 +1,187 @@
+"""The store on Spark (issue 19): a DuckDB store exported as Parquet and read by SparkStore gives the same answers.
+
+Parity: on the synthetic force, every aggregate the analyses consume from ``counts`` and ``coverage`` is equal on
+DuckDB and on local Spark (counts exactly, sums to 1e-12). Append: a Parquet store plus next months' files (one of
+them a republished month) equals a DuckDB store that loaded the same files in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import whatworks as ww
+from whatworks.errors import WhatworksError
+from whatworks.store.parquet import MANIFEST, append_parquet, export_parquet, partition_folders, read_manifest
+from whatworks.store.spark import SparkStore
+
+pytestmark = pytest.mark.spark
+
+CASES = [
+    (["force", "financial_year", "crime_type"], {}),
+    (["month", "lsoa_code"], {"where": {"crime_type": "Burglary"}}),
+    (["source_system", "year"], {"months": ("2022-06", "2023-02")}),
+    (["quarter", "last_outcome_category"], {}),
+    (["crime_type"], {"where": {"lsoa_code": None}}),
+    (["quarter"], {"table": "stops"}),
+    (["officer_defined_ethnicity", "financial_year"], {"table": "stops"}),
+    (["outcome_type"], {"table": "outcomes"}),
+    (["month"], {"table": "asb"}),
+    (["force", "month"], {"value": "x"}),
+    ([], {"where": {"source_system": "police.uk"}}),
+]
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+    assert list(a.columns) == list(b.columns)
+    for c in a.columns:
+        if pd.api.types.is_float_dtype(a[c]) and c in ("total",):
+            np.testing.assert_allclose(a[c].to_numpy(float), b[c].to_numpy(float), rtol=1e-12)
+        elif pd.api.types.is_numeric_dtype(a[c]):
+            assert (a[c].to_numpy() == b[c].to_numpy()).all(), c       # counts exactly
+        else:
+            assert a[c].astype(object).where(a[c].notna(), None).tolist() == \
+                   b[c].astype(object).where(b[c].notna(), None).tolist(), c
+
+
+@pytest.fixture(scope="module")
+def force():
+    return ww.synth.generate(seed=3, crimes=4000, months=12)
+
+
+@pytest.fixture(scope="module")
+def duck(force, tmp_path_factory):
+    d = tmp_path_factory.mktemp("duck")
+    s = ww.Store(d / "s.duckdb")
+    force.to_store(s, workdir=d / "files")
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def parquet(duck, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pq") / "store"
+    return export_parquet(duck, out, quiet=True)
+
+
+@pytest.fixture(scope="module")
+def spark_store(parquet, spark):
+    return SparkStore(parquet.path, session=spark, quiet=True)
+
+
+@pytest.mark.parametrize("by, kw", CASES, ids=[f"{'x'.join(b) or 'all'}-{i}" for i, (b, _) in enumerate(CASES)])
+def test_counts_equal_on_duckdb_and_spark(duck, spark_store, by, kw):
+    _same(duck.counts(by, **kw), spark_store.counts(by, **kw))
+
+
+def test_coverage_relations_and_raw_rows_equal(duck, spark_store, parquet):
+    pd.testing.assert_frame_equal(duck.coverage(), spark_store.coverage(), check_dtype=False)
+    rel = duck.relations().set_index("name")["rows"]
+    for name, n in spark_store.relations().set_index("name")["rows"].items():
+        assert n == rel[name], name
+    m = read_manifest(parquet.path)
+    assert m["source_fingerprint"] == duck.fingerprint() == spark_store.fingerprint()
+    assert "persons" not in m["tables"] and m["include_personal"] is False
+    # every partition folder holds one source system, force and month, named as Spark decodes them
+    parts = partition_folders(parquet.path, "crimes")
+    assert {k[1] for k in parts} == set(duck.sql("SELECT DISTINCT force FROM crimes")["force"])
+    assert {k[0] for k in parts} == set(duck.sql("SELECT DISTINCT source_system FROM crimes")["source_system"])
+    # the user's own SQL runs on Spark over the same names
+    q = ("SELECT last_outcome_category, count(*) AS n FROM crimes WHERE crime_type = 'Burglary' "
+         "GROUP BY 1 ORDER BY 1 NULLS FIRST")
+    _same(duck.sql(q), spark_store.sql(q))
+
+
+def test_spark_store_is_read_only_and_checks_its_folder(spark_store, tmp_path, spark):
+    with pytest.raises(WhatworksError, match="read-only"):
+        spark_store.ingest_policeuk("x.csv")
+    with pytest.raises(WhatworksError, match="not a whatworks Parquet store"):
+        SparkStore(tmp_path, session=spark)
+    with pytest.raises(WhatworksError, match="no table 'persons'.*include-personal"):
+        spark_store.ibis("persons")
+
+
+def test_export_refuses_what_it_must_not_replace(duck, parquet, tmp_path):
+    with pytest.raises(WhatworksError, match="already exists"):
+        export_parquet(duck, parquet.path, quiet=True)
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "a.txt").write_text("mine")
+    with pytest.raises(WhatworksError, match="not a Parquet store whatworks wrote"):
+        export_parquet(duck, other, overwrite=True, quiet=True)
+    assert (other / "a.txt").read_text() == "mine"
+    with pytest.raises(WhatworksError, match="store being read"):
+        export_parquet(duck, duck.path, overwrite=True, quiet=True)
+    # a failed export leaves no folder and no temporary folder behind
+    target = tmp_path / "new"
+
+    class Boom(RuntimeError):
+        pass
+
+    real = duck.fingerprint
+
+    def boom():
+        raise Boom()
+
+    duck.fingerprint = boom
+    try:
+        with pytest.raises(Boom):
+            export_parquet(duck, target, quiet=True)
+    finally:
+        duck.fingerprint = real
+    assert not target.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".new")]
+
+
+def test_personal_tables_only_when_asked(duck, tmp_path):
+    r = export_parquet(duck, tmp_path / "p", include_personal=True, quiet=True)
+    assert r.rows["persons"] == len(duck.persons()) > 0
+    assert json.loads((tmp_path / "p" / MANIFEST).read_text())["include_personal"] is True
+
+
+def _month_dirs(root):
+    return sorted(p for p in root.iterdir() if p.is_dir())
+
+
+def test_append_equals_a_duckdb_store_loading_the_same_files(force, tmp_path, spark):
+    files = tmp_path / "files"
+    force.write_policeuk(files, archive=False)
+    months = _month_dirs(files)
+    first, rest = months[:8], months[6:]          # months 7 and 8 come again, month 7 republished with changes
+
+    def folder(name, ms, republish=None):
+        d = tmp_path / name
+        for m in ms:
+            shutil.copytree(m, d / m.name)
+        if republish is not None:
+            street = next((d / republish.name).glob("*street*.csv"))
+            lines = street.read_text().splitlines(keepends=True)
+            street.write_text("".join(lines[: len(lines) * 2 // 3]))   # a third of the month withdrawn
+        return d
+
+    a_dir, b_dir = folder("a", first), folder("b", rest, republish=months[6])
+    ref = ww.Store(tmp_path / "ref.duckdb")
+    ref.ingest_policeuk(a_dir)
+    ref.ingest_policeuk(b_dir)
+    a = ww.Store(tmp_path / "a.duckdb")
+    a.ingest_policeuk(a_dir)
+    b = ww.Store(tmp_path / "b.duckdb")
+    b.ingest_policeuk(b_dir)
+    pq = export_parquet(a, tmp_path / "pq", quiet=True)
+    res = append_parquet(b, pq.path, quiet=True)
+    sp = SparkStore(pq.path, session=spark, quiet=True)
+    for by, kw in CASES:
+        if "source_system" in kw.get("where", {}) or kw.get("table") not in (None, "crimes", "stops", "asb", "outcomes"):
+            continue
+        _same(ref.counts(by, **kw), sp.counts(by, **kw))
+    pd.testing.assert_frame_equal(ref.coverage().drop(columns="batch_id"), sp.coverage().drop(columns="batch_id"),
+                                  check_dtype=False)
+    man = read_manifest(pq.path)
+    assert man["tables"]["crimes"]["rows"] == len(ref.sql("SELECT * FROM crimes"))
+    assert man["appended"][0]["replaced_partitions"] >= 2
+    for s in (ref, a, b):
+        s.close()
