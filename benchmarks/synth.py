@@ -47,7 +47,7 @@ def _peer(tmp: Path) -> dict:
     import pandas as pd
 
     import whatworks as ww
-    from whatworks.store import writers as W
+    from whatworks.synth import force as W
 
     force = ww.synth.generate(seed=0, crimes=1_000_000)
     batch = next(iter(force.iter_months()))

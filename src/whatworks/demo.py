@@ -89,11 +89,10 @@ def _show_store(ctx: DemoContext) -> None:
     from rich.table import Table
 
     s = ctx.store
-    ev = s.sql("""SELECT source_system, kind, count(*) AS n, min(month) AS first, max(month) AS last
-                  FROM events GROUP BY ALL ORDER BY source_system, kind""")
-    people = s.sql("SELECT source_system, count(*) AS n FROM persons GROUP BY ALL ORDER BY source_system")
-    roles = s.sql("SELECT role, count(*) AS n FROM event_persons GROUP BY ALL ORDER BY role")
-    quarantined = int(s.sql("SELECT count(*) AS n FROM quarantine WHERE category = 'invalid'")["n"].iloc[0])
+    ev = s.event_summary().rename(columns={"rows": "n", "first_month": "first", "last_month": "last"})
+    people = s.person_summary().rename(columns={"rows": "n"})
+    roles = s.role_summary().rename(columns={"rows": "n"})
+    quarantined = s.quarantine_count(category="invalid")
     ctx.store_summary = {"events": ev, "persons": people, "roles": roles, "quarantined": quarantined}
     t = Table(title="What is in the store")
     for c in ("source", "kind", "rows", "first month", "last month"):
@@ -106,9 +105,7 @@ def _show_store(ctx: DemoContext) -> None:
         t.add_row("", escape(f"role: {r.role}"), f"{r.n:,}", "", "")
     t.add_row("", "quarantined rows", f"{quarantined:,}", "", "")
     ctx.console.print(t)
-    top = s.sql("""SELECT crime_type, count(*) AS n FROM (
-                     SELECT crime_type, source_system FROM crimes UNION ALL SELECT crime_type, source_system FROM asb)
-                   WHERE source_system = 'police.uk' GROUP BY ALL ORDER BY n DESC""")
+    top = s.crime_types(["crimes", "asb"], source="police.uk").rename(columns={"rows": "n"})
     t2 = Table(title="police.uk crimes and ASB by type")
     t2.add_column("crime type")
     t2.add_column("rows", justify="right")
@@ -142,7 +139,6 @@ def _people(ctx: DemoContext) -> None:
     from rich.table import Table
 
     from whatworks.people import histories, link
-    from whatworks.store.links import involvements, links
 
     s = ctx.store
     persons = s.persons()
@@ -150,7 +146,7 @@ def _people(ctx: DemoContext) -> None:
     s.save_links(linked)
     probation = [x for x in persons["source_system"].unique() if x.endswith("probation")]
     start = pd.Timestamp(ctx.force.truth["survey"]["event"]["date"])   # the synthetic force's public-order event
-    answer = histories(involvements(s.con), links(s.con), window=(start, start + pd.Timedelta(days=13)),
+    answer = histories(s.involvements(), s.links(), window=(start, start + pd.Timedelta(days=13)),
                        caseload=persons[persons["source_system"].isin(probation)], quiet=True)
     ctx.reports["people_links"] = linked
     ctx.reports["disorder_question"] = answer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from whatworks.store.geo import GB_LAT_RANGE, GB_LON_RANGE
+from whatworks._geo import GB_LAT_RANGE, GB_LON_RANGE
 
 
 def test_codes_are_synthetic_and_hierarchical(force):
@@ -49,7 +49,7 @@ def test_coordinates_in_great_britain(force):
     assert crimes["x"].between(400_000, 460_000).all() and crimes["y"].between(400_000, 460_000).all()
     assert crimes["lon"].between(-2.0, -1.0).all() and crimes["lat"].between(53.5, 54.1).all()
     # lon/lat really are the BNG point (pyproj round trip, metres)
-    from whatworks.store.geo import to_bng
+    from whatworks._geo import to_bng
 
     x, y = to_bng(crimes["lon"].to_numpy()[:500], crimes["lat"].to_numpy()[:500])
     assert np.abs(x - crimes["x"].to_numpy()[:500]).max() < 0.2

@@ -163,9 +163,9 @@ def check_key(where: str, key: Any) -> None:
     """Validate a pseudonymisation key early (before any work), without keeping it anywhere."""
     if key is None:
         return
-    from whatworks.privacy.pseudonymise import _key_bytes
+    from whatworks.privacy.pseudonymise import key_bytes
 
-    _key_bytes(where, key)
+    key_bytes(where, key)
 
 
 def check_top(where: str, top: Sequence[float]) -> tuple[float, ...]:

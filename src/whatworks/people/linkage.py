@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -365,7 +364,7 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
          label: str | None = None, dob_format: str | None = None, backend: str | None = None, spark: Any = None,
          max_pairs_em: float | None = None, max_pairs_u: float | None = None,
          prior_recall: float | None = None, memory_limit: str | None = None, seed: int | None = None,
-         key: str | bytes | None = None, quiet: bool = False) -> LinkResult:
+         key: str | bytes | None = None, connection: Any = None, quiet: bool = False) -> LinkResult:
     """Link person records across (and within) systems into people, with Splink.
 
     Parameters
@@ -409,6 +408,12 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
         two random records match (Splink's deterministic-rules estimator). ``None`` (not given) means 0.7.
     memory_limit : str, optional
         DuckDB memory limit (e.g. ``"4GB"``); beyond it DuckDB spills to a private temporary folder.
+    connection : DuckDB connection, optional
+        The connection Splink's work tables go in (DuckDB backend), from the store:
+        ``with store.linkage_connection() as con: link(..., connection=con)`` (a scratch in-memory database with the
+        store's memory limit; the store file itself is never written). ``None``: one is opened for this call by
+        :func:`whatworks.store.links.linkage_connection` (with ``memory_limit``) and closed after it. Cannot be
+        combined with ``memory_limit`` (set the limit when the connection is made) or with the Spark backend.
     seed : int, optional
         Seed (an integer ≥ 0) of the u sampling. ``None`` (not given) means 0, so results are reproducible either way.
         ``threshold``, ``backend``, ``max_pairs_em``, ``max_pairs_u``, ``prior_recall`` and ``seed`` are recorded in
@@ -486,6 +491,16 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
     check_key(fn, key)
     if backend == "spark":
         _check_spark_session(fn, spark)
+    if connection is not None:
+        if backend == "spark":
+            raise error(fn, "connection= is a DuckDB connection, but backend='spark' runs Splink on the SparkSession.",
+                        hint="Leave connection out with backend='spark'.")
+        if memory_limit is not None:
+            raise error(fn, "memory_limit= cannot be set on a connection that is handed in.", got=memory_limit,
+                        hint="Set it where the connection is made: store.linkage_connection(memory_limit='4GB').")
+        if not callable(getattr(connection, "execute", None)):
+            raise error(fn, "The 'connection' parameter must be a DuckDB connection.", got=type(connection).__name__,
+                        hint="with store.linkage_connection() as con: link(..., connection=con)")
     if len(records) < 2:
         raise error(fn, "At least two records are needed to link.", got=len(records))
     for c in (source, record_id):
@@ -538,7 +553,7 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
     model, edges, clusters = _run_splink(prepared, cols, (len(other), len(exact)), rules, backend=backend, spark=spark,
                                          threshold=threshold, max_pairs_em=max_pairs_em, max_pairs_u=max_pairs_u,
                                          prior_recall=prior_recall, memory_limit=memory_limit, seed=int(seed),
-                                         timings=timings)
+                                         connection=connection, timings=timings)
 
     t1 = time.perf_counter()
     comp = _number_clusters(prepared, clusters)
@@ -581,7 +596,8 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
 
 def _run_splink(prepared: pd.DataFrame, cols: set[str], n_other: tuple[int, int], rules: list[tuple[str, ...]], *, backend: str,
                 spark: Any, threshold: float, max_pairs_em: float, max_pairs_u: float, prior_recall: float,
-                memory_limit: str | None, seed: int, timings: dict) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+                memory_limit: str | None, seed: int, timings: dict,
+                connection: Any = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Train the model, score the blocked pairs, cluster them (connected components at the threshold) and return
     (model dict, pairs at or above the threshold, unique_id -> cluster_id)."""
     import time
@@ -592,16 +608,15 @@ def _run_splink(prepared: pd.DataFrame, cols: set[str], n_other: tuple[int, int]
     with contextlib.ExitStack() as stack:
         stack.enter_context(_splink_logging())
         if backend == "duckdb":
-            import duckdb
             from splink import DuckDBAPI
 
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="whatworks-link-"))
-            con = duckdb.connect(":memory:")
-            stack.callback(con.close)
-            con.execute(f"SET temp_directory = '{tmp}'")
-            con.execute("SET enable_progress_bar = false")
-            if memory_limit:
-                con.execute(f"SET memory_limit = '{memory_limit}'")
+            if connection is None:
+                # the store owns every database connection (DESIGN.md): a scratch in-memory one, settings quoted
+                from whatworks.store.links import linkage_connection
+
+                con = stack.enter_context(linkage_connection(memory_limit=memory_limit))
+            else:
+                con = connection
             db_api = DuckDBAPI(con)
         else:
             db_api = _spark_api(spark)

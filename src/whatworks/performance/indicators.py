@@ -155,20 +155,18 @@ class IndicatorsResult(Result):
 
 
 def _from_store(store, columns: list, source: str | None) -> pd.DataFrame:
-    """The store's ``crimes`` view, only the needed columns (duck-typed: analyses never import the store)."""
-    view = store.sql("SELECT * FROM crimes LIMIT 0")
-    wanted = [c for c in dict.fromkeys(c for c in columns if c) if c in view.columns]
-    missing = [c for c in columns if c and c not in view.columns and c != "last_outcome_category"]
+    """The needed columns of the store's crimes, through its named reads (``store.view_columns``, ``store.sources``,
+    ``store.crimes``): duck-typed, because analyses never import the store, and hold no SQL."""
+    view = store.view_columns("crimes")
+    wanted = [c for c in dict.fromkeys(c for c in columns if c) if c in view]
+    missing = [c for c in columns if c and c not in view and c != "last_outcome_category"]
     if missing:
-        raise error(WHERE, f"Column(s) {missing} are not in the store's crimes view.", expected=f"columns among {list(view.columns)}")
-    sources = store.sql("SELECT DISTINCT source_system FROM crimes")["source_system"].dropna().tolist()
+        raise error(WHERE, f"Column(s) {missing} are not in the store's crimes view.", expected=f"columns among {view}")
+    sources = store.sources("crimes")["source_system"].dropna().tolist()
     if source is None and len(sources) > 1:
         raise error(WHERE, f"The store holds crimes from several sources {sorted(sources)}, so counting them all would "
                     "count the same crime more than once.", hint="Pass source='police.uk' (or your force's system).")
-    cols = ", ".join('"' + c.replace('"', '""') + '"' for c in wanted)
-    if source is None:
-        return store.sql(f"SELECT {cols} FROM crimes")
-    return store.sql(f"SELECT {cols} FROM crimes WHERE source_system = ?", [source])
+    return store.crimes(source=source, columns=wanted)
 
 
 def _store_coverage(store, source: str | None):
@@ -283,7 +281,7 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
     [['2023/24', 1, 1], ['2024/25', 2, 0]]
     """
     by_cols = [by] if isinstance(by, str) else list(by or [])
-    if not isinstance(data, pd.DataFrame) and callable(getattr(data, "sql", None)):
+    if not isinstance(data, pd.DataFrame) and callable(getattr(data, "crimes", None)):
         if coverage is None:
             coverage = _store_coverage(data, source)
         data = _from_store(data, [date, crime_type, outcome, *by_cols], source)

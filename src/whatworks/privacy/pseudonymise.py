@@ -26,7 +26,7 @@ import pandas as pd
 
 from whatworks.errors import error
 
-__all__ = ["pseudonymise", "pseudonymise_columns", "new_key", "MIN_KEY_BYTES", "DEFAULT_LENGTH"]
+__all__ = ["pseudonymise", "pseudonymise_columns", "new_key", "key_bytes", "MIN_KEY_BYTES", "DEFAULT_LENGTH"]
 
 MIN_KEY_BYTES = 16      # 128 bits: shorter keys could be guessed
 DEFAULT_LENGTH = 16     # 16 hex characters = 64 bits; two of a million ids collide with probability ~3e-8
@@ -37,7 +37,9 @@ def new_key() -> str:
     return secrets.token_hex(32)
 
 
-def _key_bytes(where: str, key: Any) -> bytes:
+def key_bytes(where: str, key: Any) -> bytes:
+    """The key as bytes, checked: text (UTF-8) or bytes of at least :data:`MIN_KEY_BYTES` bytes, else a
+    :class:`~whatworks.errors.WhatworksError` reported under ``where`` (the function the user called)."""
     if isinstance(key, str):
         raw = key.encode("utf-8")
     elif isinstance(key, (bytes, bytearray)):
@@ -83,7 +85,7 @@ def pseudonymise(values: Iterable[Any] | Any, key: str | bytes, *, length: int =
     (16, True, None)
     """
     where = "pseudonymise"
-    k = _key_bytes(where, key)
+    k = key_bytes(where, key)
     if not isinstance(length, (int, np.integer)) or isinstance(length, bool) or not 8 <= length <= 64:
         raise error(where, "The 'length' parameter must be an integer from 8 to 64.", got=length)
     cache: dict[str, str] = {}

@@ -17,6 +17,7 @@ import pandas as pd
 
 from whatworks.errors import StoreError, WhatworksError, error
 from whatworks.store import policeuk as _policeuk
+from whatworks.store._reads_api import QUARANTINE_CATEGORIES, ApiReads
 from whatworks.store._reads_areas import AreaReads
 from whatworks.store._reads_place import PlaceReads
 from whatworks.store._register_store import RegisterStore
@@ -37,7 +38,7 @@ def default_store_path(path: str | os.PathLike | None = None) -> str:
     return os.environ.get(STORE_ENV) or DEFAULT_STORE
 
 
-class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
+class Store(ApiReads, PlaceReads, AreaReads, SurveyStore, RegisterStore):
     """An embedded whatworks store (a DuckDB file).
 
     Parameters
@@ -179,7 +180,7 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
             ``files``, ``rows_read``, ``rows_loaded``, ``rows_quarantined``, ``duplicates_skipped``, ``quarantine_reasons``.
         """
         self._require_writable()
-        from whatworks import __version__
+        from whatworks._version import __version__
 
         from whatworks.store._batch import deferred_checkpoint
 
@@ -199,7 +200,7 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
         ``on_unknown="skip"`` reports files that match no ``[[files]]`` block as refused instead of stopping.
         """
         self._require_writable()
-        from whatworks import __version__
+        from whatworks._version import __version__
         from whatworks.store import records as _records
         from whatworks.store._batch import deferred_checkpoint
 
@@ -314,7 +315,7 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
             Silence the announcement of covariate kinds chosen by name.
         """
         self._require_writable()
-        from whatworks import __version__
+        from whatworks._version import __version__
         from whatworks.store import areas as _areas
 
         return _areas.ingest(self.con, data, covariates=covariates, name=name, version=__version__, progress=progress,
@@ -522,7 +523,6 @@ class Store(PlaceReads, AreaReads, SurveyStore, RegisterStore):
         return self.sql("SELECT b.*, s.superseded_by FROM batches b LEFT JOIN superseded s USING (batch_id) ORDER BY batch_id")
 
 
-QUARANTINE_CATEGORIES = ("invalid", "duplicate")
 # The coverage kinds that say a month is held, for each view store.counts() reads.
 COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
                   "stops": ("stop_search", "stops")}

@@ -144,3 +144,48 @@ def months_covered(out: pd.DataFrame, cov: pd.DataFrame, by: Sequence[str], wher
     res = out.merge(held, on=[*split, *periods], how="left")
     res["months_covered"] = res["months_covered"].fillna(0).astype("int64")
     return res
+
+
+_MONTH_TEXT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def month_bounds(where: str, months) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``months`` as (first, last) month starts: ``"2024-06"`` (one month), ``("2024-04", "2025-03")`` (inclusive), or
+    None (every month). Anything else is a :class:`~whatworks.errors.WhatworksError` naming ``where``."""
+    if months is None:
+        return None
+    pair = (months, months) if isinstance(months, str) else months
+    if (not isinstance(pair, (tuple, list)) or len(pair) != 2
+            or not all(isinstance(m, str) and _MONTH_TEXT.match(m) for m in pair)):
+        raise error(where, "The 'months' parameter must be a month written YYYY-MM or a (first, last) pair of them.",
+                    got=months, hint='e.g. months="2024-06" or months=("2024-04", "2025-03")')
+    lo, hi = (pd.Timestamp(m + "-01") for m in pair)
+    if hi < lo:
+        raise error(where, "The 'months' range ends before it starts.", got=months,
+                    hint="Give the first month first: (first, last).")
+    return lo, hi
+
+
+def select(t, *, sources: Sequence[str] | None = None, months: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+           lsoa_codes: Sequence[str] | None = None, crime_types: Sequence[str] | None = None,
+           columns: Sequence[str] | None = None, order_by: Sequence[str] = ("month", "event_id")):
+    """Rows of Ibis table ``t`` kept by already-validated filters (``source_system`` in ``sources``, ``month`` in the
+    inclusive ``months`` range, ``lsoa_code`` in ``lsoa_codes``, ``crime_type`` in ``crime_types``), with ``columns``
+    (all when None), ordered by the ``order_by`` columns ``t`` has. An Ibis expression, so it runs on DuckDB or Spark."""
+    import ibis
+
+    if sources is not None:
+        t = t.filter(t["source_system"].isin(list(sources)))
+    if months is not None:
+        lo, hi = months
+        t = t.filter((t["month"] >= ibis.literal(lo.date())) & (t["month"] <= ibis.literal(hi.date())))
+    if lsoa_codes is not None:
+        t = t.filter(t["lsoa_code"].isin(list(lsoa_codes)))
+    if crime_types is not None:
+        t = t.filter(t["crime_type"].isin(list(crime_types)))
+    keys = [k for k in order_by if k in t.columns]
+    if keys:
+        t = t.order_by(keys)
+    if columns is not None:
+        t = t.select(list(columns))
+    return t

@@ -7,15 +7,17 @@ histories can be assembled inside the store; pseudonyms are applied only to outp
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+import contextlib
+import tempfile
+from typing import Any, Iterator, Mapping, Sequence
 
 import duckdb
 import pandas as pd
 
 from whatworks.errors import StoreError, error
-from whatworks.store._sql import run
+from whatworks.store._sql import quote_literal, run
 
-__all__ = ["persons", "save_links", "links", "involvements", "DEFAULT_ROLE_LABELS"]
+__all__ = ["persons", "save_links", "links", "involvements", "linkage_connection", "DEFAULT_ROLE_LABELS"]
 
 # event_persons.role -> the kind of involvement shown in histories
 DEFAULT_ROLE_LABELS: dict[str, str] = {"arrestee": "arrest", "searched": "stop and search", "offender": "offence",
@@ -111,3 +113,26 @@ def involvements(con: duckdb.DuckDBPyConnection, role_labels: Mapping[str, str] 
         WHERE e.kind <> 'outcome' AND e.occurred IS NOT NULL
         ORDER BY e.occurred, ep.source_system, ep.person_id"""
     return run(con, "read person involvements", sql).df()
+
+
+@contextlib.contextmanager
+def linkage_connection(*, memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A scratch in-memory DuckDB connection for Splink's work tables, closed (and its spill folder removed) on exit.
+
+    Splink writes its own tables; they never go into a store file. Settings are set as named steps with quoted
+    values: ``temp_directory`` (a private temporary folder), ``enable_progress_bar = false`` and, when given,
+    ``memory_limit`` (e.g. ``"2GB"``). :func:`whatworks.people.link` uses this when it is not handed a connection;
+    :meth:`whatworks.Store.linkage_connection` gives one with the store's memory limit.
+    """
+    if memory_limit is not None and (not isinstance(memory_limit, str) or not memory_limit.strip()):
+        raise error("linkage_connection", "The 'memory_limit' parameter must be text such as '2GB'.", got=memory_limit)
+    with tempfile.TemporaryDirectory(prefix="whatworks-link-") as tmp:
+        con = duckdb.connect(":memory:")
+        try:
+            run(con, "set linkage temp directory", f"SET temp_directory = {quote_literal(tmp)}")
+            run(con, "set linkage progress bar", "SET enable_progress_bar = false")
+            if memory_limit:
+                run(con, "set linkage memory limit", f"SET memory_limit = {quote_literal(memory_limit)}")
+            yield con
+        finally:
+            con.close()

@@ -477,7 +477,7 @@ def _month_or_nat(month_starts: pd.DatetimeIndex, idx: np.ndarray) -> np.ndarray
 
 
 def _lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from whatworks.store.geo import from_bng
+    from whatworks._geo import from_bng
 
     lon, lat = from_bng(x, y)
     return np.round(lon, 6), np.round(lat, 6)

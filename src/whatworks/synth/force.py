@@ -7,6 +7,7 @@ size can be written in bounded memory (``write_*`` stream the months); the defau
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -15,9 +16,13 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from whatworks._geo import from_bng
 from whatworks._validate import check_number
 from whatworks.errors import error
+from whatworks.store import writers as W
 from whatworks.synth import _constants as C
 from whatworks.synth import interventions as _iv
 from whatworks.synth.crimes import (RMS_COLUMNS, TRUTH_COLUMNS, TYPES, CrimeModel, CrimeStream, build_model,
@@ -251,33 +256,23 @@ class SyntheticForce:
     def write_policeuk(self, directory: str | Path, *, archive: bool = True) -> dict[str, Path]:
         """Write the police.uk archive: ``DIR/YYYY-MM/YYYY-MM-synthshire-{street,outcomes,stop-and-search}.csv``
         and (``archive=True``) the zip of it all as ``DIR.zip`` beside the folder. Returns the paths."""
-        from whatworks.store.writers import write_force
-
         return write_force(self, policeuk=directory, archive=archive)
 
     def write_records(self, directory: str | Path) -> dict[str, Path]:
         """Write the RMS export (crimes, stops, arrests, roles, persons per system) and its ``mapping.toml``."""
-        from whatworks.store.writers import write_force
-
         return write_force(self, records=directory)
 
     def write_tables(self, directory: str | Path) -> dict[str, Path]:
         """Write the analyst tables (areas, segments, survey, margins, workforce, interventions) as CSV."""
-        from whatworks.store.writers import write_force
-
         return write_force(self, tables=directory)
 
     def write_truth(self, directory: str | Path) -> dict[str, Path]:
         """Write ``truth.json`` and the row-level truth tables as CSV."""
-        from whatworks.store.writers import write_force
-
         return write_force(self, truth=directory)
 
     def write_all(self, directory: str | Path, *, archive: bool = True) -> dict[str, Path]:
         """Write everything in one pass over the months: ``policeuk/`` (+ ``policeuk.zip``), ``records/``,
         ``tables/`` and ``truth/`` under ``directory``."""
-        from whatworks.store.writers import write_force
-
         d = Path(directory)
         return write_force(self, policeuk=d / "policeuk", records=d / "records", tables=d / "tables", truth=d / "truth",
                            archive=archive)
@@ -483,3 +478,410 @@ def generate(seed: int = 0, crimes: int = 200_000, months: int = 36, boroughs: i
     if keep:
         engine.ensure_final()
     return force
+
+
+# ================================================================================================ files
+# The synthetic force renders its own files' rows here and hands them to the store's generic writers
+# (whatworks.store.writers: only the store writes files; it knows no synth). Months are streamed: each month's
+# crimes and stops are written as soon as they are generated, and outcome rows wait in a buffer only until their own
+# month's file is written, so memory stays bounded whatever the size.
+#
+# police.uk (``DIR/YYYY-MM/YYYY-MM-synthshire-street.csv``, ``-outcomes.csv``, ``-stop-and-search.csv``, and the zip
+# of the whole archive as ``DIR.zip``): the exact police.uk headers (REFERENCE.md), ``Month`` as ``YYYY-MM``, points
+# snapped to the street segment's anonymous map point with "On or near <street>", blank Crime ID and outcome for ASB,
+# 64-hex Crime IDs, rows published without a location ("No Location", blank coordinates and LSOA), stop-and-search
+# ``Date`` as ISO 8601 with the UK offset. RMS export (``DIR/crimes.csv``, ``stops.csv``, ``arrests.csv``,
+# ``roles.csv``, ``persons-<system>.csv`` and ``DIR/mapping.toml``): the force's own column names, offence codes and
+# date formats, which ``mapping.toml`` translates for :meth:`whatworks.store.Store.ingest_records`.
+
+RMS_DATE = "%d/%m/%Y %H:%M"
+# Person files per system: (file name, column headers, dob format, delimiter). Different systems, different habits.
+PERSON_FILES = {
+    "synthshire-rms": ("persons-rms.csv", ("PersonRef", "Forename", "Surname", "DOB", "Sex", "Ethnicity", "Postcode"),
+                       "%d/%m/%Y", ","),
+    "synthshire-custody": ("persons-custody.csv", ("CustodyRef", "FirstName", "LastName", "DateOfBirth", "Gender",
+                                                   "EthnicGroup", "HomePostcode"), "%Y-%m-%d", ","),
+    "synthshire-stopsearch": ("persons-stopsearch.csv", ("SubjectRef", "Forename", "Surname", "DOB", "Sex", "Ethnicity",
+                                                         "Postcode"), "%d-%b-%Y", ","),
+    "synthshire-probation": ("persons-probation.csv", ("CaseRef", "GivenName", "FamilyName", "BirthDate", "Sex",
+                                                       "Ethnicity", "Postcode"), "%d/%m/%Y", ";"),
+}
+ROLE_CODES = {"victim": "VIC", "offender": "OFF"}
+KIND_CODES = {"crime": "CRIME", "asb": "ASB"}
+
+
+
+def _check_vocabularies() -> None:
+    words = [C.FORCE_NAME, C.NOT_STATED, C.NFA, *C.CRIME_TYPES, *C.OUTCOME_CATEGORIES, *C.SEARCH_TYPES, *C.AGE_RANGES,
+             *C.ETHNIC_GROUPS, *C.OBJECTS, *(v[1] for v in C.OBJECTS.values()), *C.FIND_OUTCOMES,
+             *(x for v in C.SELF_DEFINED.values() for x in v), *C.RMS_OFFENCE_CODES.values()]
+    W.check_text(words, "vocabulary")
+
+
+class _Segments:
+    """Per street segment, the police.uk strings (map point, "On or near", LSOA), built once."""
+
+    def __init__(self, force: "SyntheticForce"):
+        geo = force.geography
+        seg = geo.segments
+        lon, lat = from_bng(seg["x"].to_numpy(), seg["y"].to_numpy())
+        self.lon = pa.array([f"{v:.6f}" for v in lon], pa.string())
+        self.lat = pa.array([f"{v:.6f}" for v in lat], pa.string())
+        self.location = pa.array(["On or near " + s for s in seg["street"]], pa.string())
+        self.street = pa.array(list(seg["street"]), pa.string())
+        names = dict(zip(geo.lsoas["code"], geo.lsoas["name"]))
+        W.check_text(set(seg["street"]) | set(names.values()), "street or area name")
+        self.lsoa_code = pa.array(list(seg["lsoa_code"]), pa.string())
+        self.lsoa_name = pa.array([names[c] for c in seg["lsoa_code"]], pa.string())
+
+    def take(self, attr: str, seg: np.ndarray) -> pa.Array:
+        return pc.take(getattr(self, attr), pa.array(np.asarray(seg, dtype=np.int64)))
+
+
+class PoliceUKWriter:
+    """Writes one month folder per :meth:`month` call (street, outcomes, stop-and-search) and zips as it goes."""
+
+    def __init__(self, force: "SyntheticForce", directory: Path, segments: _Segments, *, archive: bool):
+        self.force, self.dir, self.seg, self.archive = force, Path(directory), segments, archive
+        self.name, self.slug = C.FORCE_NAME, C.FORCE_SLUG
+        self.labels = force.month_labels
+        self.pending: dict[int, list[pa.Table]] = {}
+        _check_vocabularies()
+        self.zipper = None
+        if archive:
+            last = pd.Timestamp(self.labels[-1] + "-01")
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.zipper = W.Zipper(self.dir.with_name(self.dir.name + ".zip"), (max(last.year, 1980), last.month, 1, 0, 0, 0))
+
+    def _path(self, label: str, kind: str) -> Path:
+        d = self.dir / label
+        d.mkdir(parents=True, exist_ok=True)
+        return d / f"{label}-{self.slug}-{kind}.csv"
+
+    def month(self, batch) -> None:
+        cf, sf, label = batch.crimes, batch.stops, batch.label
+        n = len(cf)
+        seg = cf["segment_id"].to_numpy()
+        located = cf["located_on_policeuk"].to_numpy()
+        cols = {
+            "Crime ID": W.text_array(cf["crime_id"]), "Month": W.const_array(label, n), "Reported by": W.const_array(self.name, n),
+            "Falls within": W.const_array(self.name, n),
+            "Longitude": W.masked(self.seg.take("lon", seg), located), "Latitude": W.masked(self.seg.take("lat", seg), located),
+            "Location": W.masked(self.seg.take("location", seg), located, W.NO_LOCATION),
+            "LSOA code": W.masked(self.seg.take("lsoa_code", seg), located),
+            "LSOA name": W.masked(self.seg.take("lsoa_name", seg), located),
+            "Crime type": W.text_array(cf["crime_type"]), "Last outcome category": W.text_array(cf["outcome"]), "Context": W.const_array(None, n),
+        }
+        path = self._path(label, "street")
+        with open(path, "wb") as fh:
+            W.write_header(fh, W.STREET_HEADER)
+            W.write_columns(fh, cols, W.STREET_HEADER)
+
+        # outcomes: rows wait for their own month's file
+        out = outcome_rows(cf)
+        if len(out):
+            om = out["month"].to_numpy().astype("datetime64[M]")
+            first = np.datetime64(self.labels[0], "M")
+            idx = (om - first).astype(np.int64)
+            seg_o = out["segment_id"].to_numpy()
+            loc_o = out["located_on_policeuk"].to_numpy()
+            k = len(out)
+            labels = pa.array(np.array(self.labels, dtype=object)[idx].tolist(), pa.string())
+            table = pa.table({
+                "Crime ID": W.text_array(out["crime_id"]), "Month": labels, "Reported by": W.const_array(self.name, k),
+                "Falls within": W.const_array(self.name, k),
+                "Longitude": W.masked(self.seg.take("lon", seg_o), loc_o), "Latitude": W.masked(self.seg.take("lat", seg_o), loc_o),
+                "Location": W.masked(self.seg.take("location", seg_o), loc_o, W.NO_LOCATION),
+                "LSOA code": W.masked(self.seg.take("lsoa_code", seg_o), loc_o),
+                "LSOA name": W.masked(self.seg.take("lsoa_name", seg_o), loc_o),
+                "Outcome type": W.text_array(out["outcome_type"]),
+            })
+            for i in np.unique(idx):
+                self.pending.setdefault(int(i), []).append(table.filter(pa.array(idx == i)))
+        parts = self.pending.pop(batch.month, [])
+        path = self._path(label, "outcomes")
+        with open(path, "wb") as fh:
+            W.write_header(fh, W.OUTCOMES_HEADER)
+            for t in parts:
+                W.write_table(fh, t)
+
+        # stop and search
+        k = len(sf)
+        seg_s = sf["segment_id"].to_numpy()
+        loc_s = sf["located_on_policeuk"].to_numpy()
+        offset = np.where(sf["utc_offset_minutes"].to_numpy() == 60, "+01:00", "+00:00")
+        date = pc.binary_join_element_wise(W.strftime_array(sf["occurred"].to_numpy(), "%Y-%m-%dT%H:%M:%S"),
+                                           pa.array(offset.tolist(), pa.string()), "")
+        cols = {
+            "Type": W.text_array(sf["search_type"]), "Date": date, "Part of a policing operation": W.text_array(sf["part_of_operation"]),
+            "Policing operation": W.text_array(sf["operation_name"]),
+            "Latitude": W.masked(self.seg.take("lat", seg_s), loc_s), "Longitude": W.masked(self.seg.take("lon", seg_s), loc_s),
+            "Gender": W.text_array(sf["gender"]), "Age range": W.text_array(sf["age_range"]),
+            "Self-defined ethnicity": W.text_array(sf["self_defined_ethnicity"]),
+            "Officer-defined ethnicity": W.text_array(sf["officer_defined_ethnicity"]), "Legislation": W.text_array(sf["legislation"]),
+            "Object of search": W.text_array(sf["object_of_search"]), "Outcome": W.text_array(sf["outcome"]),
+            "Outcome linked to object of search": W.text_array(sf["outcome_linked_to_object"]),
+            "Removal of more than just outer clothing": W.text_array(sf["removal_of_more_than_outer_clothing"]),
+        }
+        path = self._path(label, "stop-and-search")
+        with open(path, "wb") as fh:
+            W.write_header(fh, W.STOP_HEADER)
+            W.write_columns(fh, cols, W.STOP_HEADER)
+        if self.zipper is not None:
+            for kind in ("outcomes", "stop-and-search", "street"):   # sorted order within the month
+                self.zipper.add(self._path(label, kind), f"{label}/{label}-{self.slug}-{kind}.csv")
+
+    def finish(self) -> dict[str, Path]:
+        paths = {"policeuk": self.dir}
+        if self.zipper is not None:
+            self.zipper.close()
+            paths["policeuk_zip"] = self.zipper.path
+        return paths
+
+    def abort(self) -> BaseException | None:
+        """Stop the zip thread after a failure elsewhere; returns the zip thread's own error, if any."""
+        if self.zipper is None:
+            return None
+        z = self.zipper
+        z.queue.put(None)
+        z.thread.join()
+        z.zf.close()
+        return z.error
+
+
+class RecordsWriter:
+    """Appends each month to the RMS export files; writes the persons files and ``mapping.toml`` at the end."""
+
+    CRIMES = ("CrimeRef", "RecordType", "Committed", "Offence", "Easting", "Northing", "LSOA", "Street", "Outcome")
+    STOPS = ("SearchRef", "SearchDateTime", "SubjectRef", "Easting", "Northing", "LSOA", "SearchType", "Gender", "AgeRange",
+             "SelfDefinedEthnicity", "OfficerDefinedEthnicity", "Legislation", "ObjectOfSearch", "Outcome",
+             "OutcomeLinkedToObject", "MoreThanOuterClothing", "PartOfOperation", "OperationName")
+    ARRESTS = ("ArrestRef", "ArrestDateTime", "CustodyRef", "Offence", "Easting", "Northing", "LSOA", "ArrestOutcome")
+    ROLES = ("CrimeRef", "PersonRef", "Role")
+
+    def __init__(self, force: "SyntheticForce", directory: Path, segments: _Segments):
+        self.force, self.dir, self.seg, self.C = force, Path(directory), segments, C
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.fh = {}
+        for name, header in (("crimes", self.CRIMES), ("stops", self.STOPS), ("arrests", self.ARRESTS), ("roles", self.ROLES)):
+            fh = open(self.dir / f"{name}.csv", "wb")
+            W.write_header(fh, header)
+            self.fh[name] = fh
+        codes = C.RMS_OFFENCE_CODES
+        self.offence_codes = pa.array([codes[t] for t in C.CRIME_TYPES], pa.string())
+
+    def _offence(self, s: pd.Series) -> pa.Array:
+        codes = s.cat.codes.to_numpy() if isinstance(s.dtype, pd.CategoricalDtype) else \
+            pd.Categorical(s, categories=list(self.C.CRIME_TYPES)).codes
+        return pc.take(self.offence_codes, pa.array(codes, mask=codes < 0))
+
+    def month(self, batch) -> None:
+        cf, sf = batch.crimes, batch.stops
+        seg = cf["segment_id"].to_numpy()
+        kind = np.where(cf["kind"].to_numpy() == "asb", KIND_CODES["asb"], KIND_CODES["crime"])
+        W.write_columns(self.fh["crimes"], {
+            "CrimeRef": W.text_array(cf["reference"]), "RecordType": pa.array(kind.tolist(), pa.string()),
+            "Committed": W.strftime_array(cf["occurred"].to_numpy(), RMS_DATE), "Offence": self._offence(cf["crime_type"]),
+            "Easting": W.int_array(cf["x"]), "Northing": W.int_array(cf["y"]), "LSOA": self.seg.take("lsoa_code", seg),
+            "Street": self.seg.take("street", seg), "Outcome": W.text_array(cf["outcome"]),
+        }, self.CRIMES)
+        yn = {"True": "Y", "False": "N"}
+        W.write_columns(self.fh["stops"], {
+            "SearchRef": W.text_array(sf["reference"]), "SearchDateTime": W.strftime_array(sf["occurred"].to_numpy(), RMS_DATE),
+            "SubjectRef": W.text_array(sf["person_id"]), "Easting": W.int_array(sf["x"]), "Northing": W.int_array(sf["y"]),
+            "LSOA": W.text_array(sf["lsoa_code"]), "SearchType": W.text_array(sf["search_type"]), "Gender": W.text_array(sf["gender"]),
+            "AgeRange": W.text_array(sf["age_range"]), "SelfDefinedEthnicity": W.text_array(sf["self_defined_ethnicity"]),
+            "OfficerDefinedEthnicity": W.text_array(sf["officer_defined_ethnicity"]), "Legislation": W.text_array(sf["legislation"]),
+            "ObjectOfSearch": W.text_array(sf["object_of_search"]), "Outcome": W.text_array(sf["outcome"]),
+            "OutcomeLinkedToObject": W.text_array(sf["outcome_linked_to_object"].map(yn)),
+            "MoreThanOuterClothing": W.text_array(sf["removal_of_more_than_outer_clothing"].map(yn)),
+            "PartOfOperation": W.text_array(sf["part_of_operation"].map(yn)), "OperationName": W.text_array(sf["operation_name"]),
+        }, self.STOPS)
+        ar = arrest_rows(cf)
+        W.write_columns(self.fh["arrests"], {
+            "ArrestRef": W.text_array(ar["reference"]), "ArrestDateTime": W.strftime_array(ar["occurred"].to_numpy(), RMS_DATE),
+            "CustodyRef": W.text_array(ar["person_id"]), "Offence": self._offence(ar["crime_type"]), "Easting": W.int_array(ar["x"]),
+            "Northing": W.int_array(ar["y"]), "LSOA": W.text_array(ar["lsoa_code"]), "ArrestOutcome": W.text_array(ar["outcome"]),
+        }, self.ARRESTS)
+        rr = role_rows(cf)
+        W.write_columns(self.fh["roles"], {"CrimeRef": W.text_array(rr["reference"]), "PersonRef": W.text_array(rr["person_id"]),
+                                  "Role": W.text_array(rr["role"].map(ROLE_CODES))}, self.ROLES)
+
+    def finish(self, final: dict) -> dict[str, Path]:
+        for fh in self.fh.values():
+            fh.close()
+        persons = final["persons"]
+        for system, (fname, header, dob_fmt, delim) in PERSON_FILES.items():
+            p = persons[persons["source_system"] == system]
+            dob = pd.to_datetime(p["dob"], format="%Y-%m-%d").to_numpy().astype("datetime64[s]")
+            dob_txt = pc.strftime(pa.array(dob, pa.timestamp("s"), from_pandas=True), format=dob_fmt)
+            cols = dict(zip(header, (W.text_array(p["person_id"]), W.text_array(p["first_name"]), W.text_array(p["surname"]), dob_txt,
+                                     W.text_array(p["sex"]), W.text_array(p["ethnicity"]), W.text_array(p["postcode"]))))
+            with open(self.dir / fname, "wb") as fh:
+                W.write_header(fh, header, delim)
+                W.write_table(fh, pa.table({n: cols[n] for n in header}), delim, check=True)
+        mapping = self.dir / "mapping.toml"
+        mapping.write_text(mapping_toml(), encoding="utf-8")
+        return {"records": self.dir, "mapping": mapping}
+
+
+def mapping_toml() -> str:
+    """The mapping file that reads the synthetic RMS export (docs/records-mapping.md, version 1)."""
+    out = io.StringIO()
+    w = out.write
+    w("# Mapping for the synthetic force's RMS export, written by whatworks.synth (docs/synth.md).\n")
+    w("# Load with: whatworks ingest records <this folder> --mapping <this folder>/mapping.toml\n")
+    w("version = 1\n")
+    w(f"source_system = {W.toml_str(C.RMS_SYSTEM)}\n")
+    w(f"force = {W.toml_str(C.FORCE_NAME)}\n\n")
+
+    def block(pattern, table, columns, *, formats=None, codes=None, source_system=None, delimiter=None):
+        w("[[files]]\n")
+        w(f"pattern = {W.toml_str(pattern)}\n")
+        w(f"table = {W.toml_str(table)}\n")
+        if source_system:
+            w(f"source_system = {W.toml_str(source_system)}\n")
+        if delimiter:
+            w(f"delimiter = {W.toml_str(delimiter)}\n")
+        w("\n[files.columns]\n")
+        for k, v in columns.items():
+            w(f"{k} = {W.toml_str(v)}\n")
+        if formats:
+            w("\n[files.formats]\n")
+            for k, v in formats.items():
+                w(f"{k} = [{', '.join(W.toml_str(f) for f in v)}]\n")
+        for col, table_codes in (codes or {}).items():
+            w(f"\n[files.codes.{col}]\n")
+            for k, v in table_codes.items():
+                w(f"{W.toml_str(k)} = {W.toml_str(v)}\n")
+        w("\n")
+
+    offence = {code: t for t, code in C.RMS_OFFENCE_CODES.items()}
+    block("crimes.csv", "crimes", {"reference": "CrimeRef", "kind": "RecordType", "occurred": "Committed",
+                                   "crime_type": "Offence", "x": "Easting", "y": "Northing", "lsoa_code": "LSOA",
+                                   "location": "Street", "outcome": "Outcome"},
+          formats={"occurred": [RMS_DATE]},
+          codes={"crime_type": offence, "kind": {v: k for k, v in KIND_CODES.items()}})
+    block("stops.csv", "stops", {"reference": "SearchRef", "occurred": "SearchDateTime", "person_id": "SubjectRef",
+                                 "x": "Easting", "y": "Northing", "lsoa_code": "LSOA", "search_type": "SearchType",
+                                 "gender": "Gender", "age_range": "AgeRange",
+                                 "self_defined_ethnicity": "SelfDefinedEthnicity",
+                                 "officer_defined_ethnicity": "OfficerDefinedEthnicity", "legislation": "Legislation",
+                                 "object_of_search": "ObjectOfSearch", "outcome": "Outcome",
+                                 "outcome_linked_to_object": "OutcomeLinkedToObject",
+                                 "removal_of_more_than_outer_clothing": "MoreThanOuterClothing",
+                                 "part_of_operation": "PartOfOperation", "operation_name": "OperationName"},
+          formats={"occurred": [RMS_DATE]}, source_system=C.STOPS_SYSTEM)
+    block("arrests.csv", "arrests", {"reference": "ArrestRef", "occurred": "ArrestDateTime", "person_id": "CustodyRef",
+                                     "crime_type": "Offence", "x": "Easting", "y": "Northing", "lsoa_code": "LSOA",
+                                     "outcome": "ArrestOutcome"},
+          formats={"occurred": [RMS_DATE]}, codes={"crime_type": offence}, source_system=C.CUSTODY_SYSTEM)
+    block("roles.csv", "roles", {"reference": "CrimeRef", "person_id": "PersonRef", "role": "Role"},
+          codes={"role": {v: k for k, v in ROLE_CODES.items()}})
+    for system, (fname, header, dob_fmt, delim) in PERSON_FILES.items():
+        cols = dict(zip(("person_id", "first_name", "surname", "dob", "sex", "ethnicity", "postcode"), header))
+        block(fname, "persons", cols, formats={"dob": [dob_fmt]},
+              source_system=None if system == C.RMS_SYSTEM else system, delimiter=None if delim == "," else delim)
+    return out.getvalue()
+
+
+def write_tables(force: "SyntheticForce", directory: Path, final: dict) -> dict[str, Path]:
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in TABLE_FILES:
+        table = final["om_programme"] if name == "om_programme" else force.tables[name]
+        paths[f"table_{name}"] = W.write_csv(table, d / f"{name}.csv")
+    paths["tables"] = d
+    return paths
+
+
+class TruthWriter:
+    """Streams the row-level truth of crimes and stops; writes ``truth.json`` and the other truth tables at the end."""
+
+    def __init__(self, force: "SyntheticForce", directory: Path):
+        self.force, self.dir = force, Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.crime_cols, self.stop_cols = TRUTH_COLUMNS, STOP_TRUTH_COLUMNS
+        self.crimes = open(self.dir / "crimes_truth.csv", "wb")
+        W.write_header(self.crimes, self.crime_cols)
+        self.stops = open(self.dir / "stops_truth.csv", "wb")
+        W.write_header(self.stops, self.stop_cols)
+
+    def month(self, batch) -> None:
+        cf, sf = batch.crimes, batch.stops
+        W.write_table(self.crimes, pa.table({c: (W.text_array(cf[c]) if cf[c].dtype == object or isinstance(cf[c].dtype, pd.ArrowDtype)
+                                                else pa.array(cf[c].to_numpy())) for c in self.crime_cols}))
+        W.write_table(self.stops, pa.table({c: (W.text_array(sf[c]) if sf[c].dtype == object else pa.array(sf[c].to_numpy()))
+                                           for c in self.stop_cols}))
+
+    def finish(self, final: dict) -> dict[str, Path]:
+        self.crimes.close()
+        self.stops.close()
+        paths = {"truth": self.dir}
+        paths["truth_person_identity"] = W.write_csv(final["person_identity"], self.dir / "person_identity.csv")
+        paths["truth_om_programme"] = W.write_csv(final["om_truth"], self.dir / "om_programme_truth.csv")
+        paths["truth_survey"] = W.write_csv(self.force.truth_tables["survey"], self.dir / "survey_truth.csv")
+        paths["truth_segment_risk"] = W.write_csv(self.force.truth_tables["segment_risk"], self.dir / "segment_risk_truth.csv")
+        tj = self.dir / "truth.json"
+        tj.write_text(self.force.truth_json(), encoding="utf-8")
+        paths["truth_json"] = tj
+        paths["truth_crimes"] = self.dir / "crimes_truth.csv"
+        paths["truth_stops"] = self.dir / "stops_truth.csv"
+        return paths
+
+
+TABLE_FILES = ("areas", "segments", "survey", "survey_margins", "workforce", "hotspot_trial", "policy_adoption",
+               "interventions", "om_programme")
+TRUTH_FILES = ("truth.json", "crimes_truth.csv", "stops_truth.csv", "person_identity.csv", "om_programme_truth.csv",
+               "survey_truth.csv", "segment_risk_truth.csv")
+
+
+def write_force(force: "SyntheticForce", *, policeuk: str | Path | None = None, records: str | Path | None = None,
+                tables: str | Path | None = None, truth: str | Path | None = None, archive: bool = True) -> dict[str, Path]:
+    """Write any of the four outputs of ``force`` in one pass over its months. Returns every path written.
+
+    Parameters
+    ----------
+    force : SyntheticForce
+    policeuk, records, tables, truth : path-like, optional
+        Folders for the police.uk archive (its zip goes beside it as ``<folder>.zip`` when ``archive``), the RMS
+        export with ``mapping.toml``, the analyst tables and the truth. A folder that exists may only hold files of
+        the same names (they are replaced); anything else is refused with a :class:`WhatworksError`.
+    archive : bool, default True
+        Also zip the police.uk archive.
+    """
+    W.check_folder(Path(policeuk) if policeuk else None, set(force.month_labels), "police.uk")
+    W.check_folder(Path(records) if records else None, {"crimes.csv", "stops.csv", "arrests.csv", "roles.csv", "mapping.toml",
+                                                       *(v[0] for v in PERSON_FILES.values())}, "records")
+    W.check_folder(Path(tables) if tables else None, {f"{t}.csv" for t in TABLE_FILES}, "tables")
+    W.check_folder(Path(truth) if truth else None, set(TRUTH_FILES), "truth")
+    if set(PERSON_FILES) != set(C.PERSON_SYSTEMS):
+        raise error("write", "Every person system needs a file layout in PERSON_FILES.", got=sorted(PERSON_FILES))
+    segs = _Segments(force) if (policeuk or records) else None
+    writers = []
+    pu = PoliceUKWriter(force, Path(policeuk), segs, archive=archive) if policeuk else None
+    rw = RecordsWriter(force, Path(records), segs) if records else None
+    tw = TruthWriter(force, Path(truth)) if truth else None
+    writers = [w for w in (pu, rw, tw) if w is not None]
+    if writers:
+        try:
+            for batch in force.iter_months():
+                for w in writers:
+                    w.month(batch)
+        except BaseException as exc:
+            zip_error = pu.abort() if pu else None
+            if zip_error is not None:
+                exc.add_note(f"the police.uk zip writer also failed: {zip_error!r}")
+            raise
+    final = force.finalised()
+    paths: dict[str, Path] = {}
+    if pu:
+        paths.update(pu.finish())
+    if rw:
+        paths.update(rw.finish(final))
+    if tables:
+        paths.update(write_tables(force, Path(tables), final))
+    if tw:
+        paths.update(tw.finish(final))
+    return paths
