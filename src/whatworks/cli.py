@@ -613,6 +613,12 @@ def pack(area: Optional[str] = typer.Option(None, "--area", help="Area code or n
          harm_weights: Optional[Path] = typer.Option(None, "--harm-weights", help="CSV with columns crime_type,weight (your own weights)."),
          no_hotspots: bool = typer.Option(False, "--no-hotspots", help="Leave out the hot-spot map."),
          overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file that whatworks did not write."),
+         public: bool = typer.Option(False, "--public", help="Write the public version: small counts suppressed (with "
+                                     "secondary suppression), person-level lists left out (docs/report.md, Publishing)."),
+         disclosure_threshold: Optional[int] = typer.Option(
+             None, "--disclosure-threshold", help="With --public: counts from 1 to one under N are suppressed (default 5)."),
+         marking: Optional[str] = typer.Option(
+             None, "--marking", help="Security marking of a working pack (default: OFFICIAL-SENSITIVE — not for publication)."),
          store: Optional[Path] = StoreOpt):
     """Write the performance pack: one self-contained HTML file (SPC charts, verdicts, year on year, funnels, harm)."""
     from whatworks.report import pack as build
@@ -620,7 +626,7 @@ def pack(area: Optional[str] = typer.Option(None, "--area", help="Area code or n
     weights = _read_weights(harm_weights)
     with _open(store, read_only=True) as s:
         r = build(s, area=area, period=period, out=out, source=source, harm_weights=weights, hotspots=not no_hotspots,
-                  overwrite=overwrite)
+                  overwrite=overwrite, public=public, disclosure_threshold=disclosure_threshold, marking=marking)
     say(r.summary())
 
 
@@ -630,12 +636,19 @@ def landscape(area: str = typer.Option(..., "--area", help="Area code or name (a
               period: Optional[str] = typer.Option(None, "--period", help="First..last month (default: latest 12 months)."),
               source: Optional[str] = typer.Option(None, "--source", help="Source system whose crimes to count."),
               overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing file that whatworks did not write."),
+              public: bool = typer.Option(False, "--public", help="Write the public version: small counts suppressed "
+                                          "(with secondary suppression), workforce left out (docs/report.md, Publishing)."),
+              disclosure_threshold: Optional[int] = typer.Option(
+                  None, "--disclosure-threshold", help="With --public: counts from 1 to one under N are suppressed (default 5)."),
+              marking: Optional[str] = typer.Option(
+                  None, "--marking", help="Security marking of a working landscape (default: OFFICIAL-SENSITIVE — not for publication)."),
               store: Optional[Path] = StoreOpt):
     """Write a one-page profile of an area: crime mix and trend against its most similar areas, residents, workforce."""
     from whatworks.report import landscape as build
 
     with _open(store, read_only=True) as s:
-        r = build(s, area, out=out, period=period, source=source, overwrite=overwrite)
+        r = build(s, area, out=out, period=period, source=source, overwrite=overwrite, public=public,
+                  disclosure_threshold=disclosure_threshold, marking=marking)
     say(r.summary())
 
 
@@ -664,7 +677,7 @@ def _mount_optional() -> None:
         mod.register(ingest_app if first == "ingest_app" else app)
 
 
-_CAPABILITY_CLIS = ("whatworks._cli_spc", "whatworks._cli_impact", "whatworks._cli_survey", "whatworks._cli_evidence")
+_CAPABILITY_CLIS = ("whatworks._cli_spc", "whatworks._cli_impact", "whatworks._cli_survey", "whatworks._cli_evidence", "whatworks._cli_app")
 
 
 _mount_optional()

@@ -29,11 +29,15 @@ from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import Result, new_axes
 from whatworks.errors import error
 
-__all__ = ["suppress", "SuppressionResult", "DEFAULT_THRESHOLD", "TOTAL"]
+__all__ = ["suppress", "SuppressionResult", "DEFAULT_THRESHOLD", "TOTAL", "MARKER", "DEFAULT_MARKING", "Publishing",
+           "choose_publishing", "rule_text"]
 
 WHERE = "suppress"
 DEFAULT_THRESHOLD = 5
 TOTAL = "Total"
+MARKER = "[c]"                 # ONS's mark for a confidential (suppressed) cell
+# The Government Security Classifications marking for a force's working outputs: what every non-public output says.
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE — not for publication"
 
 
 @dataclass(frozen=True, repr=False)
@@ -170,7 +174,7 @@ def _audit(full, hidden, small, lines, zeros) -> None:
 
 
 def suppress(table: pd.DataFrame, *, threshold: int | None = None, zeros: bool = False,
-             quiet: bool = False) -> SuppressionResult:
+             also: pd.DataFrame | None = None, quiet: bool = False) -> SuppressionResult:
     """Suppress small cells of a table of counts, with complementary suppression, and add its totals.
 
     Parameters
@@ -182,6 +186,9 @@ def suppress(table: pd.DataFrame, *, threshold: int | None = None, zeros: bool =
         Cells with ``0 < count < threshold`` are suppressed (default 5, announced).
     zeros : bool, default False
         Suppress zeros as well (a zero can disclose, e.g. "no searches of this group found anything").
+    also : DataFrame of bool, optional
+        Body cells to hide whatever their size (same index and columns as ``table``), e.g. figures hidden in another
+        table of the same page; secondary suppression then protects them too.
     quiet : bool, default False
 
     Returns
@@ -212,6 +219,11 @@ def suppress(table: pd.DataFrame, *, threshold: int | None = None, zeros: bool =
     full[n_r, n_c] = values.sum()
     small = (full < thr) & ((full > 0) | zeros)
     hidden = small.copy()
+    if also is not None:
+        if not isinstance(also, pd.DataFrame) or also.shape != table.shape:
+            raise error(WHERE, "The 'also' parameter must be a DataFrame of True/False the shape of the table.",
+                        got=getattr(also, "shape", type(also).__name__), expected=table.shape)
+        hidden[:n_r, :n_c] |= also.reindex(index=table.index, columns=table.columns).fillna(False).to_numpy(bool)
     # every row (cells + its total) and every column (cells + its total) is a published sum
     lines = [[(i, j) for j in range(n_c + 1)] for i in range(n_r + 1)] + \
             [[(i, j) for i in range(n_r + 1)] for j in range(n_c + 1)]
@@ -223,3 +235,93 @@ def suppress(table: pd.DataFrame, *, threshold: int | None = None, zeros: bool =
     return SuppressionResult(table=out, settings=settings,
                              suppressed=pd.DataFrame(hidden, index=index, columns=columns),
                              primary=pd.DataFrame(small, index=index, columns=columns))
+
+
+def rule_text(threshold: int) -> str:
+    """The disclosure rule as every public output names it."""
+    return f"cells under {int(threshold)} suppressed, with secondary suppression"
+
+
+@dataclass(frozen=True)
+class Publishing:
+    """Whether an output is the public version, and under which rule (see :func:`choose_publishing`).
+
+    ``public=False``: a working output, marked ``marking`` and otherwise unchanged. ``public=True``: every published
+    table of counts goes through :func:`suppress` with ``threshold``; figures computed from a hidden count are hidden.
+    """
+
+    public: bool = False
+    threshold: int = DEFAULT_THRESHOLD
+    marking: str = DEFAULT_MARKING
+
+    @property
+    def rule(self) -> str:
+        return rule_text(self.threshold)
+
+    @property
+    def label(self) -> str:
+        """The line an output carries at its top and in its provenance."""
+        if self.public:
+            return f"PUBLIC VERSION — {self.rule}; no person-level information."
+        return self.marking
+
+    def suppress(self, table: pd.DataFrame, also: pd.DataFrame | None = None) -> SuppressionResult:
+        """:func:`suppress` under this rule (quietly: the rule is announced once, by :func:`choose_publishing`)."""
+        return suppress(table, threshold=self.threshold, also=also, quiet=True)
+
+    def hidden(self, counts, also=()) -> dict:
+        """For a single list of counts (a mapping key -> count, e.g. crime type -> crimes): which are hidden, with
+        their total treated as published. Missing counts (None/NaN: not loaded) are neither hidden nor counted.
+        ``also``: keys to hide whatever their size (hidden in another table of the page)."""
+        items = {k: v for k, v in dict(counts).items() if v is not None and not pd.isna(v)}
+        if not self.public:
+            return {k: False for k in counts}
+        if not items:
+            return {k: False for k in counts}
+        t = pd.DataFrame({"count": [float(v) for v in items.values()]}, index=range(len(items)))
+        extra = set(also)
+        r = self.suppress(t, also=pd.DataFrame({"count": [k in extra for k in items]}, index=range(len(items)))
+                          if extra else None)
+        mask = r.suppressed["count"].to_numpy()[:-1]
+        out = {k: False for k in counts}
+        out.update({k: bool(m) for k, m in zip(items, mask)})
+        return out
+
+    def provenance(self) -> dict:
+        doc = {"public": self.public, "marking": self.label}
+        if self.public:
+            doc.update(disclosure_threshold=self.threshold, disclosure_rule=self.rule)
+        return doc
+
+
+def choose_publishing(public: bool, disclosure_threshold: int | None, marking: str | None, *, where: str,
+                      settings: dict | None = None, quiet: bool = False) -> Publishing:
+    """Check an output's ``public`` / ``disclosure_threshold`` / ``marking`` options and record them in ``settings``.
+
+    The threshold defaults to 5 (announced when the output is public); the marking of a working output defaults to
+    :data:`DEFAULT_MARKING` (give the force's own, e.g. ``"OFFICIAL-SENSITIVE [PERSONAL]"``).
+    """
+    if not isinstance(public, (bool, np.bool_)):
+        raise error(where, "The 'public' parameter must be True or False.", got=public)
+    if disclosure_threshold is not None and (isinstance(disclosure_threshold, bool) or
+                                             not isinstance(disclosure_threshold, (int, np.integer))
+                                             or disclosure_threshold < 2):
+        raise error(where, "The 'disclosure_threshold' parameter must be a whole number of at least 2.",
+                    got=disclosure_threshold, hint="Counts under it are suppressed in a public output; the usual "
+                    "UK rule is 5.")
+    if marking is not None and (not isinstance(marking, str) or not marking.strip()):
+        raise error(where, "The 'marking' parameter must be a non-empty text, e.g. 'OFFICIAL-SENSITIVE'.", got=marking)
+    thr = DEFAULT_THRESHOLD if disclosure_threshold is None else int(disclosure_threshold)
+    pub = Publishing(bool(public), thr, marking.strip() if marking else DEFAULT_MARKING)
+    if settings is not None:
+        settings["public"] = Setting(pub.public, "user" if public else "default",
+                                     "public version: " + pub.rule if pub.public else "working output: " + pub.marking)
+        if pub.public:
+            settings["disclosure threshold"] = Setting(
+                thr, "user" if disclosure_threshold is not None else "default",
+                "counts from 1 to one under it are suppressed, with secondary suppression" +
+                ("" if disclosure_threshold is not None else " (the usual UK disclosure rule)"), "count")
+    if pub.public and disclosure_threshold is None:
+        announce(f"{where}: public version: cells under {DEFAULT_THRESHOLD} are suppressed, with secondary "
+                 "suppression (the usual UK rule); pass disclosure_threshold= to change it.", quiet=quiet)
+    return pub

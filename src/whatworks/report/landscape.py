@@ -20,7 +20,9 @@ from whatworks.store.exports import write_text
 from whatworks._announce import Setting, announce
 from whatworks.errors import error
 from whatworks.performance import compare, indicators, peers
-from whatworks.report import _data, _render
+from whatworks.performance.indicators import ASB
+from whatworks.privacy.disclosure import choose_publishing
+from whatworks.report import _data, _public, _render
 from whatworks.report import charts as _charts
 from whatworks.report.pack import MAX_PEERS, Indicator, _complete, _future_sections, _shift, _window, window_indicators
 
@@ -71,7 +73,9 @@ def _no_peers_note(store, level: str, n_units: int, any_usable: bool) -> str:
 
 
 def landscape(store, area: str, out: str | Path | None = "landscape.html", *, period=None, source: str | None = None,
-              k: int | None = None, confidence=None, overwrite: bool = False, quiet: bool = False) -> LandscapeResult:
+              k: int | None = None, confidence=None, overwrite: bool = False, public: bool = False,
+              disclosure_threshold: int | None = None, marking: str | None = None,
+              quiet: bool = False) -> LandscapeResult:
     """Write a one-page HTML profile of an area: crime mix and trend against its most similar areas, residents,
     confidence and workforce (when the store has them).
 
@@ -94,6 +98,17 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
     overwrite : bool, default False
         Replace an existing ``out`` that whatworks did not write (a store, its journal or the store being read are
         never overwritten: :func:`whatworks.store.exports.check_output`).
+    public : bool, default False
+        Write the public version (docs/report.md, "Publishing"): the crime mix of the area and its peers goes
+        through :func:`whatworks.privacy.disclosure.suppress` (cells under ``disclosure_threshold`` hidden as "[c]",
+        with secondary suppression), with the rates and peer ranges computed from a hidden count; the year-on-year
+        change is hidden when it rests on a small count; a chart whose points include a small count is not drawn;
+        the workforce table (people or small teams) is left out. ``False``: the working landscape, marked
+        ``marking``.
+    disclosure_threshold : int, optional
+        Counts from 1 to one under it are suppressed in the public version. ``None``: 5 (announced).
+    marking : str, optional
+        The security marking of the working landscape. ``None``: "OFFICIAL-SENSITIVE — not for publication".
     quiet : bool, default False
 
     Returns
@@ -109,6 +124,8 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
                     hint="e.g. a borough or local authority code from the areas table (`whatworks status` lists tables).")
     settings: dict[str, Setting] = {}
     notes: list[str] = []
+    pub = choose_publishing(public, disclosure_threshold, marking, where=WHERE, settings=settings, quiet=quiet)
+    public_notes: list[str] = []
     src = _data.choose_source(store, source, where=WHERE, quiet=quiet, settings=settings)
     p0, p1 = _data.choose_period(store, src, period, where=WHERE, quiet=quiet, settings=settings)
     scope = _data.resolve_scope(store, area, src, where=WHERE)
@@ -227,24 +244,68 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
     area_mix = area_mix[area_mix > 0].sort_values(ascending=False)
     peer_mix = mix[mix["unit"].isin(peer_codes)].pivot_table(index="crime_type", columns="unit", values=measure,
                                                              aggfunc="first").reindex(area_mix.index)
+    # the public version: disclosure control on the crime mix of the area and its peers (report._public)
+    mix_mask = _public.landscape_mix(pub, mix, group, sorted(mix["crime_type"].dropna().unique()), ASB)
+    area_hidden = {t: bool(mix_mask.loc[scope.code, t]) for t in area_mix.index}
+    peer_hidden = {t: bool(mix_mask.loc[peer_codes, t].any()) if peer_codes else False for t in area_mix.index}
+    mix_rows = [{"crime_type": t, "value": _render.SUPPRESSED if area_hidden[t] else float(v),
+                 "peer_low": _render.SUPPRESSED if peer_hidden[t] else
+                 (float(peer_mix.loc[t].min()) if peer_codes else None),
+                 "peer_high": _render.SUPPRESSED if peer_hidden[t] else
+                 (float(peer_mix.loc[t].max()) if peer_codes else None)} for t, v in area_mix.items()]
+    drawn = [t for t in area_mix.index if not (area_hidden[t] or peer_hidden[t])]
+    if len(drawn) < len(area_mix):
+        public_notes.append(f"Crime types with a figure suppressed (fewer than {pub.threshold} records for the area "
+                            "or one of its most similar areas, or hidden to protect one) are left out of the crime-mix "
+                            "chart, and their peer range is not shown.")
     what = "per 1,000 residents" if have_pop else "records"
-    mix_svg = _charts.bars(area_mix.index.tolist(), area_mix.to_numpy(),
-                           title=f"Crime mix, {this_label} ({what})", xlabel=what,
-                           compare_low=peer_mix.min(axis=1).to_numpy() if peer_codes else None,
-                           compare_high=peer_mix.max(axis=1).to_numpy() if peer_codes else None,
-                           compare_label="range of most similar areas", width_in=4.2)
+    mix_svg = None
+    if drawn:
+        mix_svg = _charts.bars(drawn, area_mix.loc[drawn].to_numpy(),
+                               title=f"Crime mix, {this_label} ({what})", xlabel=what,
+                               compare_low=peer_mix.loc[drawn].min(axis=1).to_numpy() if peer_codes else None,
+                               compare_high=peer_mix.loc[drawn].max(axis=1).to_numpy() if peer_codes else None,
+                               compare_label="range of most similar areas", width_in=4.2)
     trend_what = "per 1,000 residents" if have_pop else "records"
-    trend_svg = _charts.lines(trend, x="period_start", y=trend_measure, group="unit", highlight=scope.code,
-                              title=f"Crime (excluding ASB) by month, {trend_what} (gaps: months not loaded)",
-                              ylabel=trend_what, labels=names, height_in=1.9)
+    trend_svg = None
+    if not _public.small_series(pub, trend["count"]):
+        trend_svg = _charts.lines(trend, x="period_start", y=trend_measure, group="unit", highlight=scope.code,
+                                  title=f"Crime (excluding ASB) by month, {trend_what} (gaps: months not loaded)",
+                                  ylabel=trend_what, labels=names, height_in=1.9)
+    change_shown = None
+    if change is not None:
+        change_shown = {**change.table.iloc[0].to_dict(), "hidden": False}
+        hid = pub.hidden({"a": change_shown["count_a"], "b": change_shown["count_b"]})
+        if hid["a"] or hid["b"]:
+            for key in ("count_a", "count_b", "rate_ratio", "ci_low", "ci_high", "p_value"):
+                change_shown[key] = _render.SUPPRESSED
+            change_shown["hidden"] = True
+            public_notes.append("The year-on-year change is not shown: it rests on a suppressed count.")
+    citizen_shown = None
+    if citizen is not None:
+        a_row = citizen.table[citizen.table["is_area"]].iloc[0].to_dict()
+        o_row = citizen.overall.table.iloc[0].to_dict()
+        for r_ in (a_row, o_row):
+            if _public.is_small(pub, r_.get("n")):
+                r_.update(n=_render.SUPPRESSED, estimate=_render.SUPPRESSED, ci_low=_render.SUPPRESSED,
+                          ci_high=_render.SUPPRESSED, below_overall=False)
+        citizen_shown = {"area": a_row, "overall": o_row}
+    workforce_left_out = bool(pub.public and workforce is not None and len(workforce))
     ctx = dict(title=f"Landscape: {scope.name}", scope=scope, source=src, period=(p0, p1), last_year=(l0, l1),
                this_label=this_label, change_label=change_label,
                generated=_dt.date.today().isoformat(), names=names, peer_codes=peer_codes, peer_result=peer_result,
                features=usable, mix=mix, measure=measure, what=what, area_mix=area_mix, peer_mix=peer_mix,
                mix_svg=mix_svg, trend_svg=trend_svg, change=change, residents=residents.to_dict("records"),
-               covariates=[c for c in covs if residents[c].notna().any()], workforce=workforce, future=future, settings=settings, notes=notes,
-               citizen=citizen)
-    ctx["provenance"] = _data.provenance(store, "landscape", {"area": area, "period": period, "source": src, "k": k})
+               covariates=[c for c in covs if residents[c].notna().any()],
+               workforce=None if pub.public else workforce, future=future,
+               settings=_public.settings_shown(pub, settings), notes=notes, citizen=citizen, pub=pub,
+               public_notes=public_notes, workforce_left_out=workforce_left_out, person_note=_public.PERSON_LEVEL_NOTE, mix_rows=mix_rows,
+               change_shown=change_shown, citizen_shown=citizen_shown)
+    from whatworks.report.pack import _provenance
+
+    ctx["provenance"] = _provenance(store, "landscape", {"area": area, "period": period, "source": src, "k": k,
+                                                         "confidence": None if confidence is None else str(confidence)},
+                                    ctx["settings"], pub)
     html = _render.render("landscape.html.j2", **ctx)
     path = None
     if out is not None:

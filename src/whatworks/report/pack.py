@@ -29,7 +29,8 @@ from whatworks.errors import WhatworksError, error
 from whatworks.performance import compare, funnel, harm, indicators, peers, spc
 from whatworks.performance.indicators import ASB
 from whatworks.performance.spc import _VERDICT as VERDICTS  # the one wording of SPC verdicts
-from whatworks.report import _data, _render
+from whatworks.privacy.disclosure import choose_publishing
+from whatworks.report import _data, _public, _render
 from whatworks.report import charts as _charts
 
 __all__ = ["pack", "PackResult", "Indicator", "HEADLINE", "VERDICTS"]
@@ -178,7 +179,8 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
          source: str | None = None, headline: Sequence[Indicator] = HEADLINE, harm_weights: pd.DataFrame | None = None,
          targets: Mapping[str, float] | None = None, history: int = DEFAULT_HISTORY, title: str | None = None,
          hotspots: bool = True, confidence=None, unit_costs: pd.DataFrame | None = None, seed: int = 0,
-         overwrite: bool = False, quiet: bool = False) -> PackResult:
+         overwrite: bool = False, public: bool = False, disclosure_threshold: int | None = None,
+         marking: str | None = None, quiet: bool = False) -> PackResult:
     """Write the performance pack: one self-contained HTML file (inline SVG, no external URL, A4 print styles).
 
     Parameters
@@ -220,6 +222,16 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     overwrite : bool, default False
         Replace an existing ``out`` that whatworks did not write (a store, its journal or the store being read are
         never overwritten: :func:`whatworks.store.exports.check_output`).
+    public : bool, default False
+        Write the public version (docs/report.md, "Publishing"): every table of counts goes through
+        :func:`whatworks.privacy.disclosure.suppress` (cells under ``disclosure_threshold`` hidden as "[c]", with
+        secondary suppression so no total gives one away); rates, shares, ratios and intervals computed from a
+        hidden count are hidden too; a chart whose points include a count under the threshold is not drawn (the
+        pack says so); person-level lists are left out. ``False``: the working pack, marked ``marking``.
+    disclosure_threshold : int, optional
+        Counts from 1 to one under it are suppressed in the public version. ``None``: 5 (announced).
+    marking : str, optional
+        The security marking of the working (non-public) pack. ``None``: "OFFICIAL-SENSITIVE — not for publication".
     quiet : bool, default False
         Silence announcements of defaults chosen from the data.
 
@@ -252,6 +264,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
             raise error(WHERE, f"Target given for {t!r}, which is not a headline indicator.", expected=f"one of {labels}")
     settings: dict[str, Setting] = {}
     notes: list[str] = []
+    pub = choose_publishing(public, disclosure_threshold, marking, where=WHERE, settings=settings, quiet=quiet)
     src = _data.choose_source(store, source, where=WHERE, quiet=quiet, settings=settings)
     p0, p1 = _data.choose_period(store, src, period, where=WHERE, quiet=quiet, settings=settings)
     scope = _data.resolve_scope(store, area, src, where=WHERE)
@@ -563,35 +576,95 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
 
     attention = needs_attention(table, headline, funnels, scope.code, harm_result)
 
+    # ---- the public version: disclosure control on what is shown (report._public) ----------------------------------
+    rows_shown = table.to_dict("records")
+    public_notes: list[str] = []
+    _public.glance(pub, rows_shown, headline, has_last_year=has_last_year, cmp_partial=cmp_partial)
+    harm_shown, harm_total, n_harm_hidden = [], None, 0
+    if harm_result is not None:
+        harm_shown, harm_total, n_harm_hidden = _public.harm_rows(
+            pub, harm_result, harm_last, also=_public.types_hidden(rows_shown, headline, "this_period"),
+            also_last=_public.types_hidden(rows_shown, headline, "last_period"))
+        # a crime type hidden in the harm table (perhaps as a secondary cell) is hidden in the headline table too,
+        # or the harm table's total minus the types shown would give its small partner away
+        gone = _public.hidden_types(harm_shown)
+        for i, ind in enumerate(headline):
+            if ind.measure == "count" and ind.crime_types is not None and set(ind.crime_types) & gone:
+                _public.hide_period(rows_shown[i])
+    # a chart is not drawn when one of its months is a small count, or when it would show the months of a figure
+    # hidden in the table (the months add up to it)
+    chart_hidden = {ind.label for i, ind in enumerate(headline) if spc_results.get(ind.label) is not None
+                    and (_public.spc_small(pub, mt, ind.label, ind.measure, run)
+                         or any(_public.is_hidden(rows_shown[i].get(k)) for k in
+                                ("this_period", "cmp_this", "last_period", "this_solved", "last_solved")))}
+    for i, ind in enumerate(headline):
+        if ind.label in chart_hidden:
+            _public.hide_chart_facts(rows_shown[i])
+    if chart_hidden:
+        public_notes.append(f"Not drawn in the public version: the chart of {', '.join(sorted(chart_hidden))}, "
+                            f"because some of its months hold fewer than {pub.threshold} records or its months "
+                            "would add up to a figure suppressed in the tables; the verdict on the latest month "
+                            "is still given.")
+    funnel_hidden = {k for k, res in funnels.items()
+                     if _public.funnel_small(pub, res, denominator_is_count=(k == "solved"))}
+    if funnel_hidden:
+        public_notes.append(f"Not drawn in the public version: the {' and '.join(sorted(funnel_hidden))} funnel, "
+                            f"because some {scope.unit_level} areas have fewer than {pub.threshold} crimes (each "
+                            "dot would publish a small count).")
+    if pub.public and len(attention):
+        keep = []
+        for a in attention.itertuples():
+            i = int(a.anchor.split("-")[1]) - 1 if a.anchor.startswith("indicator-") else None
+            if i is not None and a.signal.startswith("change") and rows_shown[i].get("change_hidden"):
+                keep.append(False)
+            elif i is not None and a.signal.startswith("unusual") and rows_shown[i].get("chart_hidden"):
+                keep.append(False)
+            elif a.anchor.startswith("funnel-") and a.anchor.split("-", 1)[1] in funnel_hidden:
+                keep.append(False)
+            else:
+                keep.append(True)
+        attention = attention[keep].reset_index(drop=True)
+    if any(r.get("change_hidden") for r in rows_shown):
+        public_notes.append("Year-on-year changes resting on a suppressed count are not shown (the ratio, its interval "
+                            "and p-value would reveal it).")
+
     # ---- render --------------------------------------------------------------------------------------------------
     charts = {}
     for ind in headline:
         r = spc_results.get(ind.label)
-        if r is None:
+        if r is None or ind.label in chart_hidden:
             continue
         ylabel = "solved share of crimes" if ind.measure == "solved_rate" else "records per month"
         charts[ind.label] = _charts.spc_chart(r, title=f"{ind.label}: monthly, with process limits", ylabel=ylabel,
                                               period=(p0, p1))
     funnel_svgs = {}
     unit_names = dict(zip(unit_table["code"], unit_table["name"].fillna(unit_table["code"]))) if len(unit_table) else {}
-    if "rate" in funnels:
+    if "rate" in funnels and "rate" not in funnel_hidden:
         funnel_svgs["rate"] = _charts.funnel_chart(
             funnels["rate"], title=f"{headline[0].label if headline[0].measure == 'count' else 'All crime'}: "
                                    f"rate per 1,000 residents, {this_label}",
             ylabel="per 1,000 residents", xlabel="residents", highlight=scope.code, peers=peer_codes, names=unit_names)
-    if "solved" in funnels:
+    if "solved" in funnels and "solved" not in funnel_hidden:
         funnel_svgs["solved"] = _charts.funnel_chart(funnels["solved"], title=f"Solved rate, {this_label}",
                                                      ylabel="share solved", xlabel="crimes recorded", highlight=scope.code,
                                                      peers=peer_codes, names=unit_names)
     hot_svg = _charts.result_chart(hot[1], title=f"Crime hot spots (Getis–Ord Gi*), {this_label}",
-                                   width_in=4.6, height_in=4.2, raster=True) if hot else None
+                                   width_in=4.6, height_in=4.2, raster=True) if hot and not pub.public else None
     harm_svg = None
     if harm_result is not None:
-        ht = harm_result.table.sort_values("harm", ascending=False)
-        ht = ht[ht["harm"] > 0]
-        if len(ht):
-            harm_svg = _charts.bars(ht["crime_type"].tolist(), ht["harm"].to_numpy(),
-                                    title=f"Harm by crime type, {this_label} (your weights)", xlabel="harm (sum of weights)")
+        ht = [h for h in harm_shown if not isinstance(h["harm"], _render.Suppressed) and h["harm"] > 0]
+        if ht:
+            harm_svg = _charts.bars([h["crime_type"] for h in ht], np.array([h["harm"] for h in ht], dtype=float),
+                                    title=f"Harm by crime type, {this_label} (your weights)"
+                                          + (", suppressed types left out" if n_harm_hidden else ""),
+                                    xlabel="harm (sum of weights)")
+    conf_shown = None
+    if conf_section is not None and not isinstance(conf_section, str):
+        c_rows, c_overall, c_areas, c_trend = _public.confidence_rows(pub, conf_section)
+        conf_shown = {"rows": c_rows, "overall": c_overall, "areas_chart": c_areas, "trend_chart": c_trend}
+        if not (c_areas and c_trend):
+            public_notes.append(f"Confidence charts resting on fewer than {pub.threshold} interviews are not drawn "
+                                "in the public version.")
     ctx = dict(
         title=title or f"Performance pack: {scope.name}", scope=scope, source=src, period=(p0, p1), n_months=n_months,
         last_year=(l0, l1), has_last_year=has_last_year, generated=_dt.date.today().isoformat(),
@@ -602,13 +675,26 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         peer_codes=peer_codes, peer_names=[(c, dict(zip(unit_table["code"], unit_table["name"])).get(c, c))
                                            for c in peer_codes],
         peer_result=peer_result, unit_level=scope.unit_level, harm=harm_result, harm_last=harm_last, harm_svg=harm_svg,
-        hot=hot[1] if hot else None, hot_grid=hot[0] if hot else None, hot_svg=hot_svg, hot_note=hot_note,
+        hot=hot[1] if hot and not pub.public else None, hot_grid=hot[0] if hot and not pub.public else None,
+        hot_svg=hot_svg, hot_note=("Hot-spot map left out of the public version: its grid cells hold a few crimes "
+                                   "each, and a map of them would publish small counts." if hot and pub.public
+                                   else hot_note),
         future=future, settings=settings, notes=notes, spc_warnings=spc_warnings, verdicts=VERDICTS,
         cmp=cmp_table, population=scope.population, population_source=scope.population_source,
         attention=attention, conf=conf_section if not isinstance(conf_section, str) else None,
-        evidence=ev_section if not isinstance(ev_section, str) else None, **_section_charts(conf_section, ev_section),
+        evidence=ev_section if not isinstance(ev_section, str) else None,
+        **_section_charts(conf_section, ev_section, conf_shown),
+        pub=pub, public_notes=public_notes, person_note=_public.PERSON_LEVEL_NOTE, rows_shown=rows_shown,
+        harm_rows=harm_shown, harm_total=harm_total, conf_shown=conf_shown,
+        settings_shown=_public.settings_shown(pub, settings),
     )
-    ctx["provenance"] = _data.provenance(store, "pack", {"area": area, "period": period, "source": src, "seed": seed})
+    ctx["rows"] = rows_shown
+    ctx["provenance"] = _provenance(store, "pack", {"area": area, "period": period, "source": src, "seed": seed,
+                                                    "history": history, "hotspots": hotspots,
+                                                    "harm_weights": None if harm_weights is None else
+                                                    harm_weights.to_dict("records"),
+                                                    "targets": dict(targets or {}), "headline": labels},
+                                    ctx["settings_shown"], pub)
     html = _render.render("pack.html.j2", **ctx)
     path = None
     if out is not None:
@@ -621,14 +707,34 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
                       evidence=ev_section if not isinstance(ev_section, str) else None)
 
 
-def _section_charts(conf, ev) -> dict:
-    """Inline SVGs for the confidence and evidence sections (each drawn by its result's own ``plot``)."""
+def _provenance(store, what: str, parameters: dict, settings: Mapping[str, Setting], pub) -> dict:
+    """The page's provenance (:func:`_data.provenance`) with its resolved settings and whether it is public."""
+    import json
+
+    prov = _data.provenance(store, what, {**parameters, "public": pub.public,
+                                          "disclosure_threshold": pub.threshold if pub.public else None,
+                                          "marking": None if pub.public else pub.marking})
+    prov["call"] = f"whatworks.report.{what}(store, " + ", ".join(
+        f"{k}={v!r}" for k, v in parameters.items() if k not in ("harm_weights", "headline")) + \
+        f", public={pub.public!r})"
+    prov["settings"] = json.dumps({k: _render.fmt_setting(s) for k, s in settings.items()}, sort_keys=True,
+                                  default=str)
+    prov.update(pub.provenance())
+    return prov
+
+
+def _section_charts(conf, ev, shown=None) -> dict:
+    """Inline SVGs for the confidence and evidence sections (each drawn by its result's own ``plot``); ``shown``
+    (from :func:`report._public.confidence_rows`) says which confidence charts a public version may draw."""
     out = {"conf_svgs": {}, "tasking_svg": None}
     if conf is not None and not isinstance(conf, str):
         lab = f"{conf.spec.outcome} by {conf.spec.by}"
-        out["conf_svgs"]["areas"] = _charts.result_chart(conf.estimate, title=f"Confidence ({lab}), with 95% CIs",
-                                                         height_in=max(1.6, 0.28 * len(conf.table) + 0.8))
-        if conf.trend is not None:
+        if shown is not None and not shown["areas_chart"]:
+            out["conf_svgs"]["areas"] = None
+        else:
+            out["conf_svgs"]["areas"] = _charts.result_chart(conf.estimate, title=f"Confidence ({lab}), with 95% CIs",
+                                                             height_in=max(1.6, 0.28 * len(conf.table) + 0.8))
+        if conf.trend is not None and (shown is None or shown["trend_chart"]):
             out["conf_svgs"]["trend"] = _charts.result_chart(conf.trend, title="Confidence by quarter, with "
                                                              "sampling-error limits (±3 SE)", height_in=2.6)
         if conf.drivers is not None:

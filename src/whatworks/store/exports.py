@@ -12,6 +12,11 @@ Outputs never overwrite inputs (docs/SECURITY.md):
   ``<dc:title>whatworks`` in SVG) or by the ``<file>.provenance.json`` written beside every table export;
 * files are written to a temporary name beside the target and renamed, so a half-written output never replaces a good one.
 
+A table of counts can be exported as its **public version** (``public=True``): it goes through
+:func:`whatworks.privacy.disclosure.suppress` (counts under ``disclosure_threshold``, default 5, hidden, with secondary
+suppression so no total gives one away; totals added), hidden cells are written as ``[c]`` in CSV and as null in
+Parquet/JSON, and the provenance file records ``public``, the threshold and the rule.
+
 Tables for spreadsheets are neutralised against formula injection (OWASP "CSV injection"): a text cell starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading apostrophe, so Excel and LibreOffice show it as
 text instead of evaluating it. Plain numbers written as text (``-5``, ``+44``) are left alone: they are not formulas.
@@ -30,7 +35,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from whatworks.errors import error
 
 __all__ = ["write_geojson", "write_geopackage", "prepare_folder", "write_text", "write_table", "check_output",
-           "neutralise_cells", "provenance_path", "FORMULA_PREFIXES"]
+           "neutralise_cells", "provenance_path", "public_table", "FORMULA_PREFIXES"]
 
 # A DuckDB database file has these bytes at offset 8 (DuckDB storage format header).
 _DUCKDB_MAGIC = b"DUCK"
@@ -133,25 +138,95 @@ def _provenance(meta: Mapping[str, Any] | None, path: Path, rows: int | None) ->
     return doc
 
 
+def public_table(frame, pub, *, counts: Sequence[str] | None = None, where: str = "write_table"):
+    """The public version of a table of counts: label columns (text) and count columns, suppressed under ``pub``
+    (a :class:`whatworks.privacy.disclosure.Publishing`) with a ``Total`` row and column added. Hidden cells are
+    missing (``<NA>``). Returns ``(table, SuppressionResult)``.
+
+    Every numeric column must be a count: a rate or share computed from a hidden count would reveal it, so a numeric
+    column left out of ``counts`` is refused rather than published.
+    """
+    import pandas as pd
+
+    from whatworks.privacy.disclosure import TOTAL
+
+    if not isinstance(frame, pd.DataFrame) or frame.empty:
+        raise error(where, "A public export needs a non-empty table of counts.", got=type(frame).__name__)
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    if counts is None:
+        counts = numeric
+    counts = list(counts)
+    missing = [c for c in counts if c not in frame.columns]
+    if missing:
+        raise error(where, f"Count column {missing[0]!r} is not in the table.", expected=list(frame.columns))
+    if not counts:
+        raise error(where, "A public export needs at least one count column.",
+                    hint="Pass counts=[...] naming the columns of counts; the other columns are labels.")
+    extra = [c for c in numeric if c not in counts]
+    if extra:
+        raise error(where, f"Column {extra[0]!r} is numeric but not a count: a public table holds labels and counts "
+                           "only.", hint="A rate, share or mean computed from a suppressed count would reveal it: "
+                           "leave it out, or publish it from the suppressed counts.")
+    labels = [c for c in frame.columns if c not in counts]
+    result = pub.suppress(frame[counts].reset_index(drop=True))
+    body = result.table
+    out = pd.DataFrame({c: list(frame[c].astype(object).where(frame[c].notna(), "")) + [TOTAL if k == 0 else ""]
+                        for k, c in enumerate(labels)})
+    if not labels:
+        out = pd.DataFrame({"": [""] * len(frame) + [TOTAL]})
+    for c in body.columns:
+        out[c if c != TOTAL or TOTAL not in out.columns else f"{TOTAL} (counts)"] = body[c].to_numpy()
+    return out, result
+
+
 def write_table(frame, path: str | os.PathLike, *, provenance: Mapping[str, Any] | None = None,
-                overwrite: bool = False, inputs: Iterable[str | os.PathLike] = (), where: str = "write_table") -> Path:
+                overwrite: bool = False, inputs: Iterable[str | os.PathLike] = (), where: str = "write_table",
+                public: bool = False, disclosure_threshold: int | None = None, counts: Sequence[str] | None = None,
+                quiet: bool = False) -> Path:
     """Write a table export (.csv, .parquet or .json by extension) atomically, with a provenance file beside it.
 
     CSV cells are neutralised for spreadsheets (:func:`neutralise_cells`); Parquet and JSON keep values as they are
     (no spreadsheet evaluates them). ``provenance`` (e.g. the store's fingerprint, the query and its parameters) is
     written with the whatworks version and the time to ``<file>.provenance.json``.
+
+    ``public=True`` writes the public version of a table of counts (:func:`public_table`): ``counts`` names the
+    count columns (``None``: every numeric column), the other columns are labels; counts under
+    ``disclosure_threshold`` (``None``: 5, announced unless ``quiet``) are suppressed with secondary suppression,
+    ``Total`` row and column are added, hidden cells are ``[c]`` in CSV and null in Parquet/JSON, and the
+    provenance records ``public``, ``disclosure_threshold``, ``disclosure_rule`` and the number of cells hidden.
     """
     p = check_output(path, overwrite=overwrite, inputs=inputs, where=where)
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".parquet", ".json"):
         raise error(where, f"unsupported file type {suffix!r}.", expected=".csv, .parquet or .json", got=str(p))
+    from whatworks.privacy.disclosure import MARKER, choose_publishing
+
+    meta = dict(provenance or {})
+    is_public = bool(public)
+    if public or disclosure_threshold is not None:
+
+        pub = choose_publishing(public, disclosure_threshold, None, where=where, quiet=quiet)
+        if not pub.public:
+            raise error(where, "The 'disclosure_threshold' parameter applies to a public export only.",
+                        got=disclosure_threshold, hint="Pass public=True as well.")
+        frame, result = public_table(frame, pub, counts=counts, where=where)
+        meta.update(pub.provenance())
+        meta.update(suppressed_cells=int(result.suppressed.to_numpy().sum()),
+                    suppressed_shown_as=MARKER if suffix == ".csv" else "null",
+                    count_columns=[str(c) for c in result.table.columns])
+    elif counts is not None:
+        raise error(where, "The 'counts' parameter applies to a public export only.", hint="Pass public=True as well.")
+    else:
+        meta.setdefault("public", False)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
     try:
         if suffix == ".csv":
             # CRLF line ends (RFC 4180): Python's csv quotes a field holding any character of the line terminator,
             # so a stray carriage return inside a value is quoted instead of splitting the row
-            neutralise_cells(frame).to_csv(tmp, index=False, lineterminator="\r\n")
+            neutralise_cells(frame).to_csv(tmp, index=False, lineterminator="\r\n",
+                                           **({"na_rep": MARKER} if is_public else {}))
         elif suffix == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
@@ -160,7 +235,7 @@ def write_table(frame, path: str | os.PathLike, *, provenance: Mapping[str, Any]
     finally:
         if tmp.exists():
             tmp.unlink()
-    _atomic_write(provenance_path(p), json.dumps(_provenance(provenance, p, len(frame)), indent=2, default=str) + "\n")
+    _atomic_write(provenance_path(p), json.dumps(_provenance(meta, p, len(frame)), indent=2, default=str) + "\n")
     return p
 
 
