@@ -185,3 +185,52 @@ def test_append_equals_a_duckdb_store_loading_the_same_files(force, tmp_path, sp
     assert man["appended"][0]["replaced_partitions"] >= 2
     for s in (ref, a, b):
         s.close()
+
+
+def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a, b = a.reset_index(drop=True), b.reset_index(drop=True)
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for c in a.columns:
+        x, y = a[c], b[c]
+        if pd.api.types.is_datetime64_any_dtype(x) or pd.api.types.is_datetime64_any_dtype(y):
+            assert (pd.to_datetime(x).fillna(pd.Timestamp(0)) == pd.to_datetime(y).fillna(pd.Timestamp(0))).all(), c
+        elif pd.api.types.is_float_dtype(x):
+            np.testing.assert_allclose(x.to_numpy(float), y.to_numpy(float), rtol=1e-12, equal_nan=True, err_msg=c)
+        else:
+            assert x.astype(object).where(x.notna(), None).tolist() == y.astype(object).where(y.notna(), None).tolist(), c
+
+
+def test_the_read_api_gives_the_same_frames_on_spark(duck, spark_store):
+    anc = duck.area_ancestors()
+    area = anc.loc[anc["depth"] > 0, "code"].iloc[0] if (anc["depth"] > 0).any() else anc["code"].iloc[0]
+    reads = [
+        ("crimes", dict(source="police.uk", months=("2022-06", "2022-11"), crime_types=["Burglary", "Robbery"])),
+        ("crimes", dict(area=area, columns=["month", "crime_type", "lsoa_code", "last_outcome_category"])),
+        ("asb", dict(months="2022-09")),
+        ("stops", dict(source="police.uk", columns=["month", "officer_defined_ethnicity", "outcome"])),
+        ("outcomes", dict(months=("2022-05", "2022-08"))),
+    ]
+    for name, kw in reads:
+        _frames_equal(getattr(duck, name)(**kw), getattr(spark_store, name)(**kw))
+    _frames_equal(duck.sources("crimes"), spark_store.sources("crimes"))
+    assert duck.month_span("stops") == spark_store.month_span("stops")
+    _frames_equal(duck.months_present("asb", source="police.uk"), spark_store.months_present("asb", source="police.uk"))
+    _frames_equal(duck.crime_types(["crimes", "asb"]), spark_store.crime_types(["crimes", "asb"]))
+    assert duck.forces("crimes") == spark_store.forces("crimes")
+    assert duck.view_columns("crimes") == spark_store.view_columns("crimes")
+    _frames_equal(duck.area_ancestors().sort_values(["lsoa_code", "depth"]),
+                  spark_store.area_ancestors().sort_values(["lsoa_code", "depth"]))
+    with pytest.raises(WhatworksError, match="not available on a Spark store"):
+        spark_store.quarantine_count()
+
+
+def test_store_opens_a_parquet_store_with_engine_spark(parquet, spark):
+    sp = ww.Store(parquet.path, engine="spark", session=spark)
+    assert isinstance(sp, SparkStore) and sp.engine == "spark"
+    with pytest.raises(WhatworksError, match="'engine' parameter must be"):
+        ww.Store(":memory:", engine="polars")
+    with pytest.raises(WhatworksError, match="only for engine='spark'"):
+        ww.Store(":memory:", session=spark)
+    with pytest.raises(WhatworksError, match="for a DuckDB store"):
+        ww.Store(parquet.path, engine="spark", session=spark, read_only=True)
+    assert isinstance(ww.Store(":memory:"), ww.Store)

@@ -50,9 +50,27 @@ class Store(ApiReads, PlaceReads, AreaReads, SurveyStore, RegisterStore):
         Open without taking the write lock (several readers may share the file).
     memory_limit : str, optional
         DuckDB memory limit for this connection, e.g. ``"3GB"``.
+    engine : {"duckdb", "spark"}, default "duckdb"
+        ``"spark"``: ``path`` is a Parquet store folder (``whatworks export parquet``) and the result is a
+        :class:`whatworks.store.spark.SparkStore` (the same reads and counts on classic PySpark; read-only), on
+        ``session`` or the active/local session (docs/scale.md).
     """
 
-    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False, memory_limit: str | None = None):
+    def __new__(cls, path: str | os.PathLike | None = None, *, engine: str = "duckdb", session=None, **kwargs):
+        if engine == "spark":
+            if kwargs:
+                raise error("Store", f"Options {sorted(kwargs)} are for a DuckDB store, not engine='spark'.")
+            from whatworks.store.spark import SparkStore
+
+            return SparkStore(default_store_path(path), session=session)
+        if engine != "duckdb":
+            raise error("Store", "The 'engine' parameter must be 'duckdb' or 'spark'.", got=engine)
+        if session is not None:
+            raise error("Store", "A Spark 'session' is only for engine='spark'.")
+        return super().__new__(cls)
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False, memory_limit: str | None = None,
+                 engine: str = "duckdb", session=None):
         self.path = default_store_path(path)
         if self.path != ":memory:":
             parent = Path(self.path).expanduser().resolve().parent

@@ -91,9 +91,7 @@ class ApiReads:
                             expected=f"columns among {list(t.columns)}")
         lsoas = None if area is None else self._lsoas_in(where, area)
         expr = select(t, sources=sources, months=bounds, lsoa_codes=lsoas, crime_types=types, columns=cols)
-        # compiled by Ibis and run on the store's own connection, so the frame has the types store.sql gives
-        # (DuckDB's pandas conversion: nullable booleans, microsecond dates), not Ibis's own conversion
-        return run(self.con, f"read {view}", str(self.ibis().compile(expr))).df()
+        return self._frame(expr, f"read {view}")
 
     def _lsoas_in(self, where: str, area) -> list[str]:
         """The small-area codes inside ``area`` (itself included), from the store's area hierarchy."""
@@ -159,52 +157,57 @@ class ApiReads:
         return _links.linkage_connection(memory_limit=memory_limit)
 
     # ------------------------------------------------------------------ summaries
+    # The summaries are Ibis expressions too (the same on DuckDB and Spark), run through _frame.
     def sources(self, table: str = "crimes") -> pd.DataFrame:
         """The source systems holding rows of ``table`` (``crimes``, ``asb``, ``stops``, ``outcomes``, ``events``):
         ``source_system`` and ``rows``, most rows first (ties by name)."""
-        view = self._summary_table("Store.sources", table)
-        return run(self.con, f"sources of {view}", f"SELECT source_system, count(*) AS rows FROM {view} "
-                                                    "GROUP BY 1 ORDER BY rows DESC, 1").df()
+        import ibis
+
+        t = self.ibis(self._summary_table("Store.sources", table))
+        expr = (t.group_by("source_system").aggregate(rows=t.count())
+                .order_by([ibis.desc("rows"), "source_system"]))
+        return self._frame(expr, f"sources of {table}")
 
     def month_span(self, table: str = "crimes", source=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """(first, last) month of ``table``'s rows (from ``source`` if given) as Timestamps; (None, None) when none."""
-        view = self._summary_table("Store.month_span", table)
-        where, params = self._source_clause("Store.month_span", source)
-        lo, hi = run(self.con, f"month span of {view}", f"SELECT min(month), max(month) FROM {view}{where}",
-                     params).fetchone()
-        return (None if lo is None else pd.Timestamp(lo)), (None if hi is None else pd.Timestamp(hi))
+        t = self._filtered("Store.month_span", table, source)
+        row = self._frame(t.aggregate(lo=t["month"].min(), hi=t["month"].max()), f"month span of {table}").iloc[0]
+        lo, hi = row["lo"], row["hi"]
+        return (None if pd.isna(lo) else pd.Timestamp(lo)), (None if pd.isna(hi) else pd.Timestamp(hi))
 
     def months_present(self, table: str = "crimes", source=None) -> pd.DataFrame:
         """The months holding rows of ``table``, per source: ``source_system``, ``month`` (Timestamp), ``rows``.
         A month with rows is not the same as a month covered (see :meth:`coverage`)."""
-        view = self._summary_table("Store.months_present", table)
-        where, params = self._source_clause("Store.months_present", source)
-        return run(self.con, f"months of {view}", f"SELECT source_system, month, count(*) AS rows FROM {view}{where} "
-                                                  "GROUP BY ALL ORDER BY source_system, month", params).df()
+        t = self._filtered("Store.months_present", table, source)
+        expr = (t.group_by(["source_system", "month"]).aggregate(rows=t.count())
+                .order_by(["source_system", "month"]))
+        out = self._frame(expr, f"months of {table}")
+        out["month"] = pd.to_datetime(out["month"])
+        return out
 
     def crime_types(self, table: str = "crimes", source=None) -> pd.DataFrame:
         """The crime types of ``table`` (``crimes`` or ``asb``, or ``[crimes, asb]`` for both) with ``rows``, most
         rows first (ties by name), from ``source`` if given."""
+        import ibis
+
         tables = [table] if isinstance(table, str) else list(table) if isinstance(table, (list, tuple)) else [table]
         for t in tables:
             if t not in ("crimes", "asb"):
                 raise error("Store.crime_types", "The 'table' parameter must be 'crimes', 'asb' or a list of them.",
                             got=table)
-        where, params = self._source_clause("Store.crime_types", source)
         present = [t for t in dict.fromkeys(tables) if self._has_relation(t)]
-        union = " UNION ALL ".join(f"SELECT crime_type FROM {t}{where}" for t in present)
-        if not union:
+        if not present:
             return pd.DataFrame({"crime_type": pd.Series(dtype=object), "rows": pd.Series(dtype="int64")})
-        return run(self.con, "crime types", f"SELECT crime_type, count(*) AS rows FROM ({union}) "
-                                            "GROUP BY 1 ORDER BY rows DESC, 1", (params or []) * len(present) or None).df()
+        parts = [self._filtered("Store.crime_types", t, source).select("crime_type") for t in present]
+        u = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        expr = u.group_by("crime_type").aggregate(rows=u.count()).order_by([ibis.desc("rows"), "crime_type"])
+        return self._frame(expr, "crime types")
 
     def forces(self, table: str = "crimes", source=None) -> list[str]:
         """The forces named in ``table``'s rows (from ``source`` if given), sorted."""
-        view = self._summary_table("Store.forces", table)
-        where, params = self._source_clause("Store.forces", source)
-        cond = (where + " AND" if where else " WHERE") + " force IS NOT NULL"
-        rows = run(self.con, f"forces of {view}", f"SELECT DISTINCT force FROM {view}{cond} ORDER BY 1", params).fetchall()
-        return [r[0] for r in rows]
+        t = self._filtered("Store.forces", table, source)
+        expr = t.filter(t["force"].notnull()).select("force").distinct().order_by("force")
+        return [str(v) for v in self._frame(expr, f"forces of {table}")["force"]]
 
     def view_columns(self, table: str = "crimes") -> list[str]:
         """The column names of ``table`` (``crimes``, ``asb``, ``stops``, ``outcomes``, ``events``), in order."""
@@ -237,6 +240,18 @@ class ApiReads:
                        [category]).fetchone()[0])
 
     # ------------------------------------------------------------------ helpers
+    def _frame(self, expr, what: str) -> pd.DataFrame:
+        """Run an Ibis expression: compiled and run on the store's own connection, so the frame has the types
+        ``store.sql`` gives (DuckDB's pandas conversion: nullable booleans, microsecond dates), not Ibis's own
+        conversion. (A Spark store runs it on Spark.)"""
+        return run(self.con, what, str(self.ibis().compile(expr))).df()
+
+    def _filtered(self, where: str, table: str, source):
+        """The Ibis table ``table`` (a summary table), restricted to ``source``."""
+        t = self.ibis(self._summary_table(where, table))
+        sources = _names(where, "source", source)
+        return t if sources is None else t.filter(t["source_system"].isin(sources))
+
     def _has_relation(self, name: str) -> bool:
         return bool(run(self.con, "find relation", "SELECT count(*) FROM information_schema.tables "
                         "WHERE table_schema = 'main' AND table_catalog = current_database() AND table_name = ?",
@@ -249,13 +264,6 @@ class ApiReads:
             raise error(where, f"This store has no {table!r} view (it was made by an older whatworks).",
                         hint="Open it read-write once with whatworks.Store(path) to migrate it.")
         return table
-
-    @staticmethod
-    def _source_clause(where: str, source) -> tuple[str, list | None]:
-        sources = _names(where, "source", source)
-        if sources is None:
-            return "", None
-        return " WHERE source_system IN (" + ", ".join("?" for _ in sources) + ")", sources
 
 
 __all__ = ["ApiReads", "RECORD_VIEWS", "SUMMARY_TABLES", "QUARANTINE_CATEGORIES"]

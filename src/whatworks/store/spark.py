@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from whatworks.errors import error
+from whatworks.store._reads_api import ApiReads
 from whatworks.store.parquet import MANIFEST, read_manifest
 
 __all__ = ["SparkStore", "local_session"]
@@ -49,8 +50,10 @@ def _is_connect(session) -> bool:
     return type(session).__module__.startswith("pyspark.sql.connect")
 
 
-class SparkStore:
-    """The store's analysis reads on Spark, over a Parquet store folder.
+class SparkStore(ApiReads):
+    """The store's analysis reads on Spark, over a Parquet store folder: the same named reads as the DuckDB store
+    (``crimes``, ``asb``, ``stops``, ``outcomes``, ``sources``, ``month_span``, ``months_present``, ``crime_types``,
+    ``forces``, ``view_columns``, ``area_ancestors``, ``area_table``), ``counts``, ``coverage`` and ``sql``.
 
     Parameters
     ----------
@@ -112,8 +115,11 @@ class SparkStore:
         if name not in self._tables:
             raw = self._raw(name)
             info = self.manifest["tables"][name]
+            cols = [c[0] for c in info["columns"]]
             if info.get("derived"):
-                raw = self._with_latest_outcome(raw, [c[0] for c in info["columns"]])
+                raw = self._with_latest_outcome(raw, cols)
+            elif list(raw.columns) != cols:
+                raw = raw.select(*cols)   # Spark puts partition columns last: the DuckDB store's order
             self._tables[name] = raw
         return self._tables[name]
 
@@ -153,6 +159,80 @@ class SparkStore:
             else:
                 self.session.read.parquet(str(Path(self.path) / name)).createOrReplaceTempView(name)
         return self.session.sql(query).toPandas()
+
+    # ------------------------------------------------------------------ the read API's engine hooks (ApiReads)
+    def _frame(self, expr, what: str) -> pd.DataFrame:
+        """Run an Ibis expression on Spark; dates come back as Timestamps, as the DuckDB store gives them."""
+        out = expr.to_pandas()
+        for c, typ in expr.schema().items():
+            if typ.is_date() and c in out:
+                out[c] = pd.to_datetime(out[c])
+        return out
+
+    def _has_relation(self, name: str) -> bool:
+        return name in self.manifest["tables"]
+
+    def _area_con(self):
+        """A scratch in-memory DuckDB holding the small area tables and the LSOAs the events name (a few
+        thousand rows), so the area hierarchy is built by the same code as the DuckDB store's."""
+        if getattr(self, "_areas_con", None) is None:
+            import ibis
+            import duckdb
+
+            con = duckdb.connect(":memory:")
+            for name in ("areas", "area_covariates"):
+                df = self.ibis(name).to_pandas() if name in self.manifest["tables"] else None
+                if df is None:
+                    raise error(WHERE, f"This Parquet store has no {name!r} table.",
+                                hint="Export it from a store that has areas loaded (store.ingest_areas).")
+                con.register(f"_{name}", df)
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM _{name}")
+            parts = [self.ibis(v).select("lsoa_code", "lsoa_name") for v in ("crimes", "asb", "outcomes")]
+            st = self.ibis("stops")   # stops name an LSOA but carry no LSOA name (as in the DuckDB events table)
+            parts.append(st.select(st["lsoa_code"], ibis.null().cast("string").name("lsoa_name")))
+            u = ibis.union(*parts, distinct=False)
+            names = (u.filter(u["lsoa_code"].notnull()).group_by("lsoa_code")
+                     .aggregate(lsoa_name=u["lsoa_name"].arbitrary()).to_pandas())
+            con.register("_names", names)
+            con.execute("CREATE TABLE events AS SELECT lsoa_code, lsoa_name FROM _names")
+            self._areas_con = con
+        return self._areas_con
+
+    def area_ancestors(self) -> pd.DataFrame:
+        from whatworks.store import areas as _areas
+
+        return _areas.ancestors(self._area_con())
+
+    def area_table(self, level: str | None = None, *, roll_up: bool = False) -> pd.DataFrame:
+        from whatworks.store import areas as _areas
+
+        return _areas.area_table(self._area_con(), level=level, roll_up=roll_up)
+
+    def _not_on_spark(self, what: str):
+        raise error(WHERE, f"{what} is not available on a Spark store.",
+                    hint="It reads tables kept in the DuckDB store (people, quarantine, every event kind); run it "
+                         "there, or link people with Splink's Spark backend on the exported persons table.")
+
+    def involvements(self, *a, **k):
+        self._not_on_spark("Store.involvements")
+
+    def links(self, *a, **k):
+        self._not_on_spark("Store.links")
+
+    def linkage_connection(self, *a, **k):
+        self._not_on_spark("Store.linkage_connection (a DuckDB connection)")
+
+    def event_summary(self):
+        self._not_on_spark("Store.event_summary")
+
+    def person_summary(self):
+        self._not_on_spark("Store.person_summary")
+
+    def role_summary(self):
+        self._not_on_spark("Store.role_summary")
+
+    def quarantine_count(self, *a, **k):
+        self._not_on_spark("Store.quarantine_count (the quarantine stays in the DuckDB store)")
 
     # ------------------------------------------------------------------ what the store holds
     def relations(self) -> pd.DataFrame:
@@ -231,6 +311,9 @@ class SparkStore:
     def close(self) -> None:
         """Forget the registered tables (the session is the caller's and stays open)."""
         self._tables.clear()
+        if getattr(self, "_areas_con", None) is not None:
+            self._areas_con.close()
+            self._areas_con = None
 
     def __enter__(self):
         return self
