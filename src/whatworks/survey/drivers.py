@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from whatworks._announce import Setting, given_or_default
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns
 from whatworks.errors import error
@@ -257,6 +257,16 @@ def drivers(design, outcome: str, drivers: Sequence[str], *, controls: Sequence[
     rng = np.random.default_rng(seed)
     settings["importance"] = Setting("Johnson's relative weights", "default", "Tonidandel & LeBreton (2010) for logistic regression")
     settings["se"] = Setting("design-based sandwich (svyglm quasibinomial)", "default", "Taylor linearisation over PSUs within strata")
+    scale = _performance_measures(design, drivers)
+    agree = [d for d in drivers if scale[d]]
+    other = [d for d in drivers if not scale[d]]
+    measure = "; ".join(([f"% agreeing ({AGREE_FROM} or 5) for {', '.join(agree)} (1-5 items)"] if agree else [])
+                        + ([f"the weighted mean for {', '.join(other)} (not on a 1-5 scale)"] if other else []))
+    settings["performance"] = Setting(measure, "data", "current performance on the driver map, from each item's range")
+    announce(f"driver performance set to {measure}.", quiet=quiet)
+    dfree = design._degf(design._w > 0)
+    settings["degrees_of_freedom"] = Setting(dfree, "data", "PSUs minus strata (for the model's t intervals)")
+    announce(f"degrees of freedom of the model's intervals set to {dfree} (PSUs minus strata, as R's svyglm).", quiet=quiet)
     tables, models = [], []
     groups = [(None, np.ones(len(y), bool))] if split is None else [
         (g, (design.data[split] == g).to_numpy()) for g in sorted(pd.unique(design.data[split]))]
@@ -267,8 +277,7 @@ def drivers(design, outcome: str, drivers: Sequence[str], *, controls: Sequence[
         perf = []
         for d in drivers:
             x = pd.to_numeric(design.data[d], errors="coerce").to_numpy(float)
-            is_scale = np.nanmin(x) >= 1 and np.nanmax(x) <= 5
-            perf.append(np.average(x >= AGREE_FROM if is_scale else x, weights=sub._w))
+            perf.append(np.average(x >= AGREE_FROM if scale[d] else x, weights=sub._w))
         imp["performance"] = perf
         imp["rank"] = imp["share"].rank(ascending=False, method="min").astype(int)
         if split is not None:
@@ -277,7 +286,17 @@ def drivers(design, outcome: str, drivers: Sequence[str], *, controls: Sequence[
         tables.append(imp)
         models.append(model)
     return DriversResult(table=pd.concat(tables, ignore_index=True), settings=settings, outcome=outcome,
-                         model=pd.concat(models, ignore_index=True), split=split)
+                         model=pd.concat(models, ignore_index=True), split=split,
+                         performance_label="% agreeing" if not other else ("mean" if not agree else "% agreeing or mean"))
+
+
+def _performance_measures(design, drivers) -> dict[str, bool]:
+    """Whether each driver is a 1–5 agreement item (performance = % agreeing) or another scale (performance = mean)."""
+    out = {}
+    for d in drivers:
+        x = pd.to_numeric(design.data[d], errors="coerce").to_numpy(float)
+        out[d] = bool(np.nanmin(x) >= 1 and np.nanmax(x) <= 5 and np.all(np.isin(x[~np.isnan(x)], [1, 2, 3, 4, 5])))
+    return out
 
 
 __all__ = ["drivers", "DriversResult", "svyglm_logit"]

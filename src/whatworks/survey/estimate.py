@@ -206,10 +206,20 @@ def estimate(design, var: str, kind: str, *, by: str | Sequence[str] | None = No
     table = labels.copy() if cols else pd.DataFrame(index=[0])
     table = table.assign(n=nobs.astype(int), weighted_n=Wd, estimate=est, se=se, ci_low=lo, ci_high=hi, deff=deff,
                          n_effective=nobs / deff)
-    settings["linearisation"] = Setting("GREG residual on all calibration variables" if design.adjustments else "Taylor",
-                                        "default", "see whatworks.survey.design")
+    if design.adjustments:
+        lin = f"GREG residual on the calibration variables of {', '.join(design.adjustments)}"
+        settings["linearisation"] = Setting(lin, "data", "the design carries weight adjustments (see whatworks.survey.design)")
+        announce(f"SEs linearised as the {lin} (the design's weights were adjusted; see docs/survey.md).", quiet=quiet)
+    else:
+        settings["linearisation"] = Setting("Taylor", "default", "no weight adjustments in the design")
     if kind == "proportion":
         settings["ci_method"] = Setting("logit", "default", "logit-scale interval with t on design df (R svyciprop)")
+        dfs = [design._degf((codes == j) & (design._w != 0)) for j in range(len(labels))]
+        lo_df, hi_df = min(dfs), max(dfs)
+        df_txt = f"{lo_df}" if lo_df == hi_df else f"{lo_df} to {hi_df}"
+        settings["degrees_of_freedom"] = Setting(df_txt, "data", "PSUs minus strata among each domain's respondents")
+        announce(f"degrees of freedom of the proportion intervals set to {df_txt} (PSUs minus strata among each "
+                 f"domain's respondents, as R's svyciprop).", quiet=quiet)
     return SurveyEstimate(table=table.reset_index(drop=True), settings=settings, variable=label, kind=kind,
                           by=tuple(cols), vcov=V)
 
@@ -226,6 +236,7 @@ class SurveyTrend(Result):
     variable: str = ""
     kind: str = "proportion"
     by: tuple = ()
+    baseline: str | None = None
 
     def summary(self) -> str:
         t = self.table
@@ -240,6 +251,12 @@ class SurveyTrend(Result):
                     + ", ".join(str(p) for p in sig["period"].head(6)) + " — a real change, not sampling noise.")
         else:
             txt += f"Every period is within ±{SPC_SIGMA} sampling SEs of the series estimate: no signal, only sampling noise."
+        if self.baseline is not None and "difference" in t:
+            pts, unit = (100, " points") if self.kind == "proportion" else (1, "")
+            lvl = self.settings["conf_level"].value
+            txt += (f" Against {self.baseline}: {last['difference'] * pts:+.1f}{unit} in {last['period']} ({lvl:.0%} CI "
+                    f"{last['difference_ci_low'] * pts:+.1f} to {last['difference_ci_high'] * pts:+.1f}"
+                    f"{'; p = ' + format(last['difference_p_value'], '.3f') if np.isfinite(last['difference_p_value']) else ''}).")
         return txt
 
     def _headline(self) -> str:
@@ -261,33 +278,7 @@ class SurveyTrend(Result):
         ax.set_title(f"{self.variable}: trend with sampling-error limits")
 
 
-def trend(design, var: str, date: str, *, period: str = "quarter", kind: str = "proportion", level: Any = None,
-          conf_level: float | None = None, quiet: bool = False) -> SurveyTrend:
-    """Estimates by quarter, or over rolling 12-month windows, with an SPC view on sampling error.
-
-    Parameters
-    ----------
-    design : Design
-    var : str
-    date : str
-        Interview date column.
-    period : {"quarter", "rolling_12_months"}
-        ``quarter``: calendar quarters (``2024Q2``). ``rolling_12_months``: for each month from the 12th on, the
-        interviews in the 12 months ending with it (labelled by that month), as the PAS publishes.
-    kind : {"proportion", "mean"}
-    """
-    where = "survey.trend"
-    check_choice(where, "period", period, ["quarter", "rolling_12_months"])
-    check_choice(where, "kind", kind, ["proportion", "mean"])
-    settings: dict[str, Setting] = {}
-    conf_level = given_or_default(settings, "conf_level", conf_level, 0.95, reason="confidence level of intervals")
-    require_columns(where, design.data, [date], arg="design data")
-    when = pd.to_datetime(design.data[date], errors="coerce")
-    if when.isna().any():
-        first = int(np.flatnonzero(when.isna().to_numpy())[0])
-        raise error(where, f"Column '{date}' must hold dates.", got=design.data[date].iloc[first], row=f"position {first}")
-    y, label = _y(design, where, var, kind, level)
-    overall = _compute(design, y, kind, np.zeros(len(y), dtype=np.int64), 1, conf_level)[0][0]
+def _period_masks(where: str, when: pd.Series, period: str) -> list[tuple[str, np.ndarray]]:
     rows = []
     if period == "quarter":
         q = when.dt.to_period("Q")
@@ -301,6 +292,79 @@ def trend(design, var: str, date: str, *, period: str = "quarter", kind: str = "
                         got=f"{len(months)} months", hint="Use period='quarter'.")
         for end in months[11:]:
             rows.append((str(end), ((m > end - 12) & (m <= end)).to_numpy()))
+    return rows
+
+
+def _period_vcov(design, y: np.ndarray, masks: Sequence[np.ndarray], kind: str) -> np.ndarray:
+    """Design covariance of the period estimates, jointly (periods may overlap, as rolling windows do): one
+    linearised score column per period, ``x_j = w m_j (y − ȳ_j) / Σ w m_j``, through the design's variance engine."""
+    w = design._w
+    X = np.zeros((len(y), len(masks)))
+    for j, m in enumerate(masks):
+        wm = w * m
+        W = wm.sum()
+        X[:, j] = wm * (y - np.sum(wm * y) / W) / W
+    return design._vcov(X)
+
+
+def trend(design, var: str, date: str, *, period: str = "quarter", kind: str = "proportion", level: Any = None,
+          baseline: str | None = None, conf_level: float | None = None, quiet: bool = False) -> SurveyTrend:
+    """Estimates by quarter, or over rolling 12-month windows, with an SPC view on sampling error, and optionally each
+    period's change from a baseline period.
+
+    Parameters
+    ----------
+    design : Design
+    var : str
+    date : str
+        Interview date column.
+    period : {"quarter", "rolling_12_months"}
+        ``quarter``: calendar quarters (``2024Q2``). ``rolling_12_months``: for each month from the 12th on, the
+        interviews in the 12 months ending with it (labelled by that month), as the PAS publishes.
+    kind : {"proportion", "mean"}
+    level : optional
+        For a proportion of a categorical column: the answer counted.
+    baseline : str, optional
+        A period label (``"2023Q1"``; ``"2024-03"`` for rolling windows). Every period is compared with it:
+        ``difference`` = estimate − baseline estimate, with ``difference_se`` from the design covariance of the two
+        (periods share strata, and rolling windows share interviews, so the two are not independent), a normal CI and
+        a two-sided p-value. None: no comparison columns.
+    conf_level : float, default 0.95
+    quiet : bool, default False
+        Silence the announced defaults (the series centre and the periods found in the data); they are still in
+        ``.settings``.
+
+    Returns
+    -------
+    SurveyTrend
+        ``.table``: ``period``, ``n``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``mean``, ``lpl``, ``upl``,
+        ``signal``; with ``baseline``: ``difference``, ``difference_se``, ``difference_ci_low``,
+        ``difference_ci_high``, ``difference_p_value``.
+
+    Examples
+    --------
+    >>> trend(design, "confident", "interview_date", baseline="2023Q1").table  # doctest: +SKIP
+    """
+    where = "survey.trend"
+    check_choice(where, "period", period, ["quarter", "rolling_12_months"])
+    check_choice(where, "kind", kind, ["proportion", "mean"])
+    settings: dict[str, Setting] = {}
+    conf_level = given_or_default(settings, "conf_level", conf_level, 0.95, reason="confidence level of intervals")
+    check_number(where, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    require_columns(where, design.data, [date], arg="design data")
+    when = pd.to_datetime(design.data[date], errors="coerce")
+    if when.isna().any():
+        first = int(np.flatnonzero(when.isna().to_numpy())[0])
+        raise error(where, f"Column '{date}' must hold dates.", got=design.data[date].iloc[first], row=f"position {first}")
+    y, label = _y(design, where, var, kind, level)
+    rows = [(lab, m & (design._w != 0)) for lab, m in _period_masks(where, when, period)]
+    rows = [(lab, m) for lab, m in rows if m.any()]
+    labels = [lab for lab, _ in rows]
+    if baseline is not None and str(baseline) not in labels:
+        raise error(where, "The baseline must be one of the trend's periods.", got=baseline,
+                    expected=f"one of {labels[:8]}{' ...' if len(labels) > 8 else ''}",
+                    hint="Quarters are written 2024Q1; rolling windows by their last month, 2024-03.")
+    overall = _compute(design, y, kind, np.zeros(len(y), dtype=np.int64), 1, conf_level)[0][0]
     out = []
     for lab, mask in rows:
         sub = design.subset(mask)
@@ -311,9 +375,35 @@ def trend(design, var: str, date: str, *, period: str = "quarter", kind: str = "
     t["lpl"] = overall - SPC_SIGMA * t["se"]
     t["upl"] = overall + SPC_SIGMA * t["se"]
     t["signal"] = (t["estimate"] < t["lpl"]) | (t["estimate"] > t["upl"])
-    settings["period"] = Setting(period, "user", "period of each point")
+    unit = "proportion" if kind == "proportion" else None
+    settings["period"] = Setting(period, "default" if period == "quarter" else "user", "period of each point")
+    settings["periods"] = Setting(f"{labels[0]}..{labels[-1]} ({len(labels)})", "data", "the interview dates", "periods")
+    settings["centre"] = Setting(float(overall), "data", "the estimate over the whole series", unit)
     settings["limits"] = Setting(f"mean ± {SPC_SIGMA} SE", "default", "each point's own design-based sampling error, not the moving range")
-    return SurveyTrend(table=t, settings=settings, variable=label, kind=kind)
+    fmt = f"{overall:.1%}" if kind == "proportion" else f"{overall:.4g}"
+    announce(f"trend periods set to {labels[0]}..{labels[-1]} ({len(labels)} {period.replace('_', ' ')} periods: "
+             f"the interview dates).", quiet=quiet)
+    announce(f"trend centre set to {fmt} (the {kind} over the whole series, {int((design._w != 0).sum()):,} interviews).",
+             quiet=quiet)
+    if baseline is not None:
+        b = labels.index(str(baseline))
+        V = _period_vcov(design, y, [m for _, m in rows], kind)
+        est = t["estimate"].to_numpy()
+        d = est - est[b]
+        var_d = np.clip(np.diag(V) + V[b, b] - 2 * V[:, b], 0, None)
+        se_d = np.sqrt(var_d)
+        z = stats.norm.ppf(0.5 + conf_level / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pv = np.where(se_d > 0, 2 * stats.norm.sf(np.abs(d) / se_d), np.nan)
+        t["difference"] = d
+        t["difference_se"] = se_d
+        t["difference_ci_low"] = d - z * se_d
+        t["difference_ci_high"] = d + z * se_d
+        t["difference_p_value"] = pv
+        settings["baseline"] = Setting(str(baseline), "user", "each period compared with this one; SE of the difference "
+                                       "from the design covariance of the two estimates")
+    return SurveyTrend(table=t, settings=settings, variable=label, kind=kind,
+                       baseline=None if baseline is None else str(baseline))
 
 
 __all__ = ["estimate", "trend", "SurveyEstimate", "SurveyTrend"]

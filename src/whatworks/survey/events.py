@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from whatworks._announce import Setting, given_or_default
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import Result
 from whatworks._validate import check_number, require_columns
 from whatworks.errors import error
@@ -104,6 +104,8 @@ def event_effect(design, date: str, event_date, window_days: int, outcome: str, 
                     got=f"{int(before.sum())} before, {int(after.sum())} after", hint="Widen window_days or check the event date.")
     binary = pd.api.types.is_bool_dtype(df[outcome]) or level is not None or set(pd.unique(df[outcome].dropna())) <= {0, 1}
     kind = "proportion" if binary else "mean"
+    settings["kind"] = Setting(kind, "data", "0/1 outcome: a proportion" if binary else "numeric outcome: a mean")
+    announce(f"event comparison set to a {kind} of {outcome} ({settings['kind'].reason}).", quiet=quiet)
     y, label = _y(design, WHERE, outcome, kind, level)
     codes = np.where(before, 0, np.where(after, 1, 2))
     sub = design.subset(before | after)

@@ -58,6 +58,32 @@ def _rake(w: np.ndarray, groups: list[np.ndarray], targets: list[np.ndarray], *,
     return w
 
 
+def _population_confidence(seed: int, nb: int, p_bor: np.ndarray, age: np.ndarray, eth: np.ndarray, b_eff: np.ndarray,
+                           borough_conf: np.ndarray, period_days: int, event_day: int) -> np.ndarray:
+    """Each borough's true confidence: the mean over all its adult residents of P(confident) under the survey's model,
+    every resident given items, contact and an interview day from the model (its own random sub-stream, so the
+    interviews themselves do not change). What a census of the borough over the period would find, up to a
+    Monte Carlo error of about sd(p)/sqrt(adults) (~0.002 for 25,000 adults)."""
+    rng = rng_for(seed, "survey", 1)
+    n = p_bor.size
+    if n == 0 or nb == 0:
+        return np.zeros(nb)
+    factor = rng.standard_normal(n) + b_eff[p_bor]
+    c = COEFFICIENTS
+    logit = np.full(n, c["intercept"]) + borough_conf[p_bor]
+    for k in ITEMS:
+        latent = ITEM_FACTOR_LOADING * factor + np.sqrt(1 - ITEM_FACTOR_LOADING ** 2) * rng.standard_normal(n) + ITEM_SHIFT[k]
+        logit += c[k] * ((1 + (latent[:, None] > CUTS).sum(axis=1)) - 3)
+    young = age < 25
+    contact = rng.random(n) < CONTACT_RATE * np.where(young, 1.5, 1.0)
+    day = rng.integers(0, period_days, n)
+    after = (day >= event_day) & (day < event_day + EVENT_WINDOW_DAYS)
+    logit += (c["recent_contact"] * contact + c["after_event"] * after + c["age_65_plus"] * (age >= 65)
+              + c["age_16_24"] * young + c["black"] * (eth == C.ETHNIC_GROUPS.index("Black")))
+    p = 1 / (1 + np.exp(-logit))
+    return np.bincount(p_bor, weights=p, minlength=nb) / np.maximum(np.bincount(p_bor, minlength=nb), 1)
+
+
 def build_survey(seed: int, geo: Geography, people: People, *, start: pd.Timestamp, months: int,
                  per_year: int) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict]:
     rng = rng_for(seed, "survey")
@@ -147,6 +173,7 @@ def build_survey(seed: int, geo: Geography, people: People, *, start: pd.Timesta
         pd.DataFrame({"borough_code": np.repeat(bor_codes, G), "variable": "ethnic_group",
                       "category": np.tile(list(C.ETHNIC_GROUPS), nb), "population": pop_eth}),
     ], ignore_index=True)
+    borough_truth = _population_confidence(seed, nb, p_bor, age[adult], eth, b_eff, borough_conf, period_days, event_day)
     truth_table = pd.DataFrame({"respondent_id": responses["respondent_id"], "true_person_id": adult[idx],
                                 "after_event": after, "p_confident": np.round(p, 6)})
     truth = {
@@ -166,6 +193,11 @@ def build_survey(seed: int, geo: Geography, people: People, *, start: pd.Timesta
         "recent_contact_rate": f"{CONTACT_RATE} (x1.5 for 16-24)",
         "event": {"date": str(pd.Timestamp(event_date).date()), "window_days": EVENT_WINDOW_DAYS,
                   "logit_shift": COEFFICIENTS["after_event"]},
+        "borough_confidence": {b: round(float(v), 6) for b, v in zip(bor_codes, borough_truth)},
+        "borough_confidence_definition": "mean over every adult resident of the borough of P(confident) under the model, "
+                                         "with items, recent contact and an interview day (uniform over the period) drawn "
+                                         "for each resident from the survey's own model (sub-stream survey/1): the share "
+                                         "a perfect survey of the borough would find",
         "answer_split": {"confident": {"Excellent": 0.25, "Good": 0.75},
                          "not_confident": {"Fair": 0.6, "Poor": 0.3, "Very poor": 0.1}},
     }
