@@ -27,9 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-TYPES = ["Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs", "Other crime",
-         "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting", "Theft from the person",
-         "Vehicle crime", "Violence and sexual offences"]
+sys.path.insert(0, str(Path(__file__).parent))
+import ingest as _ingest_bench  # noqa: E402  (benchmarks/ingest.py: the crime types and the ingest/floor steps)
+
+TYPES = _ingest_bench.TYPES
 SYLLABLES = ["north", "south", "east", "west", "mid", "high", "low", "river", "coast", "forest", "moor", "vale",
              "dale", "fen", "weald", "downs", "peak", "shire", "wold", "marsh", "heath", "cliff", "brook"]
 
@@ -78,33 +79,8 @@ def generate(root: Path, rows: int, forces: int, years: int) -> int:
     return total
 
 
-INGEST = """
-import json, sys, time, resource
-import whatworks as ww
-t = time.perf_counter()
-s = ww.Store(sys.argv[1])
-rep = s.ingest_policeuk(sys.argv[2])
-s.con.execute("CHECKPOINT")
-dt = time.perf_counter() - t
-n = s.sql("SELECT count(*) AS n FROM events")["n"].iloc[0]
-print(json.dumps({"seconds": dt, "read": rep.rows_read, "loaded": rep.rows_loaded, "quarantined": rep.rows_quarantined,
-                  "duplicates": rep.duplicates_skipped, "events": int(n),
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
-
-FLOOR = """
-import json, sys, time, resource
-from pathlib import Path
-import duckdb
-t = time.perf_counter()
-con = duckdb.connect(sys.argv[1])
-files = [str(p) for p in sorted(Path(sys.argv[2]).rglob("*.csv"))]
-con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?, header=true, all_varchar=true)", [files])
-con.execute("CHECKPOINT")
-dt = time.perf_counter() - t
-n = con.execute("SELECT count(*) FROM t").fetchone()[0]
-print(json.dumps({"seconds": dt, "rows": int(n), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
-"""
+# the same ingest and floor steps as the 5M-row benchmark (benchmarks/ingest.py)
+INGEST, FLOOR = _ingest_bench.WHATWORKS, _ingest_bench.FLOOR
 
 AGGREGATE = """
 import json, sys, time, resource

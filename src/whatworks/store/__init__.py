@@ -371,17 +371,10 @@ class Store(ApiReads, PlaceReads, AreaReads, SurveyStore, RegisterStore):
         source system when those are in ``by`` or fixed by ``where``; else months covered for any of them, within
         ``months=``), so a caller can tell a one-month "year" (``months_covered`` 1) from a whole one (12).
         """
-        from whatworks.store.engine import counts, months_covered
+        from whatworks.store.engine import store_counts
 
         self._require_relation(table)
-        out = counts(self.ibis(table), by, where, months=months, value=value)
-        kinds = COVERAGE_KINDS.get(table)
-        periods = [b for b in by if b in ("year", "quarter", "financial_year")]
-        if kinds and periods:
-            cov = self.coverage()
-            cov = cov[cov["kind"].isin(kinds)]
-            out = months_covered(out, cov, by, where, months=months)
-        return out
+        return store_counts(self.ibis(table), table, self.coverage, by, where, months=months, value=value)
 
     def coverage(self, kind: str | None = None) -> pd.DataFrame:
         """What the store covers: one row per (source_system, force, month, kind) held in its current version.
@@ -541,9 +534,7 @@ class Store(ApiReads, PlaceReads, AreaReads, SurveyStore, RegisterStore):
         return self.sql("SELECT b.*, s.superseded_by FROM batches b LEFT JOIN superseded s USING (batch_id) ORDER BY batch_id")
 
 
-# The coverage kinds that say a month is held, for each view store.counts() reads.
-COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
-                  "stops": ("stop_search", "stops")}
+from whatworks.store.engine import COVERAGE_KINDS  # noqa: E402  (re-exported: the kinds that say a month is held)
 
 
 def _input_bytes(path) -> int:

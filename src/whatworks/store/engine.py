@@ -15,6 +15,9 @@ import pandas as pd
 from whatworks.errors import WhatworksError, error
 
 ENGINES = ("duckdb", "spark")
+# The coverage kinds that say a month is held, for each view counts() reads (police.uk file kinds and RMS tables).
+COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
+                  "stops": ("stop_search", "stops")}
 # Period keys derived from `month` (UK conventions: financial year April–March, labelled "2024/25").
 DERIVED_KEYS = ("year", "quarter", "financial_year")
 
@@ -189,3 +192,15 @@ def select(t, *, sources: Sequence[str] | None = None, months: tuple[pd.Timestam
     if columns is not None:
         t = t.select(list(columns))
     return t
+
+
+def store_counts(t, table: str, coverage, by: Sequence[str], where: Mapping[str, Any] | None = None, *,
+                 months: tuple[str, str] | None = None, value: str | None = None) -> pd.DataFrame:
+    """:func:`counts` of a store view, with ``months_covered`` when ``by`` holds a derived period: what
+    ``Store.counts`` and ``SparkStore.counts`` both return. ``coverage`` is the store's ``coverage`` method."""
+    out = counts(t, by, where, months=months, value=value)
+    kinds = COVERAGE_KINDS.get(table)
+    if kinds and any(b in DERIVED_KEYS for b in by):
+        cov = coverage()
+        out = months_covered(out, cov[cov["kind"].isin(kinds)], by, where, months=months)
+    return out

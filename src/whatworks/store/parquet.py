@@ -37,6 +37,7 @@ import pandas as pd
 
 from whatworks._version import __version__
 from whatworks.errors import error
+from whatworks.store.engine import COVERAGE_KINDS
 
 __all__ = ["export_parquet", "append_parquet", "read_manifest", "MANIFEST", "LAYOUT_VERSION", "PARTITIONED",
            "SMALL_TABLES", "PERSONAL_TABLES", "ParquetExport"]
@@ -49,9 +50,7 @@ PARTITIONED = ("crimes", "asb", "stops", "outcomes")
 SMALL_TABLES = ("coverage", "areas", "area_covariates", "batches")
 PERSONAL_TABLES = ("persons", "person_links")
 PARTITION_BY = ("source_system", "force", "month")
-# The coverage kinds that say a (source_system, force, month) is held for each partitioned view (as store.counts).
-COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
-                  "stops": ("stop_search", "stops")}
+
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,6 @@ from whatworks.store.parquet import MANIFEST, read_manifest
 __all__ = ["SparkStore", "local_session"]
 
 WHERE = "SparkStore"
-# The coverage kinds that say a month is held, for each view counts() reads (as the DuckDB store's).
-COVERAGE_KINDS = {"crimes": ("street", "crimes"), "asb": ("street", "crimes"), "outcomes": ("outcomes",),
-                  "stops": ("stop_search", "stops")}
 
 
 def local_session(*, cores: int = 2, memory: str | None = None):
@@ -262,17 +259,10 @@ class SparkStore(ApiReads):
     def counts(self, by: Sequence[str], where: dict | None = None, *, table: str = "crimes",
                months: tuple[str, str] | None = None, value: str | None = None) -> pd.DataFrame:
         """Counts computed on Spark, as :meth:`whatworks.Store.counts` (same arguments, same answer)."""
-        from whatworks.store.engine import counts, months_covered
+        from whatworks.store.engine import store_counts
 
         self._require_relation(table)
-        out = counts(self.ibis(table), by, where, months=months, value=value)
-        kinds = COVERAGE_KINDS.get(table)
-        periods = [b for b in by if b in ("year", "quarter", "financial_year")]
-        if kinds and periods:
-            cov = self.coverage()
-            cov = cov[cov["kind"].isin(kinds)]
-            out = months_covered(out, cov, by, where, months=months)
-        return out
+        return store_counts(self.ibis(table), table, self.coverage, by, where, months=months, value=value)
 
     def status(self) -> dict:
         """Tables and rows, months held (from coverage), and where the data came from."""
