@@ -26,9 +26,10 @@ Hostile input (issue 12; limits in :mod:`whatworks.store.limits`):
 * an **unterminated quote**: a record that runs over more than one line (a quoted field holding a line break) is
   accepted only when it parses cleanly (every quote closed), has the header's number of fields (give or take one:
   a header with one name too many or too few), and the line after its first line is not itself a whole record (as
-  many fields as the header, or more). Otherwise the quote on its first line never closes:
-  that line is quarantined alone ("unterminated quoted field") and reading starts again on the next line, so
-  every line after it is read as the record it is;
+  many fields as the header, or more, and no quote standing inside an unquoted field: the quote that closes
+  a spanning field does, so a continuation is never taken for a record). Otherwise the quote on its first line
+  never closes: that line is quarantined alone ("unterminated quoted field") and reading starts again on the
+  next line, so every line after it is read as the record it is;
 * lines end in LF, CRLF or a lone CR (old Mac files), in any mix: each is a line end (CR-only files are read on
   the exact path).
 """
@@ -452,12 +453,52 @@ def _raw_text(data: bytes, full: int, encoding: str, limits: Limits, escape: boo
 
 
 def _is_record(text: str, n: int, delimiter: str) -> bool:
-    """Whether one line, read on its own, is a whole record of ``n`` fields or more (every quote closed on the line).
-    The continuation of a quoted line break never is: it holds only the fields after the one that spans the lines."""
+    """Whether one line, read on its own, is a whole record of ``n`` fields or more: it parses cleanly, and every
+    quote on it opens or closes a quoted field (or is doubled inside one).
+
+    The continuation of a quoted line break never is: it starts inside the quoted field, so the quote that closes
+    that field stands inside an unquoted field when the line is read on its own (``=1",Leeds,...``). Counting its
+    fields is not enough: when the field that spans the lines is the first, the continuation holds as many fields
+    as a whole record (the fuzz run's miscounted area lookups, issue 12)."""
     try:
-        return len(next(csv.reader([text], delimiter=delimiter, quotechar='"', doublequote=True, strict=True), [])) >= n
+        fields = next(csv.reader([text], delimiter=delimiter, quotechar='"', doublequote=True, strict=True), [])
     except csv.Error:
         return False
+    if len(fields) < n:
+        return False
+    if '"' not in text:
+        return True
+    return _stray_quote(text.rstrip("\r\n"), delimiter) is None
+
+
+def _stray_quote(text: str, delimiter: str) -> int | None:
+    """The position of the first quote in ``text`` (one line) that stands inside an unquoted field, else None.
+
+    Hand-written because the csv module, even with ``strict=True``, accepts such a quote as an ordinary character
+    (``=1",Leeds`` reads as ``['=1"', 'Leeds']``) and says nothing of where it stood."""
+    i, size = 0, len(text)
+    while i <= size:
+        if i < size and text[i] == '"':                 # a quoted field: to its closing quote
+            i += 1
+            while i < size:
+                if text[i] == '"':
+                    if i + 1 < size and text[i + 1] == '"':
+                        i += 2
+                        continue
+                    break
+                i += 1
+            i += 1                                      # past the closing quote (strict parsing put a delimiter next)
+        else:                                           # an unquoted field: to the next delimiter
+            end = text.find(delimiter, i)
+            end = size if end == -1 else end
+            q = text.find('"', i, end)
+            if q != -1:
+                return q
+            i = end
+        if i >= size:
+            return None
+        i += len(delimiter)                             # past the delimiter
+    return None
 
 
 def _exact_arrays(path: Path, columns: list[str], delimiter: str, encoding: str, limits: Limits = DEFAULT_LIMITS):

@@ -1,0 +1,41 @@
+"""Regression tests for the records the fuzz run (benchmarks/fuzz_readers.py, issue 12) miscounted: each holds the
+minimal file that showed the cause, and checks rows_read is the true record count and rows_read = loaded +
+quarantined."""
+
+from __future__ import annotations
+
+import whatworks as ww
+
+AREAS_HEADER = b"code,name,level,parent_code,population,imd_score"
+VALID = b"E01011229,Leeds 001A,lsoa,,1630,12.5"
+
+
+def _areas(tmp_path, body: bytes):
+    p = tmp_path / "areas_2021.csv"
+    p.write_bytes(body)
+    s = ww.Store(":memory:")
+    rep = s.ingest_areas(p)
+    return s, rep.files[0]
+
+
+def test_12_a_quoted_lone_cr_in_the_first_field_is_one_record(tmp_path):
+    # fuzz seed 1: '"\r=1"' in the first field. The line after the CR ('=1",Leeds 001A,...') has as many fields as
+    # a record, so it was taken for one: the first line was quarantined as an unterminated quote and the
+    # continuation read as a second record (rows_read 3 for 2 records).
+    body = AREAS_HEADER + b"\n" + b'"\r=1",Leeds 001A,lsoa,,1630,12.5\n' + VALID + b"\n"
+    s, f = _areas(tmp_path, body)
+    assert f.rows_read == 2
+    assert f.rows_read == f.rows_loaded + f.rows_quarantined
+    q = s.sql("SELECT source_row, reason FROM quarantine ORDER BY source_row")
+    assert "unterminated" not in " ".join(q["reason"])
+
+
+def test_12_an_unterminated_quote_before_a_whole_record_still_quarantines_one_line(tmp_path):
+    # the other side of the rule: a quote that never closes, followed by a clean record, is one bad line
+    other = VALID.replace(b"E01011229", b"E01011230")
+    body = AREAS_HEADER + b"\n" + b'"E01011229,Leeds 001A,lsoa,"",1630,12.5\n' + VALID + b"\n" + other + b"\n"
+    s, f = _areas(tmp_path, body)
+    assert (f.rows_read, f.rows_loaded, f.rows_quarantined) == (3, 2, 1)
+    assert f.rows_read == f.rows_loaded + f.rows_quarantined
+    q = s.sql("SELECT source_row, reason FROM quarantine")
+    assert q["source_row"].tolist() == [2] and "unterminated" in q["reason"].iloc[0]
