@@ -1,11 +1,13 @@
-"""Benchmark: fuzz every reader (police.uk, RMS records, area lookups, and the zip/folder walker) with hostile files.
+"""Benchmark: fuzz every reader (police.uk, RMS records, area lookups, survey CSV and SPSS .sav, and the zip/folder
+walker) with hostile files.
 
-Generates ``--n`` cases (default 10,000 in total, spread over the three readers) with the hypothesis strategies in
+Generates ``--n`` cases (default 10,000 in total, spread over the four readers) with the hypothesis strategies in
 ``tests/store/fuzz_strategies.py`` (unterminated quotes, 1,000+ fields on a line, 1 MB fields, NUL bytes, Latin-1 /
 Windows-1252 bytes, BOMs, CR/LF/CRLF mixes, rich markup, mathtext, bidi overrides, control characters, spreadsheet
 formulas, SQL fragments; zips with nested zips, duplicate member names, hidden members, directory entries and ``..``
 in member names; symlinks out of the folder), writes each under a temporary folder, loads it into a fresh
-``Store(":memory:")`` with ``ingest_policeuk`` / ``ingest_records`` (the Northshire mapping) / ``ingest_areas``, and
+``Store(":memory:")`` with ``ingest_policeuk`` / ``ingest_records`` (the Northshire mapping) / ``ingest_areas`` /
+``ingest_survey`` (a public-attitude survey mapping; .sav files written by pyreadstat, some truncated or damaged), and
 counts, per reader:
 
 * **cases**, **clean errors** (a ``whatworks.errors.WhatworksError``: allowed) and **crashes** (any other exception);
@@ -24,7 +26,7 @@ Nothing is written outside a temporary folder. On a crash, the smallest input (f
 (exception type and innermost whatworks frame) is saved to a temporary folder with ``repro.py`` and the traceback;
 its path and the traceback's last line are printed.
 
-Usage: python benchmarks/fuzz_readers.py [--n 10000] [--seed 0] [--reader policeuk|records|areas] [--no-tracemalloc]
+Usage: python benchmarks/fuzz_readers.py [--n 10000] [--seed 0] [--reader policeuk|records|areas|survey] [--no-tracemalloc]
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 import whatworks as ww  # noqa: E402
 from whatworks.errors import WhatworksError  # noqa: E402
 
-READERS = ("policeuk", "records", "areas")
+READERS = ("policeuk", "records", "areas", "survey")
 READ_STATUSES = ("loaded", "replaced", "failed")
 
 
@@ -92,6 +94,9 @@ def _primary_count(store, fmt: str, batch_id: int, message: str = "") -> int | N
         q = ("SELECT (SELECT count(*) FROM events WHERE batch_id = ?) + "
              "(SELECT count(*) FROM events_superseded WHERE batch_id = ?)")
         return int(store.con.execute(q, [batch_id, batch_id]).fetchone()[0])
+    if fmt in ("survey_csv", "survey_sav"):      # one loaded respondent = one respondent id of the batch
+        return int(store.con.execute("SELECT count(DISTINCT respondent_id) FROM survey_responses WHERE batch_id = ?",
+                                     [batch_id]).fetchone()[0])
     table = {"records:persons": "persons", "records:roles": "event_persons", "areas": "areas"}.get(fmt)
     if table is None:
         return None
@@ -146,6 +151,8 @@ def _ingest(store, case: fs.Case, path: Path, mapping: Path | None):
         return store.ingest_policeuk(path, on_unknown=opts.get("on_unknown", "skip"))
     if case.reader == "records":
         return store.ingest_records(path, mapping, on_unknown=opts.get("on_unknown", "skip"))
+    if case.reader == "survey":
+        return store.ingest_survey(path, mapping=opts["mapping"])
     return store.ingest_areas(path)
 
 
@@ -227,6 +234,8 @@ def save_crashes(crashes: dict) -> Path | None:
             call = f"ingest_policeuk(here / {str(rel)!r}, on_unknown={case.options['on_unknown']!r})"
         elif case.reader == "records":
             call = f"ingest_records(here / {str(rel)!r}, here / 'mapping.toml', on_unknown={case.options['on_unknown']!r})"
+        elif case.reader == "survey":
+            call = f"ingest_survey(here / {str(rel)!r}, mapping={case.options['mapping']!r})"
         else:
             call = f"ingest_areas(here / {str(rel)!r})"
         (d / "repro.py").write_text(REPRO.format(call=call))

@@ -1,9 +1,9 @@
 """Hypothesis strategies for hostile input files, shared by the store's fuzz tests and ``benchmarks/fuzz_readers.py``
 (issue 12, "Fuzzing").
 
-A :class:`Case` is what one ingest is given: a reader (``"policeuk"``, ``"records"`` or ``"areas"``), its files
+A :class:`Case` is what one ingest is given: a reader (``"policeuk"``, ``"records"``, ``"areas"`` or ``"survey"``), its files
 (:class:`GenFile`: a name, the exact bytes, and how many records the generator wrote) and how they are laid out on
-disk (one file, a folder, or a zip — possibly holding zips, duplicate member names, hidden members, directory
+disk (one file — the survey reader takes one file, a CSV or an SPSS ``.sav`` — a folder, or a zip — possibly holding zips, duplicate member names, hidden members, directory
 entries and member names with ``..``). :func:`write_case` puts a case on disk under a folder and returns the path to
 ingest, the names the ingest report must mention (in ``report.files`` or ``report.ignored``) and the records each
 file holds, so a harness can check that nothing was dropped and every record was counted.
@@ -21,12 +21,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 import warnings
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from hypothesis import strategies as st
 
 from whatworks.store import policeuk
@@ -97,6 +99,12 @@ AREAS = {
             ["E01011229", "Leeds 001A", "E08000035", "Leeds", "1630"]),
 }
 
+# a public-attitude survey export: (header, a valid row); the mapping names its id, date and weight
+SURVEY = (("respondent_id", "interview_date", "weight", "borough", "confident", "contact"),
+          ["R0001", "2024-03-05", "1.25", "Camden", "1", "0"])
+SURVEY_MAPPING = {"survey": {"name": "pas", "id": "respondent_id", "date": "interview_date", "weight": "weight"}}
+SAV_MAX_TEXT = 2000          # SPSS strings are written as very long strings past 255 bytes: keep cases small
+
 
 # ------------------------------------------------------------------------------------------------ the case
 @dataclass
@@ -118,7 +126,7 @@ class Zipped:
 
 @dataclass
 class Case:
-    reader: str                     # "policeuk" | "records" | "areas"
+    reader: str                     # "policeuk" | "records" | "areas" | "survey"
     layout: str                     # "file" | "folder" | "zip"
     items: list                     # GenFile / Zipped / ("symlink", name, GenFile) placed in the folder (or the one file)
     options: dict = field(default_factory=dict)
@@ -334,7 +342,56 @@ def areas_file(draw) -> GenFile:
     return draw(delimited_file(header, valid, name))
 
 
-FILE_OF = {"policeuk": policeuk_file, "records": records_file, "areas": areas_file}
+@st.composite
+def sav_file(draw, name: str = "pas.sav") -> GenFile:
+    """An SPSS .sav file (pyreadstat.write_sav) with hostile strings, value labels and user-missing codes,
+    sometimes truncated or with bytes overwritten (then its records are unknown)."""
+    import pyreadstat
+
+    header, valid = SURVEY
+    n = draw(st.integers(0, 10))
+    cols: dict[str, list] = {h: [] for h in header}
+    for k in range(n):
+        for h, v in zip(header, valid):
+            text = draw(hostile_field(v))
+            text = text.encode("utf-8", "replace").decode("utf-8")[:SAV_MAX_TEXT]   # .sav text is UTF-8
+            cols[h].append(text)
+    df = pd.DataFrame(cols)
+    if n and draw(st.booleans()):                    # numeric answers with labels and a "don't know" code
+        df["confident"] = [draw(st.sampled_from([1.0, 2.0, 98.0, float("nan")])) for _ in range(n)]
+    with tempfile.TemporaryDirectory(prefix="whatworks-fuzz-sav-") as tmp:
+        path = Path(tmp) / "x.sav"
+        kw = {}
+        if "confident" in df and df["confident"].dtype.kind == "f":
+            kw = {"variable_value_labels": {"confident": {1.0: "Yes", 2.0: "No", 98.0: "Don't know"}},
+                  "missing_ranges": {"confident": [98.0]}}
+        pyreadstat.write_sav(df, str(path), **kw)
+        data = path.read_bytes()
+    damage = draw(st.integers(0, 9))
+    if damage == 0 and len(data) > 8:                # truncated
+        data = data[: draw(st.integers(4, len(data) - 1))]
+        return GenFile(name, data, None, frozenset({"sav", "sav_truncated"}))
+    if damage == 1 and len(data) > 8:                # bytes overwritten past the magic number
+        at = draw(st.integers(4, len(data) - 1))
+        junk = draw(st.binary(min_size=1, max_size=16))
+        data = data[:at] + junk + data[at + len(junk):]
+        return GenFile(name, data, None, frozenset({"sav", "sav_damaged"}))
+    return GenFile(name, data, n, frozenset({"sav"}))
+
+
+@st.composite
+def survey_file(draw) -> GenFile:
+    """A survey file: a CSV of the survey's shape (hostile records as for every reader), a .sav, or not a survey."""
+    kind = draw(st.integers(0, 19))
+    if kind == 0:
+        return draw(odd_file("survey.csv"))
+    if kind <= 5:
+        return draw(sav_file())
+    header, valid = SURVEY
+    return draw(delimited_file(header, valid, "survey.csv"))
+
+
+FILE_OF = {"policeuk": policeuk_file, "records": records_file, "areas": areas_file, "survey": survey_file}
 
 HOSTILE_NAMES = ("../escape.csv", "a/../../b.csv", "/abs.csv", "dir/../x.csv", "[/bold].csv", "$\\frac{$.csv",
                  "\u202evsc.csv", "é.csv", "sp ace.csv")
@@ -380,6 +437,8 @@ def a_zip(draw, reader: str, depth: int = 1) -> Zipped:
 def a_case(draw, reader: str | None = None) -> Case:
     """One ingest's input for ``reader`` (drawn when None)."""
     reader = reader or draw(st.sampled_from(sorted(FILE_OF)))
+    if reader == "survey":                           # the survey reader takes one file
+        return Case(reader, "file", [draw(survey_file())], {"mapping": SURVEY_MAPPING})
     layout = draw(st.sampled_from(["file", "folder", "folder", "zip"]))
     if layout == "file":
         items = [draw(FILE_OF[reader]())]
@@ -484,4 +543,4 @@ def write_case(case: Case, root: Path) -> tuple[Path, Path | None, Counter, dict
 
 
 __all__ = ["Case", "GenFile", "Zipped", "a_case", "a_zip", "hostile_field", "hostile_line", "delimited_file",
-           "policeuk_file", "records_file", "areas_file", "write_case", "HOSTILE_TEXT", "HOSTILE_BYTES", "MAPPING_TEXT"]
+           "policeuk_file", "records_file", "areas_file", "survey_file", "sav_file", "write_case", "SURVEY_MAPPING", "HOSTILE_TEXT", "HOSTILE_BYTES", "MAPPING_TEXT"]

@@ -19,9 +19,10 @@ import json
 import numpy as np
 import pandas as pd
 
-from whatworks.store._batch import already_loaded, next_batch_id, reasons, record_batch, transaction
+from whatworks.store._batch import already_loaded, next_batch_id, quarantine_rejects, reasons, record_batch, transaction
 from whatworks.store._sql import run
 from whatworks.store.ingest_report import FileOutcome, IngestReport
+from whatworks.store.survey_files import parse_survey_dates
 
 _TABLES = [
     ("create survey_responses", """CREATE TABLE IF NOT EXISTS survey_responses (
@@ -48,18 +49,41 @@ class SurveyStore:
             run(self.con, step, sql).fetchall()
         return True
 
-    def ingest_survey(self, path, *, mapping) -> IngestReport:
+    def ingest_survey(self, path, *, mapping, limits=None) -> IngestReport:
         """Load a survey file (``.sav`` or CSV) through a mapping (TOML path or dict; see
         :mod:`whatworks.store.survey_files`). Returns an :class:`IngestReport` with
-        ``rows_read == rows_loaded + rows_quarantined + duplicates_skipped``."""
+        ``rows_read == rows_loaded + rows_quarantined + duplicates_skipped``.
+
+        A CSV is read by the store's delimited-text reader, under ``limits`` (:class:`whatworks.store.limits.Limits`,
+        default ``DEFAULT_LIMITS``): a line it cannot split is quarantined with its row number and bytes."""
+        from pathlib import Path
+
         from whatworks._version import __version__
-        from whatworks.store.survey_files import SurveyMapping, read_survey_file
         from whatworks.errors import IngestError, error
+        from whatworks.store import _csv
+        from whatworks.store.limits import resolve
+        from whatworks.store.survey_files import SurveyMapping, is_sav, read_survey_csv, read_survey_file
 
         self._require_writable()
+        limits = resolve(limits, "ingest_survey()")
         m = SurveyMapping.load(mapping)
-        f = read_survey_file(path)
+        p = Path(path)
+        if not p.is_file():
+            raise error("ingest_survey", "The survey file does not exist (or is not a file).", got=str(p),
+                        cls=IngestError)
         source = str(path)
+        sav = is_sav(p)
+        try:
+            f = read_survey_file(p) if sav else read_survey_csv(self.con, p, m, limits=limits)
+            return self._ingest_survey_rows(f, m, source, __version__)
+        finally:
+            if not sav:
+                _csv.cleanup(self.con)
+
+    def _ingest_survey_rows(self, f, m, source: str, version: str) -> IngestReport:
+        """Check and load the rows read from one survey file, in one transaction (see :meth:`ingest_survey`)."""
+        from whatworks.errors import IngestError, error
+
         df = f.data.rename(columns={v: k for k, v in m.rename.items()})
         for need in [m.id, m.date, m.weight]:
             if need is not None and need not in df.columns:
@@ -75,7 +99,7 @@ class SurveyStore:
         why = pd.Series([""] * n, index=df.index, dtype=object)
         why[ids.isna() | (ids == "")] = "respondent id missing"
         if m.date:
-            bad = pd.to_datetime(df[m.date], errors="coerce").isna()
+            bad = parse_survey_dates(df[m.date]).isna()
             why[bad & (why == "")] = f"{m.date} is not a date"
         if m.weight:
             w = pd.to_numeric(df[m.weight], errors="coerce")
@@ -87,10 +111,12 @@ class SurveyStore:
         category = np.where(why != "", "invalid", np.where(dup | dup_store, "duplicate", ""))
         why[dup] = "duplicate respondent id in the file"
         why[dup_store & ~dup] = "respondent id already in the store for this survey"
-        rows = np.arange(n) + 2
+        rows = f.source_rows
         ok = category == ""
         with transaction(self.con):
             batch = next_batch_id(self.con)
+            if f.rejected:
+                quarantine_rejects(self.con, batch, source)
             bad = np.flatnonzero(~ok)
             if bad.size:
                 raw = [json.dumps({c: (None if pd.isna(v) else str(v)) for c, v in df.iloc[i].items()}) for i in bad]
@@ -119,8 +145,10 @@ class SurveyStore:
             if self._has_meta():
                 run(self.con, "record survey mapping", "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                     [f"survey_mapping:{m.name}", json.dumps({"id": m.id, "date": m.date, "weight": m.weight})]).fetchall()
-            quarantined, duplicates = record_batch(self.con, batch, source, f.checksum, f.format, n, int(ok.sum()), __version__)
-            outcome = FileOutcome(source, f.format, "loaded", batch, n, int(ok.sum()), quarantined, duplicates,
+            n_read = n + f.rejected
+            quarantined, duplicates = record_batch(self.con, batch, source, f.checksum, f.format, n_read, int(ok.sum()),
+                                                   version)
+            outcome = FileOutcome(source, f.format, "loaded", batch, n_read, int(ok.sum()), quarantined, duplicates,
                                   reasons(self.con, batch), checksum=f.checksum)
         return IngestReport((outcome,))
 
@@ -168,7 +196,7 @@ class SurveyStore:
                 wide[c] = s.map(lambda v: mp.get(v, v))
                 continue
             if c == meta.get("date"):
-                wide[c] = pd.to_datetime(s)
+                wide[c] = parse_survey_dates(s)
                 continue
             num = pd.to_numeric(s, errors="coerce")
             if num.notna().sum() == s.notna().sum():
