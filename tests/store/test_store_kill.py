@@ -1,15 +1,17 @@
 """kill -9 at random points during ingest (issue 12, "Corruption and faults"): whatever moment an ingest dies, the
 store opened afterwards equals one of the states a file-by-file load commits.
 
-For each reader (police.uk, RMS records through the Northshire mapping, area lookups) three files big enough that
-their ingest takes about a second are loaded one at a time into a reference store, and the fingerprint of each
-committed state is kept (empty, after file 1, after files 1-2, after all). Then, 20 times in all, the ingest of the
-whole folder starts in a subprocess and is sent SIGKILL after a delay drawn from a seeded RNG (uniform over the
+For each reader (police.uk, RMS records through the Northshire mapping, area lookups, survey CSVs through a survey
+mapping) three files big enough that their ingest takes about a second are loaded one at a time into a reference
+store, and the fingerprint of each committed state is kept (empty, after file 1, after files 1-2, after all). Then,
+20 times in all (5 per reader), the ingest of the whole folder (the survey reader takes one file: its three files
+one after another) starts in a subprocess and is sent SIGKILL after a delay drawn from a seeded RNG (uniform over the
 reference ingest's duration, from the moment the subprocess says it is about to start); the store is opened (DuckDB
 replays its write-ahead log) and its fingerprint must be one of the committed ones.
 
-Fingerprint: the batches' checksums (sorted), every table's row count, and hashes of ``events`` ordered by
-``event_id`` and of ``areas`` ordered by (batch, code).
+Fingerprint: the batches' checksums (sorted), every table's row count (so a table created by a load that did not
+commit shows), and hashes of ``events`` ordered by ``event_id``, of ``areas`` ordered by (batch, code) and of
+``survey_responses`` ordered by (batch, row, variable).
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ import pytest
 import whatworks as ww
 
 MAPPING = Path(__file__).parent / "fixtures" / "records" / "northshire" / "mapping.toml"
-TRIALS = {"policeuk": 7, "records": 7, "areas": 6}   # 20 in all
+TRIALS = {"policeuk": 5, "records": 5, "areas": 5, "survey": 5}   # 20 in all
+SURVEY_MAPPING = {"survey": {"name": "pas", "id": "respondent_id", "date": "interview_date", "weight": "weight"}}
+SURVEY_HEADER = "respondent_id,interview_date,weight,borough,confident,contact,age_band"
 SEED = 12
 
 STREET_HEADER = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
@@ -72,7 +76,19 @@ def _areas_inputs(root: Path, rows: int = 4_000) -> list[Path]:
     return out
 
 
-INPUTS = {"policeuk": _policeuk_inputs, "records": _records_inputs, "areas": _areas_inputs}
+def _survey_inputs(root: Path, rows: int = 12_000) -> list[Path]:
+    out = []
+    for k in range(3):
+        lines = [f"R{k}{i:06d},2024-0{k + 1}-{1 + i % 28:02d},{0.5 + i % 7 / 4},Borough {i % 32},{i % 2},{i % 3 == 0:d},"
+                 f"{18 + i % 60}" for i in range(rows)]
+        lines[9] = f"R{k}bad,31/02/2024,1.0,Borough 1,1,0,40"                            # not a date: quarantined
+        p = root / f"pas_{k}.csv"
+        p.write_text(SURVEY_HEADER + "\n" + "\n".join(lines) + "\n")
+        out.append(p)
+    return out
+
+
+INPUTS = {"policeuk": _policeuk_inputs, "records": _records_inputs, "areas": _areas_inputs, "survey": _survey_inputs}
 
 
 def _call(reader: str, path: Path, group_bytes: int | None = None) -> str:
@@ -81,6 +97,9 @@ def _call(reader: str, path: Path, group_bytes: int | None = None) -> str:
         return f"s.ingest_policeuk({str(path)!r}, group_bytes={group_bytes!r})"
     if reader == "records":
         return f"s.ingest_records({str(path)!r}, {str(MAPPING)!r})"
+    if reader == "survey":
+        files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+        return "\n".join(f"s.ingest_survey({str(f)!r}, mapping={SURVEY_MAPPING!r})" for f in files)
     return f"s.ingest_areas({str(path)!r})"
 
 
@@ -94,7 +113,9 @@ def fingerprint(store: ww.Store) -> tuple:
     events = con.execute("SELECT md5(coalesce(string_agg(hash(e)::VARCHAR, ',' ORDER BY event_id), '')) FROM events e").fetchone()[0]
     areas = con.execute("SELECT md5(coalesce(string_agg(hash(a)::VARCHAR, ',' ORDER BY batch_id, code), '')) "
                         "FROM areas a").fetchone()[0]
-    return checksums, counts, events, areas
+    survey = con.execute("SELECT md5(coalesce(string_agg(hash(r)::VARCHAR, ',' ORDER BY batch_id, source_row, variable), "
+                         "'')) FROM survey_responses r").fetchone()[0] if "survey_responses" in tables else None
+    return checksums, counts, events, areas, survey
 
 
 def _committed_states(reader: str, files: list[Path], db: Path) -> tuple[list[tuple], float]:

@@ -152,3 +152,41 @@ def test_any_survey_file_is_loaded_accounted_for_or_refused_cleanly(tmp_path_fac
     q = s.sql(f"SELECT count(*) AS n FROM quarantine WHERE batch_id = {f.batch_id}")
     assert loaded["n"][0] == f.rows_loaded
     assert q["n"][0] == f.rows_quarantined + f.duplicates_skipped
+
+
+def test_a_survey_load_killed_before_commit_leaves_the_store_as_it_was(tmp_path):
+    """The survey tables are created inside the load's transaction (before, a killed first load left them)."""
+    import os
+    import subprocess
+
+    p = tmp_path / "pas.csv"
+    p.write_bytes(HEADER + b"\nR1,2024-03-05,1.0,Camden,1\n")
+    db = tmp_path / "s.duckdb"
+    with ww.Store(db) as s:
+        before = s.sql("SELECT table_name FROM information_schema.tables ORDER BY 1")["table_name"].tolist()
+    code = f"import whatworks as ww\nww.Store({str(db)!r}).ingest_survey({str(p)!r}, mapping={MAPPING!r})"
+    proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, "WHATWORKS_FAULT": "before_commit"},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr                              # killed at the fault point
+    with ww.Store(db) as s:
+        after = s.sql("SELECT table_name FROM information_schema.tables ORDER BY 1")["table_name"].tolist()
+        assert after == before and "survey_responses" not in after
+        assert s.sql("SELECT count(*) AS n FROM batches")["n"][0] == 0
+
+
+def test_unloading_a_survey_batch_removes_its_responses_labels_and_missing_codes(tmp_path):
+    import pyreadstat
+    df = pd.DataFrame({"respondent_id": ["R1", "R2"], "interview_date": ["2024-03-05", "2024-03-06"],
+                       "weight": [1.0, 2.0], "confident": [1.0, 98.0]})
+    p = tmp_path / "pas.sav"
+    pyreadstat.write_sav(df, str(p), variable_value_labels={"confident": {1.0: "Yes", 98.0: "Don't know"}},
+                         missing_ranges={"confident": [98.0]})
+    s = ww.Store(":memory:")
+    f = s.ingest_survey(p, mapping=MAPPING).files[0]
+    assert f.rows_loaded == 2
+    removed = s.unload(f.batch_id)
+    assert removed["survey_responses"] == 2 * 4 and removed["survey_labels"] == 2 and removed["survey_missing_codes"] == 1
+    for t in ("survey_responses", "survey_labels", "survey_missing_codes"):
+        assert s.sql(f"SELECT count(*) AS n FROM {t}")["n"][0] == 0
+    again = s.ingest_survey(p, mapping=MAPPING).files[0]      # loads again: no respondent is "already in the store"
+    assert (again.rows_loaded, again.duplicates_skipped) == (2, 0)

@@ -230,7 +230,8 @@ class Store(ApiReads, PlaceReads, AreaReads, SurveyStore, RegisterStore):
         """Remove everything one batch (one loaded file) put in the store, in one transaction, so a file can be
         loaded again after fixing its mapping. Returns the rows removed per table.
 
-        Besides the batch's own rows (events, stop details, persons, roles, areas, covariates, quarantine, the
+        Besides the batch's own rows (events, stop details, persons, roles, areas, covariates, survey responses with
+        their labels and missing codes, quarantine, the
         ``batches`` row), the ``person_links`` rows of persons that only this batch loaded are removed (reported
         under ``'person_links'``), so unloaded people leave their clusters; a person id of the same source system
         that another batch also loaded keeps its links. Run the linkage again to re-cluster the rest.
@@ -289,6 +290,8 @@ class Store(ApiReads, PlaceReads, AreaReads, SurveyStore, RegisterStore):
             ("area_covariates", "DELETE FROM area_covariates WHERE batch_id = ?", [batch_id]),
             *([("area_covariate_kinds", "DELETE FROM area_covariate_kinds WHERE batch_id = ?", [batch_id])]
               if self._has_table("area_covariate_kinds") else []),
+            *[(t, f"DELETE FROM {t} WHERE batch_id = ?", [batch_id])
+              for t in ("survey_responses", "survey_labels", "survey_missing_codes") if self._has_table(t)],
             ("quarantine", "DELETE FROM quarantine WHERE batch_id = ?", [batch_id]),
             ("batch_coverage", "DELETE FROM batch_coverage WHERE batch_id = ?", [batch_id]),
             ("batch_notes", "DELETE FROM batch_notes WHERE batch_id = ?", [batch_id]),

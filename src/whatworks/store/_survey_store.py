@@ -38,13 +38,16 @@ _TABLES = [
 class SurveyStore:
     """Survey ingest and read methods; ``self.con`` is the store's DuckDB connection."""
 
+    def _survey_tables_exist(self) -> bool:
+        return bool(self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+            "AND table_catalog = current_database() AND table_name = 'survey_responses'").fetchone()[0])
+
     def _survey_tables(self) -> bool:
         """Create the survey tables on first use; on a read-only store only say whether they exist (reading needs
         no table to be created, and a read-only connection cannot create one)."""
         if getattr(self, "read_only", False):
-            return bool(self.con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-                "AND table_catalog = current_database() AND table_name = 'survey_responses'").fetchone()[0])
+            return self._survey_tables_exist()
         for step, sql in _TABLES:
             run(self.con, step, sql).fetchall()
         return True
@@ -89,7 +92,6 @@ class SurveyStore:
             if need is not None and need not in df.columns:
                 raise error("ingest_survey", f"The mapped column '{need}' is not in the file.",
                             expected=f"columns among {list(df.columns)[:20]}", cls=IngestError)
-        self._survey_tables()
         prior = already_loaded(self.con, f.checksum)
         if prior is not None:
             return IngestReport((FileOutcome(source, f.format, "already_loaded", prior[0], checksum=f.checksum,
@@ -105,7 +107,8 @@ class SurveyStore:
             w = pd.to_numeric(df[m.weight], errors="coerce")
             why[(w.isna() | (w < 0)) & (why == "")] = f"{m.weight} is not a number >= 0"
         held = set(r[0] for r in self.con.execute(
-            "SELECT DISTINCT respondent_id FROM survey_responses WHERE survey = ?", [m.name]).fetchall())
+            "SELECT DISTINCT respondent_id FROM survey_responses WHERE survey = ?", [m.name]).fetchall()) \
+            if self._survey_tables_exist() else set()
         dup = ids.duplicated(keep="first") & (why == "")
         dup_store = ids.isin(held) & (why == "")
         category = np.where(why != "", "invalid", np.where(dup | dup_store, "duplicate", ""))
@@ -114,6 +117,7 @@ class SurveyStore:
         rows = f.source_rows
         ok = category == ""
         with transaction(self.con):
+            self._survey_tables()        # created in the load's transaction: a killed first load leaves no trace
             batch = next_batch_id(self.con)
             if f.rejected:
                 quarantine_rejects(self.con, batch, source)
@@ -161,7 +165,7 @@ class SurveyStore:
 
     def surveys(self) -> pd.DataFrame:
         """The surveys in the store: ``survey``, ``respondents``, ``variables``, ``batches``."""
-        if not self._survey_tables():
+        if not self._survey_tables_exist():
             return pd.DataFrame(columns=["survey", "respondents", "variables", "batches"])
         return self.con.execute("""SELECT survey, count(DISTINCT respondent_id) AS respondents,
             count(DISTINCT variable) AS variables, count(DISTINCT batch_id) AS batches
@@ -172,7 +176,7 @@ class SurveyStore:
         number, dates for the mapped date column); ``labels=True`` replaces SPSS codes by their value labels."""
         from whatworks.errors import error
 
-        if not self._survey_tables():
+        if not self._survey_tables_exist():
             raise error("Store.survey", f"No survey named {name!r} in the store: it holds no survey.",
                         hint="Load one with store.ingest_survey(path, mapping=...) or `whatworks ingest survey`.")
         long = self.con.execute("""SELECT respondent_id, variable, value, source_row, batch_id FROM survey_responses
