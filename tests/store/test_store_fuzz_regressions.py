@@ -39,3 +39,25 @@ def test_12_an_unterminated_quote_before_a_whole_record_still_quarantines_one_li
     assert f.rows_read == f.rows_loaded + f.rows_quarantined
     q = s.sql("SELECT source_row, reason FROM quarantine")
     assert q["source_row"].tolist() == [2] and "unterminated" in q["reason"].iloc[0]
+
+
+def test_one_stray_quote_in_a_long_file_costs_one_pass_not_one_per_line(tmp_path):
+    """A quote that never closes on row 2 of 200,000: the lines read while looking for its close are pushed back and
+    stay decoded; they were pruned from a fixed-size cache on every line after, which took 586 s (quadratic). A
+    resource budget (as for the other limits), not a speed test: the linear reader takes a few seconds."""
+    import subprocess
+    import sys
+
+    header = ("Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,"
+              "Last outcome category,Context")
+    f = "West Yorkshire Police"
+    lines = [f"2024-01{i:057d},2024-01,{f},{f},-1.5,53.8,On or near Park Row,E01011365,Leeds 111B,Burglary,,"
+             for i in range(200_000)]
+    lines[0] = lines[0].replace("On or near", '"On or near')
+    p = tmp_path / "2024-01-wy-street.csv"
+    p.write_text(header + "\n" + "\n".join(lines) + "\n")
+    code = ("import whatworks as ww\nww.options.quiet = True\nf = ww.Store(':memory:').ingest_policeuk("
+            f"{str(p)!r}).files[0]\nprint(f.rows_read, f.rows_loaded, f.rows_quarantined)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-500:]
+    assert out.stdout.split() == ["200000", "199999", "1"]
