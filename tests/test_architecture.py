@@ -58,9 +58,6 @@ KNOWN_CYCLES = {
     ("whatworks.store._repair", "whatworks.store.policeuk"):
         "policeuk calls _repair's date repair and _repair reads policeuk's header rules (function-level imports); "
         "the ingest-pipeline work (#17 item 2) is to give both one module of rules",
-    ("whatworks._cli_trials", "whatworks.cli"):
-        "_cli_trials imports cli.visible while cli mounts _cli_trials; move visible() to a neutral module "
-        "(_cli_evidence and _cli_impact do the same through importlib, which this static check cannot see)",
 }
 
 

@@ -34,7 +34,7 @@ def _store(store: Optional[Path], read_only: bool = False):
 
 
 def _echo(text, *, err: bool = False) -> None:
-    from whatworks.cli import visible  # here, not at the top: whatworks.cli mounts this module when it loads
+    from whatworks._terminal import visible
 
     typer.echo(visible(text), err=err)
 

@@ -29,7 +29,7 @@ def register(root: typer.Typer) -> None:
 
 
 def _echo(text, *, err: bool = False) -> None:
-    from whatworks.cli import visible  # here, not at the top: whatworks.cli mounts this module when it loads
+    from whatworks._terminal import visible
 
     typer.echo(visible(text), err=err)
 

@@ -33,7 +33,7 @@ def _log(store: Optional[Path]):
 
 def _echo(text, *, err: bool = False) -> None:
     """Print text that may hold data (trial, unit and column names): control and bidi characters shown escaped."""
-    from whatworks.cli import visible  # here, not at the top: whatworks.cli mounts this module when it loads
+    from whatworks._terminal import visible
 
     typer.echo(visible(text), err=err)
 

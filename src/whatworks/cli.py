@@ -11,12 +11,14 @@ from typing import List, Optional
 import typer
 from rich import box
 from rich.console import Console
-from rich.markup import escape
 from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+# text from data, shown safely: visible / safe / cell live in whatworks._terminal, which every CLI module imports
+# (so none imports this module back); re-exported here for callers of whatworks.cli
+from whatworks._terminal import cell, safe, visible
 from whatworks.errors import WhatworksError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -33,42 +35,6 @@ StoreOpt = typer.Option(None, "--store", help="Store file (default: $WHATWORKS_S
 EXIT_FILE_FAILED = 3
 # Statuses of a file that put rows in the store.
 _LOADED_STATUSES = ("loaded", "replaced")
-
-# ------------------------------------------------------------------ text from data, shown safely
-# Characters that reorder or hide text (bidi embeddings/overrides/isolates, marks, zero-width, BOM): shown as
-# \u escapes so that a file name or force name cannot disguise itself on the terminal.
-_INVISIBLE = frozenset([0x061C, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF,
-                        *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-
-
-def visible(value, *, keep_newlines: bool = True) -> str:
-    """``value`` as text with control characters and bidi/zero-width characters written as visible escapes
-    (``\\x1b``, ``\\u202e``); newlines are kept when ``keep_newlines`` (multi-line summaries)."""
-    text = str(value)
-    out = []
-    for ch in text:
-        c = ord(ch)
-        if ch == "\n" and keep_newlines:
-            out.append(ch)
-        elif c < 0x20 or 0x7F <= c < 0xA0:
-            out.append(f"\\x{c:02x}")
-        elif c in _INVISIBLE:
-            out.append(f"\\u{c:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def safe(value) -> str:
-    """Text from data (force, file, area and column names, reasons, hints) for a rich markup string: visible
-    escapes for control characters, then markup escaped, so ``[/bold]`` or ``[files.columns]`` print literally."""
-    return escape(visible(value))
-
-
-def cell(value, *, keep_newlines: bool = False) -> Text:
-    """A table cell (or a whole message) from data: a plain Text, never parsed as markup."""
-    return Text(visible(value, keep_newlines=keep_newlines))
-
 
 def say(text, *, out: Console | None = None) -> None:
     """Print a message whose text comes from data or from an analysis' summary: literally, never as markup."""
@@ -661,8 +627,8 @@ def _mount_optional() -> None:
             raise
     else:
         app.add_typer(trial_app, name="trial", help="Register, randomise, verify and analyse trials.")
-    # the capability CLIs that live in modules of their own: each has register(app), or register(ingest_app) when
-    # it adds an `ingest` command (its parameter is named so)
+    # the capability CLIs that live in modules of their own: each has register(app), register(ingest_app) when
+    # it adds an `ingest` command, or register(ingest_app, app) for both (each parameter gets the app it names)
     import importlib
     import inspect
 
@@ -673,8 +639,8 @@ def _mount_optional() -> None:
             if exc.name != name:
                 raise
             continue
-        first = next(iter(inspect.signature(mod.register).parameters))
-        mod.register(ingest_app if first == "ingest_app" else app)
+        params = inspect.signature(mod.register).parameters
+        mod.register(*[ingest_app if p == "ingest_app" else app for p in params])
 
 
 _CAPABILITY_CLIS = ("whatworks._cli_spc", "whatworks._cli_impact", "whatworks._cli_survey", "whatworks._cli_evidence", "whatworks._cli_app")
