@@ -45,12 +45,8 @@ KNOWN_SQL = {
     "whatworks.report.landscape": "data_first: port to store.month_span('crimes', source)",
 }
 KNOWN_PRIVATE = {
-    ("whatworks.report._demo", "whatworks.synth._constants"): "the demo pack reads synth's constants",
-    ("whatworks.report.pack", "whatworks.performance.spc._VERDICT"): "the pack reads SPC's verdict table",
-    ("whatworks.demo", "whatworks.report._demo"): "the demo's pack step lives in report/_demo.py (make it public)",
     ("whatworks._cli_app", "whatworks.app._security"): "serve checks the dashboard's security settings",
     ("whatworks.app._views", "whatworks.report.pack._shift"): "the dashboard reuses the pack's month shift",
-    ("whatworks.evidence.grading", "whatworks.impact._design"): "grading reads impact's design names",
     ("whatworks.app._pages", "whatworks.report._sections"): "the dashboard reuses the pack's section builders",
     ("whatworks.app._views", "whatworks.report._data"): "the dashboard reuses the report's data access",
 }

@@ -126,10 +126,29 @@ def _show_outputs(ctx: DemoContext) -> None:
     ctx.console.print(escape(ctx.force.summary()))
 
 
-def _pack(ctx: DemoContext) -> None:
-    from whatworks.report._demo import build_pack   # areas into the store, then the performance pack
+# The synthetic force's area covariates that describe residents (its bounding-box columns are geometry, not covariates).
+SYNTH_COVARIATES = ("deprivation", "density", "urbanity", "share_white", "share_black", "share_asian", "share_other")
+PACK_NAME = "pack.html"
 
-    build_pack(ctx)
+
+def _pack(ctx: DemoContext) -> None:
+    """Demo step: areas → store (through :meth:`Store.ingest_areas`), then :func:`whatworks.report.pack`."""
+    import pandas as pd
+
+    from whatworks.report import pack
+
+    areas = ctx.force.tables["areas"]
+    force = ctx.force.truth["force"]
+    # the synthetic lookup names its boroughs' parent (the force) without a row for it: add that row, as a
+    # force's own lookup would have it, so every borough has a known parent
+    force_row = pd.DataFrame([{"code": force["slug"], "name": force["name"], "level": "force"}])
+    covariates = [c for c in SYNTH_COVARIATES if c in areas]
+    cols = ["code", "name", "level", "parent_code", "population", *covariates]
+    ctx.reports["areas"] = ctx.store.ingest_areas(pd.concat([force_row, areas[cols]], ignore_index=True),
+                                                  name="synthetic force areas", covariates=covariates)
+    out = ctx.out_dir / PACK_NAME
+    ctx.reports["pack"] = pack(ctx.store, out=out, quiet=True)
+    ctx.outputs.append(("performance pack (open in a browser; prints to A4)", out))
 
 
 def _people(ctx: DemoContext) -> None:

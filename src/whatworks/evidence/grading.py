@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from whatworks.errors import error
-from whatworks.impact._design import SMS_RULES
+from whatworks.impact import SMS_RULES
 
 SMS_LABELS = {
     1: "correlation at one time",

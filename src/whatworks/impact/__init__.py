@@ -7,7 +7,7 @@ function once any code imported the submodule first.
 
 from __future__ import annotations
 
-from whatworks.impact._design import DesignRecord
+from whatworks.impact._design import SMS_RULES, DesignRecord
 from whatworks.impact._rtm import before_after
 from whatworks.impact.did import did
 from whatworks.impact.displacement import displacement
@@ -16,4 +16,4 @@ from whatworks.impact.its import its
 from whatworks.impact.match import match
 from whatworks.impact.synthcontrol import synthetic_control
 
-__all__ = ["match", "its", "displacement", "event_window", "did", "synthetic_control", "DesignRecord", "before_after"]
+__all__ = ["match", "its", "displacement", "event_window", "did", "synthetic_control", "DesignRecord", "SMS_RULES", "before_after"]

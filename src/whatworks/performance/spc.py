@@ -22,7 +22,7 @@ from whatworks.performance._series import group_last, prepare, run_flags
 from whatworks.performance.attribute import ATTRIBUTE_CHARTS, CHARTS, attribute_limits, dispersion_test
 from whatworks.performance.seasonal import MIN_SEASONAL_POINTS, SEASONAL_ALPHA, seasonal_test
 
-__all__ = ["spc", "SPCResult", "xmr_limits", "rule_outside_limits", "close_to_limits", "rule_trend",
+__all__ = ["spc", "SPCResult", "VERDICTS", "xmr_limits", "rule_outside_limits", "close_to_limits", "rule_trend",
            "rule_two_in_three", "rule_shift", "classify_points", "assurance_type", "POINT_TYPES", "SEASONALITIES",
            "CHARTS"]
 
@@ -252,7 +252,7 @@ def assurance_type(target: float, lpl: float, upl: float, improvement: str) -> s
 
 
 # --------------------------------------------------------------------------------------------------- result
-_VERDICT = {
+VERDICTS = {
     "common_cause": "within normal variation — no action on this figure alone",
     "special_cause_improvement": "special cause — improvement",
     "special_cause_concern": "special cause — concern",
@@ -367,7 +367,7 @@ class SPCResult(Result):
         lines = []
         if len(v) == 1:
             r = v.iloc[0]
-            txt = f"{self._label(r)}: latest point {_VERDICT[r['variation']]}"
+            txt = f"{self._label(r)}: latest point {VERDICTS[r['variation']]}"
             if r["n_special"]:
                 txt += f"; {int(r['n_special'])} of {int(r['n_points'])} points flagged as special cause"
             a = self.assurance.iloc[0]["assurance"]
@@ -378,11 +378,11 @@ class SPCResult(Result):
             return txt + "."
         counts = v["variation"].value_counts()
         lines.append(f"{len(v)} series; latest point: " + "; ".join(
-            f"{int(counts.get(k, 0))} {_VERDICT[k].split(' — ')[0] if k == 'common_cause' else _VERDICT[k]}"
-            for k in _VERDICT if counts.get(k, 0)))
+            f"{int(counts.get(k, 0))} {VERDICTS[k].split(' — ')[0] if k == 'common_cause' else VERDICTS[k]}"
+            for k in VERDICTS if counts.get(k, 0)))
         flagged = v[v["variation"] != "common_cause"]
         for _, r in flagged.head(10).iterrows():
-            lines.append(f"  {self._label(r)}: {_VERDICT[r['variation']]}")
+            lines.append(f"  {self._label(r)}: {VERDICTS[r['variation']]}")
         if len(flagged) > 10:
             lines.append(f"  … and {len(flagged) - 10} more (see .variation)")
         return "\n".join(lines)

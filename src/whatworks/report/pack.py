@@ -28,7 +28,7 @@ from whatworks._announce import Setting, announce
 from whatworks.errors import WhatworksError, error
 from whatworks.performance import compare, funnel, harm, indicators, peers, spc
 from whatworks.performance.indicators import ASB
-from whatworks.performance.spc import _VERDICT as VERDICTS  # the one wording of SPC verdicts
+from whatworks.performance.spc import VERDICTS  # the one wording of SPC verdicts
 from whatworks.privacy.disclosure import choose_publishing
 from whatworks.report import _data, _public, _render
 from whatworks.report import charts as _charts
