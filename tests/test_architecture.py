@@ -50,11 +50,6 @@ KNOWN_PRIVATE = {
     ("whatworks.app._pages", "whatworks.report._sections"): "the dashboard reuses the pack's section builders",
     ("whatworks.app._views", "whatworks.report._data"): "the dashboard reuses the report's data access",
 }
-KNOWN_CYCLES = {
-    ("whatworks.store._repair", "whatworks.store.policeuk"):
-        "policeuk calls _repair's date repair and _repair reads policeuk's header rules (function-level imports); "
-        "the ingest-pipeline work (#17 item 2) is to give both one module of rules",
-}
 
 
 def _module_name(path: Path) -> str:
@@ -236,15 +231,9 @@ def _edges_within(comp: list[str]) -> list[str]:
 
 
 def test_no_import_cycles():
-    cycles = [c for c in _cycles() if tuple(c) not in KNOWN_CYCLES]
+    cycles = _cycles()
     detail = "; ".join(f"{c}: {_edges_within(c)[:6]}" for c in cycles)
     assert not cycles, f"import circle(s) among whatworks modules: {detail}"
-
-
-@pytest.mark.parametrize("cycle", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=v))
-                                   for k, v in KNOWN_CYCLES.items()])
-def test_known_cycles_are_gone(cycle):
-    assert list(cycle) not in _cycles()
 
 
 def test_the_cycle_finder_finds_a_cycle(monkeypatch):

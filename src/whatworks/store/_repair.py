@@ -150,7 +150,7 @@ def _encoding_hint(samples: dict) -> tuple[str, str]:
 
 
 def _crime_type_hint(samples: list[str]) -> tuple[str, str] | None:
-    from whatworks.store.policeuk import CRIME_TYPES
+    from whatworks.store.policeuk_vocab import CRIME_TYPES
 
     bad = _first(samples)
     if bad is None:

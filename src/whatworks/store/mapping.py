@@ -42,7 +42,7 @@ from typing import Any
 import duckdb
 
 from whatworks.errors import WhatworksError, error
-from whatworks.store.policeuk import CRIME_TYPES
+from whatworks.store.policeuk_vocab import CRIME_TYPES
 from whatworks.store.schema import PERSON_ROLES
 
 FORMAT_VERSION = 1

@@ -44,14 +44,11 @@ from whatworks.store._sql import quote_literal, run
 from whatworks.store.geo import GB_LAT_RANGE, GB_LON_RANGE, to_bng
 from whatworks.store.ingest_report import FileOutcome, IngestReport
 from whatworks.store.limits import DEFAULT_LIMITS, Limits, resolve
+from whatworks.store import policeuk_vocab as _vocab
 
 SOURCE_SYSTEM = "police.uk"
 
-CRIME_TYPES = (
-    "Anti-social behaviour", "Bicycle theft", "Burglary", "Criminal damage and arson", "Drugs", "Other crime",
-    "Other theft", "Possession of weapons", "Public order", "Robbery", "Shoplifting", "Theft from the person",
-    "Vehicle crime", "Violence and sexual offences",
-)
+CRIME_TYPES = _vocab.CRIME_TYPES   # police.uk's crime types (whatworks.store.policeuk_vocab)
 
 
 @dataclass(frozen=True)
