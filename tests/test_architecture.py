@@ -41,8 +41,6 @@ ANALYSIS_IMPORT_EXCEPTIONS = {
 KNOWN_SQL = {
     "whatworks.report._data": "choose_source, choose_period, fetch_rows, coverage, resolve_scope: port to "
                               "store.sources / month_span / crimes + asb / coverage / forces",
-    "whatworks.report.pack": "data_first: port to store.month_span('crimes', source)",
-    "whatworks.report.landscape": "data_first: port to store.month_span('crimes', source)",
 }
 KNOWN_PRIVATE = {
     ("whatworks._cli_app", "whatworks.app._security"): "serve checks the dashboard's security settings",

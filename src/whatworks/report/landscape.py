@@ -151,7 +151,7 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
     group = [scope.code, *peer_codes]
 
     l0, l1 = _shift(p0, -12), _shift(p1, -12)
-    data_first = pd.Timestamp(store.sql("SELECT min(month) AS m FROM crimes WHERE source_system = ?", [src])["m"].iloc[0])
+    data_first = store.month_span("crimes", src)[0]   # the source's first month (choose_period found it has some)
     h0 = max(data_first, pd.Timestamp(_shift(p1, -35) + "-01"))
     rows = _data.fetch_rows(store, src, min(h0, pd.Timestamp(l0 + "-01")), pd.Timestamp(p1 + "-01"))
     rows = rows.merge(unit_map, on="lsoa_code", how="inner")

@@ -272,7 +272,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
                                "user" if area is not None else "default", scope.match)
     n_months = (pd.Timestamp(p1 + "-01").to_period("M") - pd.Timestamp(p0 + "-01").to_period("M")).n + 1
     l0, l1 = _shift(p0, -12), _shift(p1, -12)
-    data_first = pd.Timestamp(store.sql("SELECT min(month) AS m FROM crimes WHERE source_system = ?", [src])["m"].iloc[0])
+    data_first = store.month_span("crimes", src)[0]   # the source's first month (choose_period found it has some)
     h0 = max(data_first, pd.Timestamp(_shift(p1, -(int(history) - 1)) + "-01"))
     settings["history"] = Setting(f"{h0:%Y-%m}..{p1}", "data" if h0 > pd.Timestamp(_shift(p1, -(int(history) - 1)) + "-01")
                                   else "default", f"up to {int(history)} months ending with the period")
