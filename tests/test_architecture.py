@@ -39,8 +39,6 @@ ANALYSIS_IMPORT_EXCEPTIONS = {
 
 # Known offenders (issue #17), owned by the report engineer this session: the cases are expected to fail.
 KNOWN_SQL = {
-    "whatworks.report._data": "choose_source, choose_period, fetch_rows, coverage, resolve_scope: port to "
-                              "store.sources / month_span / crimes + asb / coverage / forces",
 }
 KNOWN_PRIVATE = {
     ("whatworks._cli_app", "whatworks.app._security"): "serve checks the dashboard's security settings",

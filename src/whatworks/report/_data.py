@@ -1,8 +1,9 @@
 """What a report reads from the store: which source, which months, which area, and the records behind them.
 
-Everything here is data access through the Store API (``store.sql``, ``store.relations``, and the area lookup in
-:mod:`whatworks.store.areas`); the numbers are made by the analyses in :mod:`whatworks.performance` and
-:mod:`whatworks.place`.
+Everything here is data access through the store's named reads (``store.sources``, ``month_span``, ``crimes``,
+``asb``, ``coverage``, ``forces``, ``area_table``, ``area_ancestors``, ``relations``), so a report runs on any store
+that has them (DuckDB or Spark) and holds no SQL; the numbers are made by the analyses in
+:mod:`whatworks.performance` and :mod:`whatworks.place`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 
 from whatworks._announce import Setting, announce
 from whatworks.errors import WhatworksError, error
-from whatworks.store import areas as _areas
+from whatworks.store.areas import DERIVED_LEVEL   # the level of districts derived from LSOA names
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 ROW_COLUMNS = ("month", "kind", "crime_type", "last_outcome_category", "lsoa_code", "force", "x", "y")
@@ -56,7 +57,7 @@ def relations(store) -> set[str]:
 def choose_source(store, source: str | None, *, where: str, quiet: bool, settings: dict) -> str:
     """The source system whose crimes the report counts. Counting two systems holding the same crimes (police.uk and
     the force's RMS export) would double-count, so a report reads exactly one."""
-    found = store.sql("SELECT source_system, count(*) AS n FROM crimes GROUP BY 1 ORDER BY n DESC, 1")
+    found = store.sources("crimes")                 # source_system, rows: most rows first, ties by name
     if found.empty:
         raise error(where, "The store has no crimes.", hint="Load data first: `whatworks ingest policeuk PATH` "
                     "(or `whatworks demo` for a synthetic force).")
@@ -105,8 +106,7 @@ def parse_period(where: str, period) -> tuple[str, str] | None:
 
 def choose_period(store, source: str, period, *, where: str, quiet: bool, settings: dict) -> tuple[str, str]:
     """The months a report covers: given, or the latest 12 months with data (announced)."""
-    first, last = store.sql("SELECT min(month) AS a, max(month) AS b FROM crimes WHERE source_system = ?", [source]).iloc[0]
-    first, last = pd.Timestamp(first), pd.Timestamp(last)
+    first, last = store.month_span("crimes", source)
     p = parse_period(where, period)
     if p is None:
         start = max(first, last - pd.DateOffset(months=11))
@@ -130,26 +130,19 @@ def fetch_rows(store, source: str, first: pd.Timestamp, last: pd.Timestamp) -> p
 
     The ``crimes`` view holds crimes only and ``asb`` anti-social behaviour (a store made before the split has ASB in
     ``crimes`` and no ``asb`` view): a report wants both, so it reads both."""
-    cols = ", ".join(ROW_COLUMNS)
-    views = ["crimes"] + (["asb"] if "asb" in relations(store) else [])
-    union = " UNION ALL ".join(f"SELECT {cols} FROM {v} WHERE source_system = ? AND month BETWEEN ? AND ?"
-                               for v in views)
-    args = [source, first.date(), last.date()] * len(views)
-    return store.sql(f"SELECT * FROM ({union}) ORDER BY month", args)
+    months = (f"{first:%Y-%m}", f"{last:%Y-%m}")
+    parts = [store.crimes(source=source, months=months, columns=list(ROW_COLUMNS))]
+    if "asb" in relations(store):
+        parts.append(store.asb(source=source, months=months, columns=list(ROW_COLUMNS)))
+    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return rows.sort_values("month", kind="stable").reset_index(drop=True)
 
 
 def coverage(store, source: str) -> pd.DataFrame:
     """(force, month) pairs the store covers for crime counts from ``source``: ``store.coverage()`` rows of kind
-    "street" (police.uk) or "crimes" (RMS). A store without coverage records is read as covering the months that
-    hold at least one record of each force (a month with no record at all is not loaded, not a month of no crime)."""
-    read = getattr(store, "coverage", None)
-    if callable(read):
-        cov = read()
-        cov = cov[(cov["source_system"] == source) & cov["kind"].isin(CRIME_COVERAGE_KINDS)]
-    else:
-        views = ["crimes"] + (["asb"] if "asb" in relations(store) else [])
-        union = " UNION ".join(f"SELECT DISTINCT force, month FROM {v} WHERE source_system = ?" for v in views)
-        cov = store.sql(union, [source] * len(views))
+    "street" (police.uk) or "crimes" (RMS). A month with no such row is not loaded, not a month of no crime."""
+    cov = store.coverage()
+    cov = cov[(cov["source_system"] == source) & cov["kind"].isin(CRIME_COVERAGE_KINDS)]
     out = cov[["force", "month"]].drop_duplicates().copy()
     out["month"] = pd.to_datetime(out["month"]).dt.to_period("M").dt.to_timestamp()
     return out.sort_values(["force", "month"]).reset_index(drop=True)
@@ -251,14 +244,13 @@ def _unit_level_below(areas: pd.DataFrame, code: str | None) -> str | None:
 
 def resolve_scope(store, area: str | None, source: str, *, where: str) -> Scope:
     """Find ``area`` among area codes, district names (from LSOA names) and force names; None is the whole store."""
-    table = _areas.area_table(store)
-    anc = _areas.ancestors(store)
-    real = table[table["level"] != _areas.DERIVED_LEVEL]
-    forces = store.sql("SELECT DISTINCT force FROM crimes WHERE source_system = ? AND force IS NOT NULL ORDER BY 1",
-                       [source])["force"].tolist()
+    table = store.area_table()
+    anc = store.area_ancestors()
+    real = table[table["level"] != DERIVED_LEVEL]
+    forces = store.forces("crimes", source)
     if area is None:
         name = forces[0] if len(forces) == 1 else "All areas in the store"
-        unit = _unit_level_below(real, None) if len(real) else (_areas.DERIVED_LEVEL if len(table) else None)
+        unit = _unit_level_below(real, None) if len(real) else (DERIVED_LEVEL if len(table) else None)
         top = real[real["parent_code"].isna() | ~real["parent_code"].isin(real["code"])]
         pop, psrc = (None, None)
         if len(top) == 1:
@@ -272,8 +264,8 @@ def resolve_scope(store, area: str | None, source: str, *, where: str) -> Scope:
     if len(hit):
         r = hit.iloc[0]
         members = frozenset(anc.loc[anc["code"] == r["code"], "lsoa_code"])
-        if r["level"] == _areas.DERIVED_LEVEL:
-            match, unit = "district", _areas.DERIVED_LEVEL
+        if r["level"] == DERIVED_LEVEL:
+            match, unit = "district", DERIVED_LEVEL
         else:
             match = "area"
             is_top = pd.isna(r["parent_code"]) or r["parent_code"] not in set(real["code"])
@@ -281,7 +273,7 @@ def resolve_scope(store, area: str | None, source: str, *, where: str) -> Scope:
         return Scope(r["code"], str(r["name"] if pd.notna(r["name"]) else r["code"]), r["level"], match,
                      _num(r["population"]), r["population_source"], members, None, unit)
     if area in forces:
-        unit = _unit_level_below(real, None) if len(real) else (_areas.DERIVED_LEVEL if len(table) else None)
+        unit = _unit_level_below(real, None) if len(real) else (DERIVED_LEVEL if len(table) else None)
         return Scope(area, area, "force", "force", None, None, None, area, unit)
     known = table["code"].head(8).tolist()
     raise error(where, f"Area {area!r} is not in the store.",
@@ -298,8 +290,8 @@ def units(store, level: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(areas at ``level`` with population and covariates, small area → unit code map)."""
     if level is None:
         return pd.DataFrame(columns=["code", "name", "population"]), pd.DataFrame(columns=["lsoa_code", "unit"])
-    table = _areas.area_table(store, level=level, roll_up=True)   # covariates of small areas, rolled up
-    anc = _areas.ancestors(store)
+    table = store.area_table(level, roll_up=True)   # covariates of small areas, rolled up
+    anc = store.area_ancestors()
     m = anc[anc["level"] == level][["lsoa_code", "code"]].rename(columns={"code": "unit"})
     return table.reset_index(drop=True), m.drop_duplicates("lsoa_code")
 
