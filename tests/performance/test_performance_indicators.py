@@ -181,7 +181,9 @@ def test_harm_weights_checked():
         harm(crimes, pd.DataFrame({"type": ["Burglary"], "weight": [1.0]}))
 
 
-def test_indicators_on_the_store_equal_indicators_on_its_dataframe(tmp_path):
+def test_indicators_takes_the_stores_reads_not_the_store(tmp_path):
+    """Analyses take DataFrames only (issue 17): a store is refused with the read to use instead, and the
+    store's reads (crimes of one source, its coverage) give the counts of the fixture."""
     from pathlib import Path
 
     import whatworks as ww
@@ -189,28 +191,16 @@ def test_indicators_on_the_store_equal_indicators_on_its_dataframe(tmp_path):
     fix = Path(__file__).parents[1] / "store" / "fixtures" / "policeuk"
     with ww.Store(":memory:") as s:
         s.ingest_policeuk(fix)
-        from_store = indicators(s, by="force", period="financial_year")
-        cov = s.coverage() if callable(getattr(s, "coverage", None)) else None   # the store's, as indicators(s) reads
-        from_frame = indicators(s.table("crimes"), by="force", period="financial_year", coverage=cov)
-        pd.testing.assert_frame_equal(from_store.table, from_frame.table)
+        with pytest.raises(WhatworksError, match="takes a DataFrame") as exc:
+            indicators(s, by="force", period="financial_year")
+        assert "store.crimes(source=" in str(exc.value)
+        with pytest.raises(WhatworksError, match="'source' parameter is gone"):
+            indicators(s.crimes(), source="police.uk")
+        t = indicators(s.crimes(source="police.uk"), by="force", period="financial_year", coverage=s.coverage()).table
         # 4 crimes: the crimes view holds crimes only (the fixture's ASB row is in the asb view, issue 11)
-        assert from_store.table["count"].sum() == 4
-        with pytest.raises(WhatworksError, match="not in the store's crimes view"):
-            indicators(s, by="borough")
-
-
-def test_indicators_on_a_store_with_two_sources_needs_source():
-    import whatworks as ww
-
-    with ww.Store(":memory:") as s:
-        s.sql("""INSERT INTO batches VALUES (1, 'a.csv', 'x', 'policeuk_street', 1, 1, 0, 0, now()::TIMESTAMP, 't'),
-                                           (2, 'b.csv', 'y', 'records:crimes', 1, 1, 0, 0, now()::TIMESTAMP, 't')""")
-        s.sql("""INSERT INTO events (event_id, kind, month, time_precision, crime_type, source_system, source_row, batch_id)
-                 VALUES (1, 'crime', DATE '2024-01-01', 'month', 'Burglary', 'police.uk', 2, 1),
-                        (2, 'crime', DATE '2024-01-01', 'day', 'Burglary', 'rms', 2, 2)""")
-        with pytest.raises(WhatworksError, match="several sources"):
-            indicators(s)
-        assert indicators(s, source="police.uk").table["count"].tolist() == [1]
+        assert t["count"].sum() == 4
+        with pytest.raises(WhatworksError, match="borough"):
+            indicators(s.crimes(), by="borough")
 
 
 # settings

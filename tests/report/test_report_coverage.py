@@ -39,13 +39,13 @@ def julys(tmp_path_factory):
 
 def test_indicators_by_month_are_missing_for_the_22_months_not_loaded(julys):
     store, street, _ = julys
-    t = indicators(store, by="force", period="month", quiet=True).table
+    t = indicators(store.crimes(), by="force", period="month", coverage=store.coverage(), quiet=True).table
     assert len(t) == 25 and int(t["count"].isna().sum()) == 22
     crimes = street[street["Crime type"] != "Anti-social behaviour"]
     want = crimes.groupby("Month").size().to_dict()
     got = t.dropna(subset=["count"]).set_index("period")["count"].astype(int).to_dict()
     assert got == want
-    fy = indicators(store, by="force", period="financial_year", quiet=True).table.set_index("period")
+    fy = indicators(store.crimes(), by="force", period="financial_year", coverage=store.coverage(), quiet=True).table.set_index("period")
     assert fy.loc["2017/18", "months_covered"] == 1 and not fy.loc["2017/18", "complete"]
     assert fy.loc["2017/18", "count"] == want["2017-07"]
 
@@ -124,10 +124,10 @@ def test_two_forces_one_missing_a_month(tmp_path):
                               missing={"Smallshire Police": ["2023-11"]}, crimes_per_month=40, asb_per_month=5)
     with ww.Store(str(tmp_path / "s.duckdb")) as store:
         store.ingest_policeuk(root)
-        t = indicators(store, by="force", period="month", quiet=True).table.set_index(["force", "period"])
+        t = indicators(store.crimes(), by="force", period="month", coverage=store.coverage(), quiet=True).table.set_index(["force", "period"])
         assert pd.isna(t.loc[("Smallshire Police", "2023-11"), "count"])
         assert t.loc[(FORCE, "2023-11"), "count"] > 0
-        whole = indicators(store, period="month", quiet=True).table.set_index("period")
+        whole = indicators(store.crimes(), period="month", coverage=store.coverage(), quiet=True).table.set_index("period")
         assert pd.isna(whole.loc["2023-11", "count"])             # a total without one force's month is not a total
         big = ww.report.pack(store, area=FORCE, out=None, quiet=True, hotspots=False)
         small = ww.report.pack(store, area="Smallshire Police", out=None, quiet=True, hotspots=False)

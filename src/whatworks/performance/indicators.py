@@ -154,33 +154,6 @@ class IndicatorsResult(Result):
         ax.set_title(f"Counts by {self.period.replace('_', ' ')}")
 
 
-def _from_store(store, columns: list, source: str | None) -> pd.DataFrame:
-    """The needed columns of the store's crimes, through its named reads (``store.view_columns``, ``store.sources``,
-    ``store.crimes``): duck-typed, because analyses never import the store, and hold no SQL."""
-    view = store.view_columns("crimes")
-    wanted = [c for c in dict.fromkeys(c for c in columns if c) if c in view]
-    missing = [c for c in columns if c and c not in view and c != "last_outcome_category"]
-    if missing:
-        raise error(WHERE, f"Column(s) {missing} are not in the store's crimes view.", expected=f"columns among {view}")
-    sources = store.sources("crimes")["source_system"].dropna().tolist()
-    if source is None and len(sources) > 1:
-        raise error(WHERE, f"The store holds crimes from several sources {sorted(sources)}, so counting them all would "
-                    "count the same crime more than once.", hint="Pass source='police.uk' (or your force's system).")
-    return store.crimes(source=source, columns=wanted)
-
-
-def _store_coverage(store, source: str | None):
-    """The store's coverage table (``Store.coverage()``), or None for a store that does not record it (or records
-    none for this source: events written without a file, e.g. by hand) — then months are zero-filled, announced."""
-    read = getattr(store, "coverage", None)
-    if not callable(read):
-        return None
-    cov = read()
-    if source is not None and "source_system" in cov.columns:
-        cov = cov[cov["source_system"] == source]
-    return cov if len(cov) else None
-
-
 def _covered(coverage: pd.DataFrame, by_cols: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Covered (match columns, ``_month``) pairs, the pairs at least partly covered, and the match columns.
 
@@ -229,9 +202,9 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
 
     Parameters
     ----------
-    data : DataFrame or whatworks.Store
-        One row per event (crime/ASB), e.g. the store's ``crimes`` view. Given a store, the needed columns of its
-        ``crimes`` view are read (``source=`` picks one source system when the store holds several).
+    data : DataFrame
+        One row per event (crime/ASB), e.g. ``store.crimes(source="police.uk")`` (pick one source: a store holding
+        police.uk and the force's own records holds each crime twice).
     by : str or list of str, optional
         Grouping columns (e.g. ``["force", "crime_type"]``).
     period : {"month", "quarter", "financial_year", "rolling_12"}, optional
@@ -255,15 +228,15 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
         Outcome categories that count as solved. ``None`` (not given): :data:`SOLVED_OUTCOMES` (see module
         docstring). ``period`` and ``solved_outcomes`` are recorded in ``.settings`` with source "user" when you pass
         them — even the default value — and "default" when you leave them out.
-    source : str, optional
-        With a store: only events from this ``source_system`` (e.g. ``"police.uk"``). A store loaded from police.uk
-        *and* the force's own records holds the same crimes twice, so a store with several sources needs ``source=``.
+    source : None
+        Removed (issue 17: analyses take DataFrames only); passing it is an error that says to read one source with
+        ``store.crimes(source=...)``.
     coverage : DataFrame, optional
         The months loaded: ``month`` plus any grouping columns it can match (``force`` …), one row per covered
         group × month — :meth:`Store.coverage` (rows of other file kinds than "street"/"crimes" are ignored). A
         group × month it does not list has ``count`` NA, never 0; ``months_covered``/``complete`` count covered
-        months; ``rate_per_1000`` is NA for a period not wholly covered. ``None``: with a store, the store's
-        coverage; with a DataFrame, every month between the first and last record counts as loaded (announced).
+        months; ``rate_per_1000`` is NA for a period not wholly covered. ``None``: every month between the first and
+        last record counts as loaded (announced).
         Records in a month the coverage does not list are an error.
     quiet : bool, default False
         Silence the announcement about coverage (it is still recorded in ``.settings``).
@@ -282,9 +255,13 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
     """
     by_cols = [by] if isinstance(by, str) else list(by or [])
     if not isinstance(data, pd.DataFrame) and callable(getattr(data, "crimes", None)):
-        if coverage is None:
-            coverage = _store_coverage(data, source)
-        data = _from_store(data, [date, crime_type, outcome, *by_cols], source)
+        # analyses take DataFrames only (issue 17): the store's reads make them, and the caller sees which source
+        raise error(WHERE, "indicators() takes a DataFrame of events, not a store.",
+                    hint="indicators(store.crimes(source='police.uk'), coverage=store.coverage(), ...): pick one "
+                         "source (a store holding police.uk and the force's own records has each crime twice).")
+    if source is not None:
+        raise error(WHERE, "The 'source' parameter is gone: pick the source when reading the events.",
+                    hint="indicators(store.crimes(source='police.uk'), coverage=store.coverage(), ...)")
     data = require_dataframe(WHERE, "data", data)
     if period is not None:
         check_choice(WHERE, "period", period, PERIODS)
