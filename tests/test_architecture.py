@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "whatworks"
-ANALYSES = ("performance", "place", "people", "trials", "impact", "evidence", "survey", "privacy")
+ANALYSES = ("performance", "place", "people", "trials", "impact", "evidence", "survey", "privacy", "quality")
 FORBIDDEN_FOR_ANALYSES = ("whatworks.store", "whatworks.report", "whatworks.app")
 # SQL in a string constant: a statement verb and, later, its FROM/INTO/TABLE/SET (case-sensitive, so English prose
 # such as "select the rows from" does not match). Docstrings are left out: they may show users store.sql("SELECT …").

@@ -15,7 +15,7 @@ from whatworks.errors import WhatworksError
 from whatworks._version import __version__  # noqa: E402  (one place for the version)
 
 _SUBPACKAGES = ("store", "synth", "performance", "place", "people", "trials", "impact", "evidence", "survey",
-                "privacy", "report", "app")
+                "privacy", "quality", "report", "app")
 
 
 def __getattr__(name: str):

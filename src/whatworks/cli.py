@@ -514,8 +514,10 @@ def quarantine(export: Optional[Path] = typer.Option(None, "--export", help="Wri
 def quality(store: Optional[Path] = StoreOpt):
     """Data-quality profile: months present and missing, completeness by source and month, codes that appear or
     vanish, duplicates, late records."""
+    from whatworks.quality import profile
+
     with _open(store, read_only=True) as s:
-        prof = s.quality()
+        prof = profile(s.quality_counts())
         _print_coverage(s)
     say(prof.summary())
 

@@ -55,7 +55,9 @@ def test_status_and_quality_list_the_gaps(tmp_path):
         south = summ[(summ.force == "Southshire Police") & (summ.kind == "street")].iloc[0]
         assert (south.months, south.months_missing) == (2, 23)
         assert south.missing_months == "2016-08..2018-06"
-        q = s.quality()
+        from whatworks.quality import profile
+
+        q = profile(s.quality_counts())
         gaps = q.table[q.table["area"] == "coverage"]
         assert len(gaps) == len(summ[summ.months_missing > 0])
         assert any("Southshire Police are missing for 23 of the 25 months from 2016-07 to 2018-07: 2016-08..2018-06" in d

@@ -342,12 +342,20 @@ class Store(ApiReads, PlaceReads, AreaReads, SurveyStore, RegisterStore):
         return _areas.ingest(self.con, data, covariates=covariates, name=name, version=__version__, progress=progress,
                              covariate_kinds=covariate_kinds, quiet=quiet, limits=limits)
 
-    def quality(self):
-        """The data-quality profile: completeness of each field by source and month, code values that appear or
-        vanish over time, duplicate and late records. Returns a :class:`whatworks.store.quality.QualityProfile`."""
+    def quality_counts(self):
+        """The data-quality counts (completeness of each field by source and month, code values over time,
+        quarantined and duplicate rows, record lags, coverage) as a :class:`whatworks.store.quality.QualityCounts`,
+        for :func:`whatworks.quality.profile`, which makes the profile's statistics."""
         from whatworks.store import quality as _quality
 
-        return _quality.profile(self.con)
+        return _quality.counts(self.con)
+
+    def quality(self, *args, **kwargs):
+        """Moved (issue 17: the store counts, analyses make statistics): a clear error naming the new call."""
+        from whatworks.errors import error
+
+        raise error("Store.quality", "The data-quality profile moved out of the store.",
+                    hint="whatworks.quality.profile(store.quality_counts(), late_months=...)")
 
     def ibis(self, name: str | None = None):
         """The Ibis backend over this store, or the Ibis table ``name`` (for building engine expressions)."""

@@ -1,4 +1,4 @@
-"""The data-quality profile (store/quality.py) on a store with known injected problems: a field blank for one month,
+"""The data-quality profile (whatworks.quality, from the store's counts) on a store with known injected problems: a field blank for one month,
 codes that appear, vanish and come and go, late records, duplicates and quarantined rows."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import pytest
 
 import whatworks as ww
 from whatworks.errors import WhatworksError
-from whatworks.store import quality
+from whatworks.quality import profiling as qp
+from whatworks.quality import profile
 
-POLICEUK = Path(__file__).parent / "fixtures" / "policeuk"
+POLICEUK = Path(__file__).parents[1] / "store" / "fixtures" / "policeuk"
 
 MAPPING = """version = 1
 source_system = "gapshire-rms"
@@ -92,7 +93,7 @@ def gapshire(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def prof(gapshire):
-    return gapshire.quality()
+    return profile(gapshire.quality_counts())
 
 
 # ---------------------------------------------------------------- CHECK OUTPUTS: completeness
@@ -124,7 +125,7 @@ def test_gap_rule_needs_a_drop_that_chance_does_not_explain():
                       "rows": [100, 100, 100, 10, 100], "present": [90, 92, 88, 6, 70]})
     d["share_present"] = d["present"] / d["rows"]
     # month 4: 60% of 10 against a usual 88%: P(X <= 6 | 10, 0.88) = 0.02, chance; month 5: 70% of 100 is not
-    assert quality._gaps(d).tolist() == [False, False, False, False, True]
+    assert qp._gaps(d).tolist() == [False, False, False, False, True]
 
 
 # ---------------------------------------------------------------- codes
@@ -160,7 +161,7 @@ def test_code_status_rules_on_a_tiny_store():
                    ('2024-01-01', 'C'), ('2024-02-01', 'C'),
                    ('2024-01-01', 'D'), ('2024-03-01', 'D'), ('2024-04-01', 'D'),
                    ('2024-02-01', 'E'), ('2024-03-01', 'E')) v(m, t)""")
-        c = quality.codes(s.con).set_index("value")["status"].to_dict()
+        c = qp.codes(s.quality_counts().codes).set_index("value")["status"].to_dict()
     assert c == {"A": "stable", "B": "appeared", "C": "vanished", "D": "intermittent", "E": "intermittent"}
 
 
@@ -184,31 +185,31 @@ def test_late_records(prof):
 
 
 def test_late_threshold_is_a_setting(gapshire):
-    p = quality.profile(gapshire.con, late_months=0)
+    p = profile(gapshire.quality_counts(), late_months=0)
     row = p.late_records.set_index("kind").loc["crime"]
     assert row["late_rows"] == 8  # August's 3 now count too
     assert p.settings["late_months"].value == 0
     with pytest.raises(WhatworksError, match="'late_months' parameter must be an integer >= 0"):
-        quality.profile(gapshire.con, late_months=-1)
+        profile(gapshire.quality_counts(), late_months=-1)
 
 
 def test_explicit_late_months_equal_to_default_is_recorded_as_given(gapshire):
     # review: late_months=2 passed explicitly was recorded as a default ("user" if late_months != 2 else "default")
-    given = quality.profile(gapshire.con, late_months=2)
-    omitted = quality.profile(gapshire.con)
+    given = profile(gapshire.quality_counts(), late_months=2)
+    omitted = profile(gapshire.quality_counts())
     assert (given.settings["late_months"].value, given.settings["late_months"].source) == (2, "user")
     assert (omitted.settings["late_months"].value, omitted.settings["late_months"].source) == (2, "default")
     assert given.settings["late_months"].unit == omitted.settings["late_months"].unit == "months"
     # omitting it still means 2 months: the same late records and findings
     pd.testing.assert_frame_equal(given.late_records, omitted.late_records)
     pd.testing.assert_frame_equal(given.table, omitted.table)
-    assert quality.profile(gapshire.con, late_months=0).settings["late_months"].source == "user"
+    assert profile(gapshire.quality_counts(), late_months=0).settings["late_months"].source == "user"
 
 
 def test_policeuk_outcome_lag():
     with ww.Store(":memory:") as s:
         s.ingest_policeuk(POLICEUK)
-        p = quality.profile(s.con, late_months=0)
+        p = profile(s.quality_counts(), late_months=0)
         out = p.late_records[p.late_records["measure"] == "outcome recorded after the crime month"]
         n_out = s.sql("""SELECT count(*) AS n FROM events o JOIN events c ON c.reference = o.reference
                          AND c.kind IN ('crime', 'asb') WHERE o.kind = 'outcome'""")["n"].iloc[0]
@@ -253,13 +254,13 @@ def test_markdown_and_plot(prof):
 
 def test_empty_store_and_clean_store():
     with ww.Store(":memory:") as s:
-        p = s.quality()
+        p = profile(s.quality_counts())
         assert p.records == 0 and p.table.empty and "empty" in p.summary()
         s.sql("""INSERT INTO events (event_id, kind, month, time_precision, crime_type, source_system,
                                      source_row, batch_id)
                  SELECT i, 'crime', DATE '2024-01-01' + INTERVAL (i % 3) MONTH, 'month', 'Burglary', 'x', i, 1
                  FROM range(30) t(i)""")
-        p = s.quality()
+        p = profile(s.quality_counts())
         assert p.table.empty and "no completeness gaps, code changes" in p.summary()
 
 
@@ -272,7 +273,7 @@ def test_many_changes_in_one_field_are_one_finding():
     empty_q = pd.DataFrame(columns=["source_system", "format", "reason", "rows", "rows_read", "share"])
     empty_l = pd.DataFrame(columns=["source_system", "kind", "measure", "rows", "late_rows", "share_late", "max_lag_months"])
     comp = pd.DataFrame(columns=["source_system", "kind", "month", "field", "share_present", "rows", "gap"]).astype({"gap": bool})
-    t = quality._findings(comp, cds, empty_q, empty_q, empty_l, 2)
+    t = qp._findings(comp, cds, empty_q, empty_q, empty_l, 2)
     assert len(t) == 1 and t["rows_affected"].iloc[0] == 150
     assert t["detail"].iloc[0].startswith("5 values of outcome in s crime records change over time, e.g. 'A' is last "
                                           "seen in 2024-06; 'B' is last seen in 2024-06; 'C'")
@@ -290,6 +291,22 @@ def test_summary_of_a_store_whose_every_row_was_quarantined_is_not_empty(tmp_pat
         assert [f.status for f in rep.files] == ["failed"] and rep.rows_failed == 2
         assert "unparseable Month" in rep.files[0].hint or "Month" in rep.files[0].hint
         assert len(s.quarantine()) == 0 and len(s.batches()) == 0
-        q = s.quality()
+        q = profile(s.quality_counts())
     assert q.records == 0 and q.table.empty
     assert "empty" in q.summary()
+
+
+def test_the_store_counts_and_the_profile_makes_the_statistics():
+    """Issue 17: the store computes no statistics. Its counts carry no share, gap, p-value or late flag; the old
+    Store.quality() is a clear error naming the new call."""
+    with ww.Store(":memory:") as s:
+        s.ingest_policeuk(POLICEUK)
+        c = s.quality_counts()
+        assert {"share_present", "gap"}.isdisjoint(c.completeness.columns)
+        assert {"p_value", "notable", "expected_missing"}.isdisjoint(c.codes.columns)
+        assert "share" not in c.quarantined.columns and "late_rows" not in c.lags.columns
+        with pytest.raises(WhatworksError, match="moved out of the store") as exc:
+            s.quality()
+        assert "whatworks.quality.profile(store.quality_counts()" in str(exc.value)
+        with pytest.raises(WhatworksError, match="quality counts"):
+            profile(s)
