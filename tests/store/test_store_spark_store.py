@@ -234,3 +234,37 @@ def test_store_opens_a_parquet_store_with_engine_spark(parquet, spark):
     with pytest.raises(WhatworksError, match="for a DuckDB store"):
         ww.Store(parquet.path, engine="spark", session=spark, read_only=True)
     assert isinstance(ww.Store(":memory:"), ww.Store)
+
+
+def test_map_points_are_the_same_on_spark(duck, spark_store):
+    forces = duck.forces("crimes")
+    _frames_equal(duck.map_points(), spark_store.map_points())
+    _frames_equal(duck.map_points(force=forces[:1], months=["2022-06", "2022-07"]),
+                  spark_store.map_points(force=forces[:1], months=["2022-06", "2022-07"]))
+
+
+def test_the_pack_and_the_landscape_are_the_same_on_spark(duck, spark_store, tmp_path):
+    """Issue 19: the report runs on either engine through the read API, unchanged, and gives the same figures."""
+    a = ww.report.pack(duck, out=tmp_path / "duck.html", quiet=True)
+    b = ww.report.pack(spark_store, out=tmp_path / "spark.html", quiet=True)
+    for name in ("table", "compare", "attention"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert (x is None) == (y is None), name
+        if x is not None:
+            pd.testing.assert_frame_equal(x.reset_index(drop=True), y.reset_index(drop=True), check_dtype=False,
+                                          rtol=1e-12, obj=name)
+    assert a.table is not None and len(a.table) > 0
+    assert a.summary().replace("duck.html", "pack") == b.summary().replace("spark.html", "pack")
+    area = duck.area_table()
+    area = area.loc[area["level"] == area["level"].iloc[-1], "code"].iloc[0]
+    la = ww.report.landscape(duck, area=area, out=tmp_path / "l_duck.html", quiet=True)
+    lb = ww.report.landscape(spark_store, area=area, out=tmp_path / "l_spark.html", quiet=True)
+    for name in ("mix", "trend", "change", "peers", "residents"):
+        x, y = getattr(la, name), getattr(lb, name)
+        assert (x is None) == (y is None), name
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x.reset_index(drop=True), y.reset_index(drop=True), check_dtype=False,
+                                          rtol=1e-12, obj=name)
+        else:
+            assert x == y, name
+    assert la.notes == lb.notes

@@ -9,7 +9,6 @@ from typing import Iterable
 import pandas as pd
 
 from whatworks.errors import error
-from whatworks.store._sql import run
 
 # Event kinds whose police.uk locations are the anonymous map points a crime can be snapped to.
 MAP_POINT_KINDS = ("crime", "asb", "outcome")
@@ -48,7 +47,8 @@ def _months(where: str, months) -> list[pd.Timestamp] | None:
 
 
 class PlaceReads:
-    """Read methods that place analyses and the report use; ``self.con`` is the store's DuckDB connection."""
+    """Read methods that place analyses and the report use, on Ibis expressions (``self.ibis``), so the DuckDB
+    store and the Spark store share them."""
 
     def map_points(self, force=None, months=None) -> pd.DataFrame:
         """The police.uk map points seen in the store: distinct British National Grid locations of crimes, ASB and
@@ -72,27 +72,39 @@ class PlaceReads:
             ``.attrs["whatworks_points"]`` is "police.uk map point" (the announcement names them).
         """
         where = "Store.map_points"
-        sql = [f"SELECT x, y, count(*)::BIGINT AS n FROM events WHERE source_system = ? AND kind IN "
-               f"({', '.join('?' for _ in MAP_POINT_KINDS)}) AND x IS NOT NULL AND y IS NOT NULL "
-               "AND isfinite(x) AND isfinite(y)"]
-        params: list = [MAP_POINT_SOURCE, *MAP_POINT_KINDS]
+        # an Ibis expression (not SQL), so the same read runs on the DuckDB store and on the Spark store
+        t = self._map_point_rows()
+        keep = [t["source_system"] == MAP_POINT_SOURCE,
+                t["x"].notnull(), t["y"].notnull(), ~t["x"].isnan(), ~t["y"].isnan(), ~t["x"].isinf(), ~t["y"].isinf()]
         forces = _as_list(force)
         if forces is not None:
             if not forces:
                 raise error(where, "The 'force' parameter is an empty list.", hint="Leave it out for every force.")
-            sql.append(f"AND force IN ({', '.join('?' for _ in forces)})")
-            params += [str(f) for f in forces]
+            keep.append(t["force"].isin([str(f) for f in forces]))
         ms = _months(where, months)
         if ms is not None:
             if not ms:
                 raise error(where, "The 'months' parameter is an empty list.", hint="Leave it out for every month.")
-            sql.append(f"AND month IN ({', '.join('?::DATE' for _ in ms)})")
-            params += [m.date() for m in ms]
-        sql.append("GROUP BY x, y ORDER BY x, y")
-        df = run(self.con, "map points", " ".join(sql), params).df()
+            keep.append(t["month"].isin([m.date() for m in ms]))
+        f = t.filter(keep)
+        expr = f.group_by(["x", "y"]).aggregate(n=f.count()).order_by(["x", "y"])
+        df = self._frame(expr, "map points")
         df = df.astype({"x": float, "y": float, "n": "int64"})
         df.attrs[POINTS_LABEL_ATTR] = POINTS_LABEL
         return df
+
+    def _map_point_rows(self):
+        """Located police.uk rows of the map-point kinds (``x, y, month, force, source_system``): from ``events`` on
+        the DuckDB store, from the ``crimes``, ``asb`` and ``outcomes`` tables of a Parquet (Spark) store, which has
+        no ``events`` table. Both hold the same rows (the views are ``events`` of those kinds)."""
+        import ibis
+
+        cols = ["x", "y", "month", "force", "source_system"]
+        if self._has_relation("events"):
+            t = self.ibis("events")
+            return t.filter(t["kind"].isin(list(MAP_POINT_KINDS))).select(cols)
+        parts = [self.ibis(v).select(cols) for v in ("crimes", "asb", "outcomes") if self._has_relation(v)]
+        return parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
 
     def boundaries(self, path: str | os.PathLike, *, id: str | None = None, name: str | None = None,
                    crs: str | None = None, layer: str | None = None) -> pd.DataFrame:

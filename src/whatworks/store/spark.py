@@ -19,6 +19,7 @@ import pandas as pd
 
 from whatworks.errors import error
 from whatworks.store._reads_api import ApiReads
+from whatworks.store._reads_place import PlaceReads
 from whatworks.store.parquet import MANIFEST, read_manifest
 
 __all__ = ["SparkStore", "local_session"]
@@ -47,10 +48,11 @@ def _is_connect(session) -> bool:
     return type(session).__module__.startswith("pyspark.sql.connect")
 
 
-class SparkStore(ApiReads):
+class SparkStore(ApiReads, PlaceReads):
     """The store's analysis reads on Spark, over a Parquet store folder: the same named reads as the DuckDB store
     (``crimes``, ``asb``, ``stops``, ``outcomes``, ``sources``, ``month_span``, ``months_present``, ``crime_types``,
-    ``forces``, ``view_columns``, ``area_ancestors``, ``area_table``), ``counts``, ``coverage`` and ``sql``.
+    ``forces``, ``view_columns``, ``area_ancestors``, ``area_table``, ``map_points``, ``boundaries``), ``counts``,
+    ``coverage`` and ``sql``.
 
     Parameters
     ----------
