@@ -29,7 +29,7 @@ def events(n: int, seed: int) -> pd.DataFrame:
     x = np.concatenate([x, x[src] + rng.normal(0, 60, k)])
     y = np.concatenate([y, y[src] + rng.normal(0, 60, k)])
     t = np.concatenate([t, np.minimum(t[src] + rng.exponential(7, k), 729.9)])
-    return pd.DataFrame({"x": x, "y": y, "time": np.floor(t)})
+    return pd.DataFrame({"x": x, "y": y, "occurred": np.floor(t)})
 
 
 def main() -> None:
@@ -39,7 +39,7 @@ def main() -> None:
     t_ours = time.perf_counter() - t0
     np.random.seed(0)
     t0 = time.perf_counter()
-    ref = Knox(ev[["x", "y"]].to_numpy(), ev[["time"]].to_numpy(), delta=200, tau=14, permutations=99)
+    ref = Knox(ev[["x", "y"]].to_numpy(), ev[["occurred"]].to_numpy(), delta=200, tau=14, permutations=99)
     t_ref = time.perf_counter() - t0
     obs = int(ours.table["observed"].iloc[0])
     assert obs == ref.statistic_, (obs, ref.statistic_)

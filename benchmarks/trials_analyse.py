@@ -49,6 +49,6 @@ print(f"Clustered, n={J * m:,} in {J} clusters: whatworks CR2 + BM df {t_ours * 
       f"{t_peer * 1000:.0f} ms, ratio {t_ours / t_peer:.2f}; SE CR2/CR1 = {ours.se / peer.bse['z']:.4f}")
 
 units = pd.DataFrame({"id": range(2000), "block": rng.integers(0, 20, 2000)})
-design = build_design(units, method="block", blocks="block", clusters=None, prob=0.5, m=None)
+design = build_design(units, method="block", blocks="block", cluster=None, prob=0.5, m=None)
 draws, t_draw = timed(lambda: draw_assignments(design, 10_000, np.random.default_rng(1)), reps=1)
 print(f"10,000 block randomisations of 2,000 units: {t_draw:.2f} s; max |rate - 0.5| = {np.abs(draws.mean(0) - 0.5).max():.4f}")

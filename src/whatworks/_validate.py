@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -61,4 +61,28 @@ def check_number(where: str, name: str, value: Any, *, low: float | None = None,
     return value
 
 
-__all__ = ["WhatworksError", "require_dataframe", "require_columns", "require_numeric", "check_choice", "check_number"]
+def refuse_renamed(where: str, kwargs: Mapping[str, Any], renamed: Mapping[str, str], *,
+                   removed: Mapping[str, str] | None = None) -> None:
+    """Refuse the keywords a function collected in ``**renamed``: an old name gets a clear error naming the new one.
+
+    ``renamed`` maps an old keyword to its new name (e.g. ``{"level": "conf_level"}``); ``removed`` maps a keyword
+    that is gone to a hint saying what to do instead. Any other keyword is a ``TypeError`` worded exactly as Python
+    words it (``f() got an unexpected keyword argument 'x'``), so a typo stays a typo.
+
+    >>> refuse_renamed("repeats", {"level": 0.9}, {"level": "conf_level"})  # doctest: +SKIP
+    WhatworksError: repeats(): The 'level' parameter was renamed: pass 'conf_level' instead. ...
+    """
+    removed = removed or {}
+    for name in kwargs:
+        if name in renamed:
+            new = renamed[name]
+            new = f"'{new}'" if new.isidentifier() else new
+            raise error(where, f"The '{name}' parameter was renamed: pass {new} instead.",
+                        hint="See CHANGELOG.md (the vocabulary of every whatworks function).")
+        if name in removed:
+            raise error(where, f"The '{name}' parameter was removed.", hint=removed[name])
+        raise TypeError(f"{where}() got an unexpected keyword argument '{name}'")
+
+
+__all__ = ["WhatworksError", "require_dataframe", "require_columns", "require_numeric", "check_choice", "check_number",
+           "refuse_renamed"]

@@ -106,9 +106,9 @@ def test_explicit_options_equal_to_defaults_are_recorded_as_given():
     # review: trigger="arrest" passed explicitly was recorded as a default ("user" if trigger != "arrest"), and level
     # was not recorded
     window = ("2011-08-06", "2011-08-10")
-    given = ww.people.histories(_inv(), _links(), window=window, trigger="arrest", level=0.95, quiet=True)
+    given = ww.people.histories(_inv(), _links(), window=window, trigger="arrest", conf_level=0.95, quiet=True)
     omitted = ww.people.histories(_inv(), _links(), window=window, quiet=True)
-    for name, value in (("trigger", "arrest"), ("level", 0.95)):
+    for name, value in (("trigger", "arrest"), ("conf_level", 0.95)):
         assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
         assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
     pd.testing.assert_frame_equal(given.table, omitted.table)

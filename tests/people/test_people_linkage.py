@@ -95,8 +95,8 @@ def test_linking_undoes_duplicate_ids_for_repeat_victims(force, crimes_truth, li
     v = crimes_truth[crimes_truth["victim_id"].notna()].copy()
     v["person"] = v["victim_id"].astype(str).map(lk)
     assert v["person"].notna().all()
-    raw = ww.people.repeats(v, who="victim_id", n_boot=10, quiet=True)
-    lnk = ww.people.repeats(v, who="person", n_boot=10, quiet=True)
+    raw = ww.people.repeats(v, id="victim_id", n_boot=10, quiet=True)
+    lnk = ww.people.repeats(v, id="person", n_boot=10, quiet=True)
     err_raw = abs(raw.repeat_rate - real["share_of_victims_repeat"])
     err_lnk = abs(lnk.repeat_rate - real["share_of_victims_repeat"])
     assert err_lnk < err_raw

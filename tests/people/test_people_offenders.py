@@ -30,7 +30,7 @@ def test_harm_weights_are_never_invented():
 
 def test_bad_inputs():
     with pytest.raises(WhatworksError, match="not found"):
-        ww.people.offenders(_off(), person="who", quiet=True)
+        ww.people.offenders(_off(), id="who", quiet=True)
     with pytest.raises(WhatworksError, match="recency_half_life_days"):
         ww.people.offenders(_off(), recency_half_life_days=0, quiet=True)
     with pytest.raises(WhatworksError, match="empty"):
@@ -85,7 +85,7 @@ def _recorded(crimes_truth):
 
 def test_power_few_recovered_exactly_with_true_ids(force, crimes_truth):
     real = force.truth["realised"]
-    r = ww.people.offenders(_recorded(crimes_truth), person="true_offender_id", n_boot=100, quiet=True)
+    r = ww.people.offenders(_recorded(crimes_truth), id="true_offender_id", n_boot=100, quiet=True)
     assert r.n_offenders == real["recorded_offenders"]
     share = r.power_few.set_index("top").loc[0.10, "share_of_offences"]
     assert share == pytest.approx(real["share_of_recorded_offences_by_top_10pct_offenders"], abs=5e-5)
@@ -93,7 +93,7 @@ def test_power_few_recovered_exactly_with_true_ids(force, crimes_truth):
 
 def test_power_few_from_rms_ids_within_ci(force, crimes_truth):
     real = force.truth["realised"]
-    r = ww.people.offenders(_recorded(crimes_truth), person="offender_id", n_boot=300, quiet=True)
+    r = ww.people.offenders(_recorded(crimes_truth), id="offender_id", n_boot=300, quiet=True)
     row = r.power_few.set_index("top").loc[0.10]
     assert row["offences_ci_low"] <= real["share_of_recorded_offences_by_top_10pct_offenders"] <= row["offences_ci_high"]
     # a power few: the top 10% commit about half of recorded offences (Wolfgang et al. 1972 found ~6% -> ~50%)
@@ -105,7 +105,7 @@ def test_harm_is_more_concentrated_with_a_user_harm_table(crimes_truth):
     harm by the top 10% differs from the share of offences, and both are reported."""
     types = crimes_truth["crime_type"].astype(str).unique()
     weights = {t: (50.0 if t in ("Violence and sexual offences", "Robbery") else 1.0) for t in types}
-    r = ww.people.offenders(_recorded(crimes_truth), person="true_offender_id", harm_weights=weights, n_boot=50,
+    r = ww.people.offenders(_recorded(crimes_truth), id="true_offender_id", harm_weights=weights, n_boot=50,
                             quiet=True)
     row = r.power_few.set_index("top").loc[0.10]
     assert np.isfinite(row["share_of_harm"]) and row["harm_ci_low"] <= row["share_of_harm"] <= row["harm_ci_high"]
@@ -118,9 +118,9 @@ def test_harm_is_more_concentrated_with_a_user_harm_table(crimes_truth):
 def test_explicit_options_equal_to_defaults_are_recorded_as_given():
     # review: recency_half_life_days=365 and n_boot=1000 passed explicitly were recorded as defaults (compared with the
     # default), seed=0 did not count at all, and harm_weights was "user" even when left out
-    given = ww.people.offenders(_off(), recency_half_life_days=365, level=0.95, n_boot=1000, seed=0, quiet=True)
+    given = ww.people.offenders(_off(), recency_half_life_days=365, conf_level=0.95, n_boot=1000, seed=0, quiet=True)
     omitted = ww.people.offenders(_off(), quiet=True)
-    for name, value in (("recency_half_life_days", 365), ("level", 0.95), ("bootstrap", "1000 replicates, seed 0")):
+    for name, value in (("recency_half_life_days", 365), ("conf_level", 0.95), ("bootstrap", "1000 replicates, seed 0")):
         assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
         assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name
     assert omitted.settings["harm_weights"].source == "default"

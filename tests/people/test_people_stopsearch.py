@@ -31,11 +31,11 @@ def test_rate_ratio_intervals_match_r(golden):
         for lvl in ("95", "90"):
             g = case[f"level_{lvl}"]
             level = int(lvl) / 100
-            rr, lo, hi = rate_ratio_ci(case["a"], case["pop_a"], case["b"], case["pop_b"], method="exact", level=level)
+            rr, lo, hi = rate_ratio_ci(case["a"], case["pop_a"], case["b"], case["pop_b"], method="exact", conf_level=level)
             assert rr == pytest.approx(g["estimate"], rel=1e-10)
             assert lo == pytest.approx(g["exact_low"], rel=1e-7, abs=1e-12)
             assert hi == pytest.approx(g["exact_high"], rel=1e-7)
-            rr, lo, hi = rate_ratio_ci(case["a"], case["pop_a"], case["b"], case["pop_b"], method="wald-log", level=level)
+            rr, lo, hi = rate_ratio_ci(case["a"], case["pop_a"], case["b"], case["pop_b"], method="wald-log", conf_level=level)
             if g["waldlog_low"] is None:
                 assert np.isnan(lo) and np.isnan(hi)
             else:
@@ -132,7 +132,7 @@ def test_disproportionality_recovered_within_ci_with_true_group(force, synth_sto
     truth = force.truth["stop_search"]
     level = 1 - 0.05 / 7
     for method in ("wald-log", "exact"):
-        r = ww.people.stop_search(st, pop, group="true_group", ci_method=method, level=level, quiet=True)
+        r = ww.people.stop_search(st, pop, group="true_group", ci_method=method, conf_level=level, quiet=True)
         o = r.overall.set_index("group")
         for g, rr in truth["rate_ratio_vs_white"].items():
             if g == "White":
@@ -155,7 +155,7 @@ def test_officer_defined_ethnicity_recovers_the_misclassification_adjusted_ratio
     m = truth["officer_defined_misclassified_share"]
     q = (1 - m) * p + m / len(groups)
     expected = {g: (q[i] / res[i]) / (q[groups.index("White")] / res[groups.index("White")]) for i, g in enumerate(groups)}
-    r = ww.people.stop_search(st, pop, level=1 - 0.05 / 3, quiet=True)
+    r = ww.people.stop_search(st, pop, conf_level=1 - 0.05 / 3, quiet=True)
     o = r.overall.set_index("group")
     for g in groups:
         if g != "White":
@@ -189,10 +189,10 @@ def test_searches_outside_population_areas_or_none_at_all_are_errors():
 def test_explicit_options_equal_to_defaults_are_recorded_as_given():
     # review: reference="White", ci_method="wald-log" and arrest_values=("Arrest",) passed explicitly were recorded as
     # defaults (compared with the default), and level was not recorded
-    given = ww.people.stop_search(_stops(), _pop(), reference="White", ci_method="wald-log", level=0.95,
+    given = ww.people.stop_search(_stops(), _pop(), reference="White", ci_method="wald-log", conf_level=0.95,
                                   arrest_values=["Arrest"], quiet=True)
     omitted = ww.people.stop_search(_stops(), _pop(), quiet=True)
-    for name, value in (("reference", "White"), ("ci_method", "wald-log"), ("level", 0.95),
+    for name, value in (("reference", "White"), ("ci_method", "wald-log"), ("conf_level", 0.95),
                         ("arrest_values", ["Arrest"])):
         assert (given.settings[name].value, given.settings[name].source) == (value, "user"), name
         assert (omitted.settings[name].value, omitted.settings[name].source) == (value, "default"), name

@@ -40,7 +40,7 @@ def contagious_events(seed: int = 0, n_parents: int = 1500, size: float = 10000.
             y.append(y[k] + rng.normal(0, sd_m))
             t.append(tc)
             queue.append(len(t) - 1)
-    return pd.DataFrame({"x": x, "y": y, "time": np.floor(t)})
+    return pd.DataFrame({"x": x, "y": y, "occurred": np.floor(t)})
 
 
 @pytest.fixture

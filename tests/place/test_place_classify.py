@@ -35,12 +35,12 @@ def _events(seed=0):
     start = pd.Timestamp("2023-01-01")
     n = 6000
     bg = pd.DataFrame({"x": rng.uniform(0, 3000, n), "y": rng.uniform(0, 3000, n),
-                       "time": start + pd.to_timedelta(rng.integers(0, 360, n), "D")})
+                       "occurred": start + pd.to_timedelta(rng.integers(0, 360, n), "D")})
     parts = [bg]
 
     def spot(cx, cy, day_lo, day_hi, k):
         return pd.DataFrame({"x": rng.normal(cx, 40, k), "y": rng.normal(cy, 40, k),
-                             "time": start + pd.to_timedelta(rng.integers(day_lo, day_hi, k), "D")})
+                             "occurred": start + pd.to_timedelta(rng.integers(day_lo, day_hi, k), "D")})
 
     parts.append(spot(700, 700, 0, 360, 1200))        # persistent: all year
     parts.append(spot(2300, 2300, 300, 360, 250))     # emerging/new: the last two of 12 periods
@@ -67,7 +67,7 @@ def test_recovers_planted_change():
 
 def test_monthly_data_default_periods(capsys):
     ev = _events(1)
-    ev["time"] = ev["time"].dt.to_period("M").dt.to_timestamp()      # police.uk-style months
+    ev["occurred"] = ev["occurred"].dt.to_period("M").dt.to_timestamp()      # police.uk-style months
     r = classify(ev, cell_size=100)
     err = capsys.readouterr().err
     assert "periods set to month (the times are monthly" in err
@@ -96,7 +96,7 @@ def test_periods_forms_and_errors():
 
 def test_empty_periods_are_left_out_and_announced(capsys):
     ev = _events(4)
-    ev = ev[(ev["time"] < "2023-03-01") | (ev["time"] >= "2023-05-01")]
+    ev = ev[(ev["occurred"] < "2023-03-01") | (ev["occurred"] >= "2023-05-01")]
     r = classify(ev, cell_size=100, periods="month")
     assert "2 period(s) without events left out" in capsys.readouterr().err
     assert len(r.periods) == 10
@@ -117,7 +117,7 @@ def test_explicit_thresholds_equal_to_defaults_are_recorded_as_given():
     # explicit 0.05 was recorded as a default
     rng = np.random.default_rng(4)
     ev = pd.DataFrame({"x": rng.uniform(0, 1000, 600), "y": rng.uniform(0, 1000, 600),
-                       "time": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 120, 600), "D")})
+                       "occurred": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 120, 600), "D")})
     given = classify(ev, cell_size=200, periods=4, hotspot=0.1, persistent=0.8, recent=0.2, alpha=0.05, quiet=True)
     omitted = classify(ev, cell_size=200, periods=4, quiet=True)
     for name, value in (("hotspot", 0.1), ("persistent", 0.8), ("recent", 0.2), ("alpha", 0.05)):
@@ -131,7 +131,7 @@ def test_fdr_and_shape_are_recorded_as_given_or_default():
     # review: classify(fdr=...) was never recorded in .settings, nor was the cell shape
     rng = np.random.default_rng(4)
     ev = pd.DataFrame({"x": rng.uniform(0, 1000, 600), "y": rng.uniform(0, 1000, 600),
-                       "time": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 120, 600), "D")})
+                       "occurred": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 120, 600), "D")})
     given = classify(ev, cell_size=200, periods=4, fdr=True, shape="square", quiet=True)
     omitted = classify(ev, cell_size=200, periods=4, quiet=True)
     for name, value in (("fdr", True), ("shape", "square")):

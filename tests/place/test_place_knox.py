@@ -25,7 +25,7 @@ def test_observed_and_expected_equal_pointpats_on_burkitt():
     df, cases = _burkitt()
     assert cases[0]["delta"] == 20 and cases[0]["tau"] == 5 and cases[0]["observed"] == 13
     for c in cases:
-        r = knox(df, time="t", distance_bands=[0, c["delta"]], time_bands=[0, c["tau"]], closed="right",
+        r = knox(df, date="t", distance_bands=[0, c["delta"]], time_bands=[0, c["tau"]], closed="right",
                  permutations=0, quiet=True)
         row = r.table.iloc[0]
         assert row["observed"] == c["observed"]
@@ -35,7 +35,7 @@ def test_observed_and_expected_equal_pointpats_on_burkitt():
 
 def test_left_closed_bands_differ_only_on_boundaries():
     df, _ = _burkitt()
-    r = knox(df, time="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0, quiet=True)
+    r = knox(df, date="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0, quiet=True)
     assert r.table.iloc[0]["observed"] == 12      # one pair sits exactly on a boundary (pointpats counts ≤)
     assert r.table.iloc[0]["distance_band"] == "[0, 20) m"
 
@@ -43,7 +43,7 @@ def test_left_closed_bands_differ_only_on_boundaries():
 def test_brute_force_counts_over_many_bands():
     df, _ = _burkitt()
     d_edges, t_edges = [0, 10, 25, 50], [0, 7, 30, 90, 365]
-    r = knox(df, time="t", distance_bands=d_edges, time_bands=t_edges, permutations=0, quiet=True)
+    r = knox(df, date="t", distance_bands=d_edges, time_bands=t_edges, permutations=0, quiet=True)
     x, y, t = df["x"].to_numpy(), df["y"].to_numpy(), df["t"].to_numpy()
     iu = np.triu_indices(len(x), 1)
     d = np.hypot(x[:, None] - x[None], y[:, None] - y[None])[iu]
@@ -58,7 +58,7 @@ def test_brute_force_counts_over_many_bands():
 
 def test_permutation_mean_matches_exact_expectation_and_p_rule():
     df, _ = _burkitt()
-    r = knox(df, time="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], permutations=999, seed=3, quiet=True)
+    r = knox(df, date="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], permutations=999, seed=3, quiet=True)
     sims = r.simulated
     assert sims.shape == (999, 2, 2)
     exp = r.table["expected"].to_numpy().reshape(2, 2)
@@ -67,7 +67,7 @@ def test_permutation_mean_matches_exact_expectation_and_p_rule():
     obs = r.table["observed"].to_numpy().reshape(2, 2)
     p = ((sims >= obs[None]).sum(axis=0) + 1) / 1000
     np.testing.assert_allclose(r.table["p_value"].to_numpy().reshape(2, 2), p)
-    again = knox(df, time="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], permutations=999, seed=3,
+    again = knox(df, date="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], permutations=999, seed=3,
                  quiet=True)
     assert np.array_equal(again.simulated, sims)   # same seed, same simulations
 
@@ -98,37 +98,37 @@ def test_time_pair_counts_by_brute_force():
 def test_datetimes_and_default_bands(capsys):
     df, _ = _burkitt()
     df["when"] = pd.Timestamp("1960-01-01") + pd.to_timedelta(df["t"], unit="D")
-    r = knox(df, time="when", permutations=19)
+    r = knox(df, date="when", permutations=19)
     err = capsys.readouterr().err
     assert "distance bands set to" in err
     assert r.settings["time_bands"].value == [0, 7, 14, 21, 28, 35]
     assert len(r.table) == 25
-    r2 = knox(df, time="t", distance_bands=r.distance_edges, permutations=0, quiet=True)
+    r2 = knox(df, date="t", distance_bands=r.distance_edges, permutations=0, quiet=True)
     np.testing.assert_array_equal(r.table["observed"], r2.table["observed"])
 
 
 def test_monthly_times_are_flagged(capsys):
     df = pd.DataFrame({"x": [0.0, 10, 20, 30], "y": [0.0, 5, 10, 15],
                        "month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-01", "2024-03-01"])})
-    knox(df, time="month", distance_bands=[0, 50], time_bands=[0, 31], permutations=0)
+    knox(df, date="month", distance_bands=[0, 50], time_bands=[0, 31], permutations=0)
     assert "look monthly" in capsys.readouterr().err
 
 
 def test_bad_inputs():
     df, _ = _burkitt()
     with pytest.raises(WhatworksError, match="at least two increasing"):
-        knox(df, time="t", distance_bands=[100, 0], quiet=True)
+        knox(df, date="t", distance_bands=[100, 0], quiet=True)
     with pytest.raises(WhatworksError, match="'closed' parameter"):
-        knox(df, time="t", closed="both", quiet=True)
+        knox(df, date="t", closed="both", quiet=True)
     bad = df.copy()
     bad.loc[4, "x"] = 0.0
     bad.loc[4, "y"] = 0.0
     with pytest.raises(WhatworksError, match=r"stray coordinates.*position 4"):
-        knox(bad, time="t", quiet=True)
+        knox(bad, date="t", quiet=True)
     bad = df.copy().astype({"t": object})
     bad.loc[2, "t"] = "soon"
     with pytest.raises(WhatworksError, match=r"Column 't' must hold dates.*'soon'.*position 2"):
-        knox(bad, time="t", quiet=True)
+        knox(bad, date="t", quiet=True)
 
 
 # RECOVERY -----------------------------------------------------------------------------------------------------------------
@@ -158,7 +158,7 @@ def test_heat_and_plot():
 
     matplotlib.use("Agg")
     df, _ = _burkitt()
-    r = knox(df, time="t", distance_bands=[0, 20, 40], time_bands=[0, 30, 60, 90], permutations=49, quiet=True)
+    r = knox(df, date="t", distance_bands=[0, 20, 40], time_bands=[0, 30, 60, 90], permutations=49, quiet=True)
     h = r.heat()
     assert list(h.index) == ["[0, 20) m", "[20, 40) m"] and list(h.columns)[0] == "[0, 30) days"
     assert r.plot().axes
@@ -170,7 +170,7 @@ def test_explicit_seed_zero_and_permutations_are_recorded_as_given():
     # review: seed=0 passed explicitly was recorded as a default ("user" if seed else "default"), and
     # permutations=999 likewise ("user" if permutations != 999 else "default")
     df, _ = _burkitt()
-    opts = dict(time="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], quiet=True)
+    opts = dict(date="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], quiet=True)
     given = knox(df, permutations=999, seed=0, **opts)
     omitted = knox(df, **opts)
     for name, value in (("seed", 0), ("permutations", 999)):
@@ -189,7 +189,7 @@ def test_explicit_seed_zero_and_permutations_are_recorded_as_given():
 def test_explicit_closed_equal_to_default_is_recorded_as_given():
     # review: closed="left" passed explicitly was recorded as a default ("user" if closed != "left")
     df, _ = _burkitt()
-    opts = dict(time="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], permutations=0, quiet=True)
+    opts = dict(date="t", distance_bands=[0, 25, 50], time_bands=[0, 30, 60], permutations=0, quiet=True)
     given = knox(df, closed="left", **opts)
     omitted = knox(df, **opts)
     assert (given.settings["closed"].value, given.settings["closed"].source) == ("left", "user")
@@ -210,7 +210,7 @@ def _monthly(n=40, seed=5):
 
 
 def test_month_resolution_cannot_be_tested(capsys):
-    r = knox(_monthly(), time="month", distance_bands=[0, 200, 400], time_bands=[0, 7, 14])
+    r = knox(_monthly(), date="month", distance_bands=[0, 200, 400], time_bands=[0, 7, 14])
     assert "cannot be tested at this time resolution" in capsys.readouterr().err
     assert not r.testable and r.permutations == 0 and r.simulated is None
     assert r.table["p_value"].isna().all()
@@ -224,7 +224,7 @@ def test_month_resolution_cannot_be_tested(capsys):
 def test_time_precision_column_or_value_marks_month_resolution():
     df = _monthly()
     df["day"] = (df["month"] - pd.Timestamp("2024-01-01")).dt.days + 3      # numbers of days: not detectable
-    opts = dict(time="day", distance_bands=[0, 200], time_bands=[0, 14], permutations=9, quiet=True)
+    opts = dict(date="day", distance_bands=[0, 200], time_bands=[0, 14], permutations=9, quiet=True)
     assert knox(df, **opts).testable
     assert not knox(df, time_precision="month", **opts).testable
     df["time_precision"] = "month"                                           # the store's column
@@ -237,10 +237,10 @@ def test_time_precision_column_or_value_marks_month_resolution():
 
 def test_rows_without_coordinates_are_dropped_with_a_count(capsys):
     df, _ = _burkitt()
-    full = knox(df, time="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0, quiet=True)
+    full = knox(df, date="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0, quiet=True)
     gappy = pd.concat([df, pd.DataFrame({"x": [np.nan, 10.0, np.nan], "y": [5.0, np.nan, np.nan], "t": [1, 2, 3]})],
                       ignore_index=True)
-    r = knox(gappy, time="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0)
+    r = knox(gappy, date="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0)
     err = capsys.readouterr().err
     assert f"3 of {len(df) + 3} event(s) left out: 3 missing coordinates" in err
     assert r.n_events == len(df) == full.n_events and r.settings["excluded_points"].value == 3
@@ -248,5 +248,5 @@ def test_rows_without_coordinates_are_dropped_with_a_count(capsys):
     pd.testing.assert_frame_equal(r.table, full.table)
     bad = df.copy()
     bad.loc[4, ["x", "y"]] = 0.0
-    r2 = knox(bad, time="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0, on_stray="exclude", quiet=True)
+    r2 = knox(bad, date="t", distance_bands=[0, 20], time_bands=[0, 5], permutations=0, on_stray="exclude", quiet=True)
     assert r2.n_events == len(df) - 1 and r2.excluded["reason"].str.startswith("at (0, 0)").all()

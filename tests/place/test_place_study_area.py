@@ -168,7 +168,7 @@ def test_units_helpers():
 # KNOX: study area ---------------------------------------------------------------------------------------------------------
 def test_knox_study_area_leaves_out_events_outside(capsys):
     rng = np.random.default_rng(2)
-    ev = pd.DataFrame({"x": rng.uniform(0, 1000, 60), "y": rng.uniform(0, 1000, 60), "time": rng.integers(0, 90, 60)})
+    ev = pd.DataFrame({"x": rng.uniform(0, 1000, 60), "y": rng.uniform(0, 1000, 60), "occurred": rng.integers(0, 90, 60)})
     r = knox(ev, distance_bands=[0, 200], time_bands=[0, 14], permutations=0,
              study_area=Polygon([(0, 0), (500, 0), (500, 1000), (0, 1000)]))
     inside = int((ev["x"] <= 500).sum())

@@ -39,11 +39,11 @@ def _block_cluster_units():
     ("complete", dict(prob=0.37)),
     ("block", dict(blocks="area", prob=0.5)),
     ("block", dict(blocks="area", prob={"north": 0.25, "south": 0.5, "east": 0.7})),
-    ("cluster", dict(clusters="street", prob=0.4)),
+    ("cluster", dict(cluster="street", prob=0.4)),
 ])
 def test_empirical_rates_match_declared_probabilities(method, kw):
     units = _units()
-    design = build_design(units, method=method, blocks=kw.get("blocks"), clusters=kw.get("clusters"),
+    design = build_design(units, method=method, blocks=kw.get("blocks"), cluster=kw.get("cluster"),
                           prob=kw["prob"], m=None)
     draws = draw_assignments(design, REPS, np.random.default_rng(123))
     declared = randomise(units, method, id="cell", seed=0, **kw).table["prob_treatment"].to_numpy()
@@ -52,7 +52,7 @@ def test_empirical_rates_match_declared_probabilities(method, kw):
 
 def test_block_cluster_rates_and_integrity():
     units = _block_cluster_units()
-    design = build_design(units, method="block_cluster", blocks="area", clusters="beat", prob=0.5, m=None)
+    design = build_design(units, method="block_cluster", blocks="area", cluster="beat", prob=0.5, m=None)
     draws = draw_assignments(design, REPS, np.random.default_rng(5))
     np.testing.assert_allclose(draws.mean(axis=0), 0.5, atol=TOL)
     # every cluster is assigned whole in every draw
@@ -69,7 +69,7 @@ def test_block_cluster_rates_and_integrity():
 
 def test_block_sizes_respected_exactly():
     units = _units(60, seed=3)
-    design = build_design(units, method="block", blocks="area", clusters=None, prob=0.5, m=None)
+    design = build_design(units, method="block", blocks="area", cluster=None, prob=0.5, m=None)
     draws = draw_assignments(design, REPS, np.random.default_rng(9))
     for area, idx in units.groupby("area").groups.items():
         n_b = len(idx)
@@ -81,7 +81,7 @@ def test_block_sizes_respected_exactly():
 
 def test_complete_random_rounding_gives_exact_expected_count():
     units = _units(37)
-    design = build_design(units, method="complete", blocks=None, clusters=None, prob=0.5, m=None)
+    design = build_design(units, method="complete", blocks=None, cluster=None, prob=0.5, m=None)
     treated = draw_assignments(design, REPS, np.random.default_rng(1)).sum(axis=1)
     assert set(np.unique(treated)) == {18, 19}
     assert treated.mean() == pytest.approx(18.5, abs=0.05)
@@ -171,7 +171,7 @@ def test_method_and_column_consistency():
     first_b3 = bad.index[bad["beat"] == "b3"][0]
     bad.loc[first_b3, "area"] = "C"  # cluster b3 (4 cells, block A) now spans blocks A and C
     with pytest.raises(WhatworksError, match="spans more than one block"):
-        randomise(bad, "block_cluster", id="cell", blocks="area", clusters="beat")
+        randomise(bad, "block_cluster", id="cell", blocks="area", cluster="beat")
     with pytest.raises(WhatworksError, match="pandas DataFrame"):
         randomise([1, 2, 3])
 
@@ -206,7 +206,7 @@ def test_explicit_defaults_are_recorded_as_given_and_assignments_unchanged():
     # seed 0 is a real seed, not "no seed": another seed gives another assignment
     assert not randomise(units, id="cell", seed=1).table["treatment"].equals(omitted.table["treatment"])
     # columns not used are recorded as not given
-    assert omitted.settings["blocks"].source == omitted.settings["clusters"].source == "default"
+    assert omitted.settings["blocks"].source == omitted.settings["cluster"].source == "default"
     blocked = randomise(units, "block", id="cell", blocks="area")
     assert (blocked.settings["blocks"].value, blocked.settings["blocks"].source) == ("area", "user")
     assert (blocked.settings["method"].source, blocked.settings["prob"].source) == ("user", "default")

@@ -15,8 +15,15 @@ from whatworks.errors import error
 DEFAULT_TOP = (0.01, 0.05, 0.10, 0.20)   # shares of units reported in "top x% account for y%" tables
 DEFAULT_BOOT = 1000                      # bootstrap replicates for concentration CIs
 DEFAULT_SEED = 0                         # bootstrap seed when none is given (results are reproducible either way)
-DEFAULT_LEVEL = 0.95                     # confidence level of every interval
+DEFAULT_CONF_LEVEL = 0.95                # confidence level of every interval
 Z95 = float(stats.norm.ppf(0.975))
+
+
+def ci_words(settings: Any) -> str:
+    """"95% CI" — the interval's name in summaries, from ``settings["conf_level"]`` (0.95 when it is not recorded)."""
+    s = settings.get("conf_level") if settings else None
+    conf_level = DEFAULT_CONF_LEVEL if s is None else float(s.value)
+    return f"{100 * conf_level:.3g}% CI"
 
 
 def parse_dates(where: str, df: pd.DataFrame, column: str) -> pd.Series:
@@ -69,7 +76,7 @@ def top_share(counts: np.ndarray, share_of_units: float) -> float:
 
 
 def bootstrap_top_share(counts: np.ndarray, share_of_units: float, *, n_boot: int, seed: int,
-                        level: float = 0.95) -> tuple[float, float]:
+                        conf_level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap CI for :func:`top_share`, resampling units with replacement."""
     x = np.asarray(counts, float)
     if x.size < 2 or n_boot < 1:
@@ -78,15 +85,15 @@ def bootstrap_top_share(counts: np.ndarray, share_of_units: float, *, n_boot: in
     reps = np.empty(n_boot)
     for b in range(n_boot):
         reps[b] = top_share(x[rng.integers(0, x.size, x.size)], share_of_units)
-    a = (1 - level) / 2
+    a = (1 - conf_level) / 2
     lo, hi = np.quantile(reps, [a, 1 - a])
     return float(lo), float(hi)
 
 
-def check_interval_options(fn: str, level: float | None, n_boot: int | None, seed: int | None) -> None:
+def check_interval_options(fn: str, conf_level: float | None, n_boot: int | None, seed: int | None) -> None:
     """Check the confidence-interval options shared by the bootstrap analyses (``None`` is "not given")."""
-    if level is not None:
-        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if conf_level is not None:
+        check_number(fn, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
     if n_boot is not None:
         check_number(fn, "n_boot", n_boot, low=0, integer=True)
     if seed is not None:
@@ -118,17 +125,17 @@ def lorenz(counts: np.ndarray) -> pd.DataFrame:
                          "share_of_total": np.cumsum(x) / total if total > 0 else np.zeros(n)})
 
 
-def wilson(k: float, n: float, level: float = 0.95) -> tuple[float, float]:
+def wilson(k: float, n: float, conf_level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion k/n (statsmodels ``proportion_confint(method="wilson")``)."""
     from statsmodels.stats.proportion import proportion_confint
 
     if n <= 0:
         return float("nan"), float("nan")
-    lo, hi = proportion_confint(k, n, alpha=1 - level, method="wilson")
+    lo, hi = proportion_confint(k, n, alpha=1 - conf_level, method="wilson")
     return float(lo), float(hi)
 
 
-def ratio_ci(y: np.ndarray, x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+def ratio_ci(y: np.ndarray, x: np.ndarray, conf_level: float = 0.95) -> tuple[float, float, float]:
     """Ratio estimate R = Σy / Σx over independent units with its linearisation (delta-method) CI.
 
     Var(R) ≈ Σ (y_i − R x_i)² / (n (n − 1) x̄²) — the standard ratio-estimator variance (Cochran 1977, §6.3).
@@ -142,7 +149,7 @@ def ratio_ci(y: np.ndarray, x: np.ndarray, level: float = 0.95) -> tuple[float, 
         return float(r), float("nan"), float("nan")
     d = y - r * x
     se = np.sqrt((d ** 2).sum() / (n * (n - 1))) / x.mean()
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(stats.norm.ppf(0.5 + conf_level / 2))
     return float(r), float(r - z * se), float(r + z * se)
 
 

@@ -16,12 +16,13 @@ import pandas as pd
 
 from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_number, require_columns, require_dataframe
+from whatworks._validate import check_number, refuse_renamed, require_columns, require_dataframe
 from whatworks.errors import error
-from whatworks.people._common import DEFAULT_LEVEL, check_key, parse_dates, pseudonymise_frame, wilson
+from whatworks.people._common import DEFAULT_CONF_LEVEL, check_key, ci_words, parse_dates, pseudonymise_frame, wilson
 
 __all__ = ["histories", "HistoriesResult"]
 DEFAULT_TRIGGER = "arrest"
+_RENAMED = {"when": "date", "level": "conf_level"}   # issue 17, "one vocabulary" (CHANGELOG.md)
 
 
 def _a(word: str) -> str:
@@ -61,7 +62,8 @@ class HistoriesResult(Result):
         lines = [f"{n:,} people had {_a(self.trigger)} between {a:%Y-%m-%d} and {b:%Y-%m-%d}."]
         if n:
             for r in self.shares.itertuples(index=False):
-                lines.append(f"{r.measure}: {r.people:,} ({r.share:.0%}, 95% CI {r.ci_low:.0%} to {r.ci_high:.0%}).")
+                lines.append(f"{r.measure}: {r.people:,} ({r.share:.0%}, {ci_words(self.settings)} {r.ci_low:.0%} to "
+                             f"{r.ci_high:.0%}).")
         if not self.linked:
             lines.append("No link table was given, so each system id counts as a different person: history held under "
                          "another system's id is missed. Link the people first (whatworks.people.link).")
@@ -86,15 +88,15 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
               trigger: str | None = None,
               history: Sequence[str] | None = None, caseload: pd.DataFrame | None = None,
               source: str = "source_system", record_id: str = "person_id", what: str = "what",
-              when: str = "occurred", cluster: str = "cluster_id", level: float | None = None,
-              key: str | bytes | None = None, quiet: bool = False) -> HistoriesResult:
+              date: str = "occurred", cluster: str = "cluster_id", conf_level: float | None = None,
+              key: str | bytes | None = None, quiet: bool = False, **renamed) -> HistoriesResult:
     """For each person with a ``trigger`` involvement in ``window``, count their earlier involvements by kind.
 
     Parameters
     ----------
     involvements : pandas.DataFrame
         One row per person × event: ``source``, ``record_id`` (the person's id in that system), ``what`` (the kind, e.g.
-        "arrest", "stop and search", "offence") and ``when``.
+        "arrest", "stop and search", "offence") and ``date``.
     links : pandas.DataFrame, optional
         ``source``, ``record_id``, ``cluster`` for each linked record (``LinkResult.table`` run without a key, or the
         store's ``person_links``). ``None``: every (source, id) is its own person (no linkage).
@@ -108,10 +110,10 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
         Kinds counted before the window starts; default every kind in the data.
     caseload : pandas.DataFrame, optional
         Records (``source``, ``record_id``) on a caseload (e.g. probation); a person is on it when any linked record is.
-    source, record_id, what, when, cluster : str
+    source, record_id, what, date, cluster : str
         Column names.
-    level : float, optional
-        Confidence level of the Wilson intervals. ``None`` (not given) means 0.95. ``trigger`` and ``level`` are
+    conf_level : float, optional
+        Confidence level of the Wilson intervals. ``None`` (not given) means 0.95. ``trigger`` and ``conf_level`` are
         recorded in ``.settings`` with source "user" when you pass them — even the default value — and "default" when
         you leave them out.
     key : str or bytes, optional
@@ -119,6 +121,8 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
     quiet : bool, default False
         Do not print the notices about choices made from the data (the kinds counted as history when ``history`` is
         not given, records missing from the link table); they are still recorded in ``.settings``.
+    **renamed
+        The names before issue 17 (``when``, ``level``) are refused with an error naming the new one.
 
     Returns
     -------
@@ -131,16 +135,18 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
     reflects only chance variation, not linkage error.
     """
     fn = "histories"
+    refuse_renamed(fn, renamed, _RENAMED)
     require_dataframe(fn, "involvements", involvements)
-    require_columns(fn, involvements, [source, record_id, what, when], arg="involvements")
-    if level is not None:
-        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    require_columns(fn, involvements, [source, record_id, what, date], arg="involvements")
+    if conf_level is not None:
+        check_number(fn, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_key(fn, key)
-    # None = not given: an explicit trigger="arrest" or level=0.95 is still recorded as the user's
+    # None = not given: an explicit trigger="arrest" or conf_level=0.95 is still recorded as the user's
     opts: dict[str, Setting] = {}
     trigger = given_or_default(opts, "trigger", trigger, DEFAULT_TRIGGER,
                                reason="the kind of involvement in the window that selects people")
-    level = given_or_default(opts, "level", level, DEFAULT_LEVEL, reason="confidence level of the Wilson intervals")
+    conf_level = given_or_default(opts, "conf_level", conf_level, DEFAULT_CONF_LEVEL,
+                                  reason="confidence level of the Wilson intervals")
     try:
         start, end = (pd.Timestamp(window[0]), pd.Timestamp(window[1]))
     except (TypeError, ValueError, IndexError):
@@ -159,7 +165,7 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
                    quiet=quiet, settings=settings)
 
     inv = pd.DataFrame({"rec": involvements[source].astype(str) + "\x1f" + involvements[record_id].astype(str),
-                        "what": kinds.to_numpy(), "when": parse_dates(fn, involvements, when).to_numpy()})
+                        "what": kinds.to_numpy(), "when": parse_dates(fn, involvements, date).to_numpy()})
     if links is not None:
         require_dataframe(fn, "links", links)
         require_columns(fn, links, [source, record_id, cluster], arg="links")
@@ -219,11 +225,11 @@ def histories(involvements: pd.DataFrame, links: pd.DataFrame | None = None, *, 
     if caseload is not None:
         rows.append(("on the caseload", int(table["on_caseload"].sum())))
     shares = pd.DataFrame([{"measure": name, "people": m, "share": m / n if n else float("nan"),
-                            "ci_low": wilson(m, n, level)[0], "ci_high": wilson(m, n, level)[1]} for name, m in rows])
+                            "ci_low": wilson(m, n, conf_level)[0], "ci_high": wilson(m, n, conf_level)[1]} for name, m in rows])
     table = pseudonymise_frame(table, ["person"], key)
     settings.update({
         "window": Setting((start, end), "user"), "trigger": opts["trigger"],
-        "level": opts["level"], "linked": Setting(links is not None, "user"),
+        "conf_level": opts["conf_level"], "linked": Setting(links is not None, "user"),
         "pseudonymised": Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
                                  if key is not None else "no key given: raw ids in .table"),
     })

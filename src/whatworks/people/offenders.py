@@ -17,9 +17,10 @@ import pandas as pd
 
 from whatworks._announce import Setting, given_or_default, resolve
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_number, require_columns, require_dataframe
+from whatworks._validate import check_number, refuse_renamed, require_columns, require_dataframe
 from whatworks.errors import error
-from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_interval_options,
+from whatworks.people._common import (DEFAULT_CONF_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_interval_options,
+                                      ci_words,
                                       check_key, check_top,
                                       ids_as_text, lorenz, parse_dates, pseudonymise_frame, resolve_bootstrap,
                                       top_share)
@@ -27,6 +28,7 @@ from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_
 __all__ = ["offenders", "OffendersResult", "harm_weights_from"]
 
 DEFAULT_HALF_LIFE_DAYS = 365
+_RENAMED = {"person": "id", "offence_date": "date", "level": "conf_level"}   # issue 17 (CHANGELOG.md)
 
 SCORE_LIMITS = ("The score counts recorded offences with an identified offender only: offending that is never detected, "
                 "and bias in who is detected, flows straight into it. It ranks past recorded behaviour; it is not a "
@@ -67,9 +69,9 @@ class OffendersResult(Result):
                  f"{self.as_of:%Y-%m-%d}."]
         for r in self.power_few.itertuples(index=False):
             txt = (f"The top {r.top:.0%} ({r.offenders:,}) committed {r.share_of_offences:.1%} of offences "
-                   f"(95% CI {r.offences_ci_low:.1%} to {r.offences_ci_high:.1%})")
+                   f"({ci_words(self.settings)} {r.offences_ci_low:.1%} to {r.offences_ci_high:.1%})")
             if self.has_harm:
-                txt += (f" and caused {r.share_of_harm:.1%} of the harm (95% CI {r.harm_ci_low:.1%} to "
+                txt += (f" and caused {r.share_of_harm:.1%} of the harm ({ci_words(self.settings)} {r.harm_ci_low:.1%} to "
                         f"{r.harm_ci_high:.1%})")
             lines.append(txt + ".")
         weight = "harm weight × " if self.has_harm else ""
@@ -123,21 +125,21 @@ def harm_weights_from(table: pd.DataFrame | Mapping[str, float], *, crime_type: 
     return out
 
 
-def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str = "occurred",
+def offenders(df: pd.DataFrame, id: str = "offender_id", date: str = "occurred",
               crime_type: str = "crime_type", *, harm_weights: pd.DataFrame | Mapping[str, float] | None = None,
               recency_half_life_days: float | None = None, as_of: str | pd.Timestamp | None = None,
-              top: Sequence[float] = DEFAULT_TOP, level: float | None = None, n_boot: int | None = None,
+              top: Sequence[float] = DEFAULT_TOP, conf_level: float | None = None, n_boot: int | None = None,
               seed: int | None = None,
-              key: str | bytes | None = None, quiet: bool = False) -> OffendersResult:
+              key: str | bytes | None = None, quiet: bool = False, **renamed) -> OffendersResult:
     """Rank offenders by a transparent frequency × recency × harm score and measure the power few.
 
     Parameters
     ----------
     df : pandas.DataFrame
         One row per recorded offence with an identified offender (rows with no offender must be removed first).
-    person : str, default "offender_id"
+    id : str, default "offender_id"
         Offender identifier column (a linked cluster id is better than a system id: see :func:`whatworks.people.link`).
-    offence_date : str, default "occurred"
+    date : str, default "occurred"
         Date of the offence.
     crime_type : str, default "crime_type"
         Offence type, used to look up harm weights.
@@ -151,14 +153,17 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
         Reference date of the recency weights. ``None``: the latest offence date in the data (announced).
     top : list of float, default (0.01, 0.05, 0.10, 0.20)
         Shares of offenders for the power-few table.
-    level, n_boot, seed : optional
+    conf_level, n_boot, seed : optional
         Confidence level, bootstrap replicates (offenders resampled with replacement; percentile interval) and seed.
-        ``None`` (not given) means 0.95, 1000 and 0. ``recency_half_life_days``, ``level`` and ``n_boot``/``seed``
+        ``None`` (not given) means 0.95, 1000 and 0. ``recency_half_life_days``, ``conf_level`` and ``n_boot``/``seed``
         (together, as "bootstrap") are recorded in ``.settings`` with source "user" when you pass them — even the
         default value — and "default" when you leave them out.
     key : str or bytes, optional
-        Pseudonymise the person column of ``.table`` (HMAC-SHA256, :func:`whatworks.privacy.pseudonymise`).
+        Pseudonymise the ``id`` column of ``.table`` (HMAC-SHA256, :func:`whatworks.privacy.pseudonymise`).
     quiet : bool, default False
+    **renamed
+        The names before issue 17 (``person``, ``offence_date``, ``level``) are refused with an error naming the
+        new one.
 
     Returns
     -------
@@ -187,17 +192,18 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
     [['a', 2, 7.0], ['b', 1, 2.0]]
     """
     fn = "offenders"
+    refuse_renamed(fn, renamed, _RENAMED)
     require_dataframe(fn, "df", df)
-    require_columns(fn, df, [person, offence_date, crime_type], arg="df")
+    require_columns(fn, df, [id, date, crime_type], arg="df")
     if recency_half_life_days is not None:
         check_number(fn, "recency_half_life_days", recency_half_life_days, low=0, low_inclusive=False)
-    check_interval_options(fn, level, n_boot, seed)
+    check_interval_options(fn, conf_level, n_boot, seed)
     top = check_top(fn, top)
     check_key(fn, key)
     if len(df) == 0:
         raise error(fn, "The offences table is empty.", hint="Check the filter that produced it.")
-    ids = ids_as_text(fn, df, person)
-    dates = parse_dates(fn, df, offence_date)
+    ids = ids_as_text(fn, df, id)
+    dates = parse_dates(fn, df, date)
     types = df[crime_type].astype(str)
 
     weights = None
@@ -227,8 +233,8 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
                                        "user" if weights is not None else "default",
                                        f"{len(weights)} crime types weighted by the caller" if weights is not None
                                        else "no harm table: every offence weighs 1")
-    level = given_or_default(settings, "level", level, DEFAULT_LEVEL,
-                             reason="confidence level of the power-few intervals")
+    conf_level = given_or_default(settings, "conf_level", conf_level, DEFAULT_CONF_LEVEL,
+                                  reason="confidence level of the power-few intervals")
     n_boot, seed = resolve_bootstrap(settings, n_boot, seed)
     settings["pseudonymised"] = Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
                                         if key is not None else "no key given: raw ids in .table")
@@ -249,7 +255,7 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
     np.maximum.at(last, codes, dd)
     last_ts = pd.to_datetime(last, unit="D")
     table = pd.DataFrame({
-        person: np.asarray(uniq, dtype=object),
+        id: np.asarray(uniq, dtype=object),
         "offences": n_i,
         "first_offence": pd.to_datetime(first, unit="D"),
         "last_offence": last_ts,
@@ -257,18 +263,19 @@ def offenders(df: pd.DataFrame, person: str = "offender_id", offence_date: str =
         "recency_weighted_offences": rw_i,
         "harm": harm_i if weights is not None else np.nan,
         "score": score_i,
-    }).sort_values(["score", "offences", person], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    }).sort_values(["score", "offences", id], ascending=[False, False, True], kind="stable").reset_index(drop=True)
     table["rank"] = table["score"].rank(ascending=False, method="min").astype(int)
     table["score_percentile"] = table["score"].rank(pct=True, method="max")
-    table = pseudonymise_frame(table, [person], key)
+    table = pseudonymise_frame(table, [id], key)
 
     rows = []
     for j, x in enumerate(top):
-        lo, hi = bootstrap_top_share(n_i, x, n_boot=int(n_boot), seed=int(seed) + j, level=level)
+        lo, hi = bootstrap_top_share(n_i, x, n_boot=int(n_boot), seed=int(seed) + j, conf_level=conf_level)
         row = {"top": x, "offenders": int(max(1, np.ceil(x * k - 1e-9))), "share_of_offences": top_share(n_i, x),
                "offences_ci_low": lo, "offences_ci_high": hi}
         if weights is not None:
-            hlo, hhi = bootstrap_top_share(harm_i, x, n_boot=int(n_boot), seed=int(seed) + 100 + j, level=level)
+            hlo, hhi = bootstrap_top_share(harm_i, x, n_boot=int(n_boot), seed=int(seed) + 100 + j,
+                                           conf_level=conf_level)
             row.update({"share_of_harm": top_share(harm_i, x), "harm_ci_low": hlo, "harm_ci_high": hhi})
         else:
             row.update({"share_of_harm": np.nan, "harm_ci_low": np.nan, "harm_ci_high": np.nan})

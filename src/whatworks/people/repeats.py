@@ -16,9 +16,10 @@ import pandas as pd
 
 from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_number, require_columns, require_dataframe
+from whatworks._validate import check_number, refuse_renamed, require_columns, require_dataframe
 from whatworks.errors import error
-from whatworks.people._common import (DEFAULT_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_interval_options,
+from whatworks.people._common import (DEFAULT_CONF_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_interval_options,
+                                      ci_words,
                                       check_key, check_top,
                                       ids_as_text, month_level, parse_dates, pseudonymise_frame, ratio_ci,
                                       resolve_bootstrap, top_share, wilson)
@@ -29,6 +30,7 @@ DEFAULT_WINDOW_DAYS = 365      # "3 or more in 12 months" is the common repeat-v
 DEFAULT_MIN_EVENTS = 3
 DAY_BINS = (0, 1, 7, 14, 30, 60, 90, 180, 365)   # days since the previous event (edges; the last bin is open)
 DAYS_PER_MONTH = 365.25 / 12
+_RENAMED = {"who": "id", "when": "date", "level": "conf_level"}   # issue 17, "one vocabulary" (CHANGELOG.md)
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,14 @@ class RepeatsResult(Result):
         u = self.unit
         lo, hi = self.repeat_rate_ci
         slo, shi = self.repeat_share_ci
-        lines = [f"{self.n_events:,} events at {self.n_units:,} {u}s: {self.repeat_rate:.1%} of {u}s (95% CI {lo:.1%} to "
+        ci = ci_words(self.settings)
+        lines = [f"{self.n_events:,} events at {self.n_units:,} {u}s: {self.repeat_rate:.1%} of {u}s ({ci} {lo:.1%} to "
                  f"{hi:.1%}) had two or more, and they account for {self.repeat_share:.1%} of events "
-                 f"(95% CI {slo:.1%} to {shi:.1%})."]
+                 f"({ci} {slo:.1%} to {shi:.1%})."]
         if len(self.top_shares):
             t = self.top_shares.iloc[min(2, len(self.top_shares) - 1)]
             lines.append(f"The top {t['top']:.0%} of {u}s account for {t['share_of_events']:.1%} of events "
-                         f"(95% CI {t['ci_low']:.1%} to {t['ci_high']:.1%}).")
+                         f"({ci} {t['ci_low']:.1%} to {t['ci_high']:.1%}).")
         ttr = self.time_to_repeat
         if len(ttr) and ttr["repeats"].sum() > 0:
             first = ttr.iloc[0]
@@ -174,22 +177,22 @@ def _gap_bins(gaps_days: np.ndarray, resolution: str, window_days: float) -> pd.
 # ---------------------------------------------------------------------------------------------- public
 
 
-def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, when: str = "occurred", *,
+def repeats(df: pd.DataFrame, id: str | None = None, where: str | None = None, date: str = "occurred", *,
             window_days: float | None = None, rules: Sequence[FlagRule | Mapping[str, Any]] | None = None,
-            markers: Sequence[str] | None = None, top: Sequence[float] = DEFAULT_TOP, level: float | None = None,
+            markers: Sequence[str] | None = None, top: Sequence[float] = DEFAULT_TOP, conf_level: float | None = None,
             n_boot: int | None = None, seed: int | None = None, key: str | bytes | None = None,
-            quiet: bool = False) -> RepeatsResult:
+            quiet: bool = False, **renamed) -> RepeatsResult:
     """Repeat victimisation: repeat rate, concentration, time to repeat and flags, for victims or places.
 
     Parameters
     ----------
     df : pandas.DataFrame
         One row per event (crime) with a unit column and a date column. Rows with no unit must be removed first.
-    who : str, optional
-        Column identifying the victim (e.g. ``"victim_id"``). Give exactly one of ``who`` and ``where``.
+    id : str, optional
+        Column identifying the victim (e.g. ``"victim_id"``). Give exactly one of ``id`` and ``where``.
     where : str, optional
         Column identifying the place (e.g. police.uk ``"location"``, or a snapped point id).
-    when : str, default "occurred"
+    date : str, default "occurred"
         Date or date-time column. Month-only dates (every value the 1st of a month, as police.uk publishes) are
         detected and announced; time to repeat is then counted in whole months.
     window_days : float, optional
@@ -202,19 +205,21 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
         Vulnerability marker columns (True/"Y"/1 means vulnerable) that add a lower flag threshold.
     top : list of float, default (0.01, 0.05, 0.10, 0.20)
         Shares of units for the "top x% suffer y% of events" table.
-    level : float, optional
+    conf_level : float, optional
         Confidence level of every interval. ``None`` (not given) means 0.95.
     n_boot : int, optional
         Bootstrap replicates for the top-x% shares (units resampled with replacement; percentile interval). ``None``
         (not given) means 1000.
     seed : int, optional
-        Seed of the bootstrap. ``None`` (not given) means 0. ``window_days``, ``level`` and ``n_boot``/``seed``
+        Seed of the bootstrap. ``None`` (not given) means 0. ``window_days``, ``conf_level`` and ``n_boot``/``seed``
         (together, as "bootstrap") are recorded in ``.settings`` with source "user" when you pass them — even the
         default value — and "default" when you leave them out.
     key : str or bytes, optional
         Pseudonymise the unit column of ``.table`` with this key (HMAC-SHA256, :func:`whatworks.privacy.pseudonymise`).
     quiet : bool, default False
         Silence announcements.
+    **renamed
+        The names before issue 17 (``who``, ``when``, ``level``) are refused with an error naming the new one.
 
     Returns
     -------
@@ -238,27 +243,29 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
     >>> import pandas as pd, whatworks as ww
     >>> crimes = pd.DataFrame({"victim_id": ["a", "a", "a", "b"],
     ...                        "occurred": ["2024-01-01", "2024-01-03", "2024-02-01", "2024-03-01"]})
-    >>> r = ww.people.repeats(crimes, who="victim_id", n_boot=10, quiet=True)
+    >>> r = ww.people.repeats(crimes, id="victim_id", n_boot=10, quiet=True)
     >>> round(r.repeat_rate, 2), round(r.repeat_share, 2)
     (0.5, 0.75)
     """
     fn = "repeats"
+    refuse_renamed(fn, renamed, _RENAMED)
     require_dataframe(fn, "df", df)
-    if (who is None) == (where is None):
-        raise error(fn, "Give exactly one of 'who' (a victim id column) and 'where' (a location column).",
-                    got={"who": who, "where": where}, hint='e.g. repeats(crimes, who="victim_id") or repeats(crimes, where="location")')
-    unit_col = who if who is not None else where
+    if (id is None) == (where is None):
+        raise error(fn, "Give exactly one of 'id' (a victim id column) and 'where' (a location column).",
+                    got={"id": id, "where": where}, hint='e.g. repeats(crimes, id="victim_id") or repeats(crimes, where="location")')
+    unit_col = id if id is not None else where
     markers = list(markers or [])
-    require_columns(fn, df, [unit_col, when, *markers], arg="df")
+    require_columns(fn, df, [unit_col, date, *markers], arg="df")
     if window_days is not None:
         check_number(fn, "window_days", window_days, low=0, low_inclusive=False)
-    check_interval_options(fn, level, n_boot, seed)
-    # None = not given: an explicit value equal to the default (365 days, level 0.95, n_boot=1000, seed=0) is still
-    # recorded as the user's
+    check_interval_options(fn, conf_level, n_boot, seed)
+    # None = not given: an explicit value equal to the default (365 days, conf_level 0.95, n_boot=1000, seed=0) is
+    # still recorded as the user's
     opts: dict[str, Setting] = {}
     window_days = given_or_default(opts, "window_days", window_days, DEFAULT_WINDOW_DAYS, reason="the repeat window",
                                    unit="days")
-    level = given_or_default(opts, "level", level, DEFAULT_LEVEL, reason="confidence level of every interval")
+    conf_level = given_or_default(opts, "conf_level", conf_level, DEFAULT_CONF_LEVEL,
+                                  reason="confidence level of every interval")
     n_boot, seed = resolve_bootstrap(opts, n_boot, seed)
     top = check_top(fn, top)
     check_key(fn, key)
@@ -282,11 +289,11 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
         raise error(fn, "The events table is empty.", hint="Check the filter that produced it.")
 
     ids = ids_as_text(fn, df, unit_col)
-    dates = parse_dates(fn, df, when)
+    dates = parse_dates(fn, df, date)
     resolution = "month" if month_level(dates) else "day"
     settings: dict[str, Setting] = {
-        "unit_column": Setting(unit_col, "user"), "when": Setting(when, "user"),
-        "window_days": opts["window_days"], "rules": rules_source, "level": opts["level"],
+        "unit_column": Setting(unit_col, "user"), "date": Setting(date, "user"),
+        "window_days": opts["window_days"], "rules": rules_source, "conf_level": opts["conf_level"],
         "resolution": Setting(resolution, "data", "every date is the 1st of a month" if resolution == "month"
                               else "dates carry the day"),
         "bootstrap": opts["bootstrap"],
@@ -329,14 +336,14 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
 
     is_rep = n_i >= 2
     rate = float(is_rep.mean())
-    rate_ci = wilson(int(is_rep.sum()), k, level)
-    share, s_lo, s_hi = ratio_ci(n_i * is_rep, n_i, level)
+    rate_ci = wilson(int(is_rep.sum()), k, conf_level)
+    share, s_lo, s_hi = ratio_ci(n_i * is_rep, n_i, conf_level)
     within = same_prev & (gaps <= window_days)
     rep_within = float(within.sum() / c.size)
 
     top_rows = []
     for j, x in enumerate(top):
-        lo, hi = bootstrap_top_share(n_i, x, n_boot=int(n_boot), seed=int(seed) + j, level=level)
+        lo, hi = bootstrap_top_share(n_i, x, n_boot=int(n_boot), seed=int(seed) + j, conf_level=conf_level)
         top_rows.append({"top": x, "units": int(max(1, np.ceil(x * k - 1e-9))), "share_of_events": top_share(n_i, x),
                          "ci_low": lo, "ci_high": hi})
     ttr = _gap_bins(gaps[same_prev], resolution, float(window_days))
@@ -359,7 +366,7 @@ def repeats(df: pd.DataFrame, who: str | None = None, where: str | None = None, 
     table = pseudonymise_frame(table, [unit_col], key)
 
     return RepeatsResult(
-        table=table, settings=settings, unit="victim" if who is not None else "location", n_units=int(k),
+        table=table, settings=settings, unit="victim" if id is not None else "location", n_units=int(k),
         n_events=int(c.size), repeat_rate=rate, repeat_rate_ci=rate_ci, repeat_share=share,
         repeat_share_ci=(float(np.clip(s_lo, 0.0, 1.0)), float(np.clip(s_hi, 0.0, 1.0))), repeat_within_window=rep_within, window_days=float(window_days),
         top_shares=pd.DataFrame(top_rows), time_to_repeat=ttr, flags=pd.DataFrame(flag_rows, columns=["rule", "units"]),

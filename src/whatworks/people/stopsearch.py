@@ -17,9 +17,10 @@ from scipy import stats
 
 from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
+from whatworks._validate import (check_choice, check_number, refuse_renamed, require_columns, require_dataframe,
+                                require_numeric)
 from whatworks.errors import error
-from whatworks.people._common import DEFAULT_LEVEL, wilson
+from whatworks.people._common import DEFAULT_CONF_LEVEL, ci_words, wilson
 
 __all__ = ["stop_search", "StopSearchResult", "rate_ratio_ci"]
 
@@ -28,17 +29,23 @@ DEFAULT_ARREST_VALUES = ("Arrest",)
 DEFAULT_REFERENCE = "White"
 DEFAULT_CI_METHOD = "wald-log"
 PER = 1000.0
+# issue 17, "one vocabulary" (CHANGELOG.md)
+_RENAMED = {"level": "conf_level"}
+_REMOVED = {"population_column": "name the residents column of the population table 'population', e.g. "
+                                 "population.rename(columns={'residents': 'population'})."}
 
 
 def rate_ratio_ci(a: float, pop_a: float, b: float, pop_b: float, *, method: str = "wald-log",
-                  level: float = 0.95) -> tuple[float, float, float]:
+                  conf_level: float = 0.95, **renamed) -> tuple[float, float, float]:
     """Rate ratio (a/pop_a) / (b/pop_b) with a confidence interval.
 
     ``"wald-log"``: exp(log RR ± z·√(1/a + 1/b)) — log rate ratio with Poisson variance (statsmodels
     ``confint_poisson_2indep(method="wald-log")``). ``"exact"``: the exact conditional interval — given a + b,
     a ~ Binomial(a + b, p) with p = RR·pop_a / (RR·pop_a + pop_b); the Clopper–Pearson interval for p is mapped to RR
     (R's ``poisson.test`` for two samples). Returns (ratio, low, high); NaN when a rate is undefined.
+    ``conf_level`` (default 0.95) is the confidence level; the old name ``level`` is refused with an error naming it.
     """
+    refuse_renamed("rate_ratio_ci", renamed, _RENAMED)
     if pop_a <= 0 or pop_b <= 0 or b <= 0:
         return float("nan"), float("nan"), float("nan")
     rr = (a / pop_a) / (b / pop_b)
@@ -47,11 +54,11 @@ def rate_ratio_ci(a: float, pop_a: float, b: float, pop_b: float, *, method: str
             return float(rr), float("nan"), float("nan")
         from statsmodels.stats.rates import confint_poisson_2indep
 
-        lo, hi = confint_poisson_2indep(a, pop_a, b, pop_b, method="wald-log", compare="ratio", alpha=1 - level)
+        lo, hi = confint_poisson_2indep(a, pop_a, b, pop_b, method="wald-log", compare="ratio", alpha=1 - conf_level)
         return float(rr), float(lo), float(hi)
     if method == "exact":
         n = int(round(a + b))
-        ci = stats.binomtest(int(round(a)), n).proportion_ci(confidence_level=level, method="exact")
+        ci = stats.binomtest(int(round(a)), n).proportion_ci(confidence_level=conf_level, method="exact")
         scale = pop_b / pop_a
 
         def to_rr(p):
@@ -105,7 +112,7 @@ class StopSearchResult(Result):
                 lines.append(f"{self.reference} (reference): {r.rate_per_1000:.1f} searches per 1,000 residents.")
                 continue
             lines.append(f"{r.group}: {r.rate_per_1000:.1f} per 1,000, {r.rate_ratio:.2f} times the {self.reference} rate "
-                         f"(95% CI {r.rr_ci_low:.2f} to {r.rr_ci_high:.2f}).")
+                         f"({ci_words(self.settings)} {r.rr_ci_low:.2f} to {r.rr_ci_high:.2f}).")
         if self.has_find:
             parts = [f"{r.group} {r.find_rate:.0%} ({r.find_ci_low:.0%}–{r.find_ci_high:.0%})" for r in o.itertuples(index=False)]
             lines.append("Find rate (object found): " + ", ".join(parts) + ".")
@@ -133,12 +140,12 @@ class StopSearchResult(Result):
         ax.axvline(1, color=PALETTE["grey"], ls="--", lw=1)
         ax.set_yticks(y, o["group"])
         ax.set_xscale("log")
-        ax.set_xlabel(f"search rate ratio vs {self.reference} (log scale, 95% CI)")
+        ax.set_xlabel(f"search rate ratio vs {self.reference} (log scale, {ci_words(self.settings)})")
         ax.set_title("Stop and search disproportionality", loc="left")
 
 
 def _rates(stops: pd.DataFrame, pop: pd.DataFrame, keys: list[str], reference: str, ci_method: str,
-           level: float) -> pd.DataFrame:
+           conf_level: float) -> pd.DataFrame:
     from statsmodels.stats.proportion import confint_proportions_2indep
 
     g = stops.groupby(keys, dropna=False, observed=True).agg(searches=("_one", "sum"), finds=("_found", "sum"),
@@ -157,22 +164,23 @@ def _rates(stops: pd.DataFrame, pop: pd.DataFrame, keys: list[str], reference: s
             d = r._asdict()
             if len(ref):
                 b, pb = float(ref["searches"].iloc[0]), float(ref["population"].iloc[0])
-                rr, lo, hi = rate_ratio_ci(float(r.searches), float(r.population), b, pb, method=ci_method, level=level)
+                rr, lo, hi = rate_ratio_ci(float(r.searches), float(r.population), b, pb, method=ci_method,
+                                           conf_level=conf_level)
             else:
                 rr = lo = hi = float("nan")
             d.update({"rate_ratio": rr, "rr_ci_low": lo, "rr_ci_high": hi})
             d["find_rate"] = r.finds / r.searches if r.searches else float("nan")
-            d["find_ci_low"], d["find_ci_high"] = wilson(r.finds, r.searches, level)
+            d["find_ci_low"], d["find_ci_high"] = wilson(r.finds, r.searches, conf_level)
             if len(ref) and r.searches and ref["searches"].iloc[0]:
                 rf, rn = int(ref["finds"].iloc[0]), int(ref["searches"].iloc[0])
                 d["find_rate_difference"] = d["find_rate"] - rf / rn
                 lo2, hi2 = confint_proportions_2indep(r.finds, r.searches, rf, rn, method="newcomb", compare="diff",
-                                                      alpha=1 - level)
+                                                      alpha=1 - conf_level)
                 d["find_diff_ci_low"], d["find_diff_ci_high"] = float(lo2), float(hi2)
             else:
                 d["find_rate_difference"] = d["find_diff_ci_low"] = d["find_diff_ci_high"] = float("nan")
             d["arrest_rate"] = r.arrests / r.searches if r.searches else float("nan")
-            d["arrest_ci_low"], d["arrest_ci_high"] = wilson(r.arrests, r.searches, level)
+            d["arrest_ci_low"], d["arrest_ci_high"] = wilson(r.arrests, r.searches, conf_level)
             rows.append(d)
     cols = [*cell, "group", "searches", "population", "rate_per_1000", "rate_ratio", "rr_ci_low", "rr_ci_high", "finds",
             "find_rate", "find_ci_low", "find_ci_high", "find_rate_difference", "find_diff_ci_low", "find_diff_ci_high",
@@ -182,10 +190,10 @@ def _rates(stops: pd.DataFrame, pop: pd.DataFrame, keys: list[str], reference: s
 
 def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "officer_defined_ethnicity",
                 by: str | Sequence[str] | None = None, *, reference: str | None = None,
-                population_column: str = "population", found: str | None = "outcome_linked_to_object",
+                found: str | None = "outcome_linked_to_object",
                 outcome: str | None = "outcome", arrest_values: Sequence[str] | None = None,
-                ci_method: str | None = None, level: float | None = None,
-                on_missing_group: str = "exclude", quiet: bool = False) -> StopSearchResult:
+                ci_method: str | None = None, conf_level: float | None = None,
+                on_missing_group: str = "exclude", quiet: bool = False, **renamed) -> StopSearchResult:
     """Search rates per 1,000 residents by group, disproportionality ratios with CIs, and find and arrest rates.
 
     Parameters
@@ -193,8 +201,8 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
     stops : pandas.DataFrame
         One row per person search (police.uk stop-and-search rows, or the store's ``stops`` view).
     population : pandas.DataFrame
-        Residents by group: a column named like ``group`` (or ``"group"``) and ``population_column``; plus any ``by``
-        columns that are areas (e.g. ``lsoa_code``) when rates by area are wanted.
+        Residents by group: a column named like ``group`` (or ``"group"``) and a column named ``population``; plus
+        any ``by`` columns that are areas (e.g. ``lsoa_code``) when rates by area are wanted.
     group : str, default "officer_defined_ethnicity"
         The column of ``stops`` holding the group. Officer-defined ethnicity is recorded for nearly every search;
         self-defined ethnicity is often "Not stated".
@@ -203,7 +211,6 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
         absent from it such as ``month`` (rates per period against the whole population; announced).
     reference : str, optional
         Reference group of the rate ratios and find-rate differences. ``None`` (not given) means "White".
-    population_column : str, default "population"
     found : str or None, default "outcome_linked_to_object"
         Column saying whether the object searched for was found (True/"True"/1); ``None`` skips the find rates.
         Blank counts as not found.
@@ -214,14 +221,17 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
     ci_method : {"wald-log", "exact"}, optional
         Rate-ratio CI: log rate ratio with Poisson variance, or exact conditional (binomial) — see :func:`rate_ratio_ci`.
         ``None`` (not given) means "wald-log".
-    level : float, optional
+    conf_level : float, optional
         Confidence level of the intervals. ``None`` (not given) means 0.95. ``reference``, ``arrest_values``,
-        ``ci_method`` and ``level`` are recorded in ``.settings`` with source "user" when you pass them — even the
+        ``ci_method`` and ``conf_level`` are recorded in ``.settings`` with source "user" when you pass them — even the
         default value — and "default" when you leave them out.
     on_missing_group : {"exclude", "error"}, default "exclude"
         Searches with no group recorded (vehicle searches, or ethnicity not recorded): leave them out (announced and
         counted in ``.excluded``) or stop with an error.
     quiet : bool, default False
+    **renamed
+        Names before issue 17: ``level`` (now ``conf_level``) and ``population_column`` (removed: name the column
+        ``population``) are refused with an error saying so.
 
     Returns
     -------
@@ -251,35 +261,37 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
     5.0
     """
     fn = "stop_search"
+    refuse_renamed(fn, renamed, _RENAMED, removed=_REMOVED)
     require_dataframe(fn, "stops", stops)
     require_dataframe(fn, "population", population)
     by_cols = [by] if isinstance(by, str) else list(by or [])
     require_columns(fn, stops, [group, *by_cols, found, outcome], arg="stops")
     pop_group = group if group in population.columns else "group"
-    require_columns(fn, population, [pop_group, population_column], arg="population")
+    require_columns(fn, population, [pop_group, "population"], arg="population")
     if ci_method is not None:
         check_choice(fn, "ci_method", ci_method, CI_METHODS)
     check_choice(fn, "on_missing_group", on_missing_group, ("exclude", "error"))
-    if level is not None:
-        check_number(fn, "level", level, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    # None = not given: an explicit value equal to the default (reference="White", level=0.95 …) is still the user's
+    if conf_level is not None:
+        check_number(fn, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    # None = not given: an explicit value equal to the default (reference="White", conf_level=0.95 …) is still the
+    # user's
     opts: dict[str, Setting] = {}
     reference = given_or_default(opts, "reference", reference, DEFAULT_REFERENCE,
                                  reason="reference group of the rate ratios")
     ci_method = given_or_default(opts, "ci_method", ci_method, DEFAULT_CI_METHOD, reason="rate-ratio interval")
-    level = given_or_default(opts, "level", level, DEFAULT_LEVEL, reason="confidence level of the intervals")
+    conf_level = given_or_default(opts, "conf_level", conf_level, DEFAULT_CONF_LEVEL,
+                                  reason="confidence level of the intervals")
     arrest_values = given_or_default(opts, "arrest_values", None if arrest_values is None else list(arrest_values),
                                      list(DEFAULT_ARREST_VALUES), reason="outcomes counted as arrests")
-    pop_vals = require_numeric(fn, population, population_column)
+    pop_vals = require_numeric(fn, population, "population")
     if (pop_vals <= 0).any():
         i = int(np.flatnonzero(pop_vals <= 0)[0])
-        raise error(fn, f"Column '{population_column}' of 'population' must be > 0.", got=pop_vals[i], row=f"position {i}",
+        raise error(fn, "Column 'population' of 'population' must be > 0.", got=pop_vals[i], row=f"position {i}",
                     hint="Drop groups with no residents; a rate per resident is undefined for them.")
 
     area_by = [c for c in by_cols if c in population.columns]
     time_by = [c for c in by_cols if c not in population.columns]
-    pop = population[[*area_by, pop_group, population_column]].rename(columns={pop_group: "group",
-                                                                               population_column: "population"})
+    pop = population[[*area_by, pop_group, "population"]].rename(columns={pop_group: "group"})
     pop = pop.assign(group=pop["group"].astype(str)).groupby([*area_by, "group"], as_index=False)["population"].sum()
     if reference not in set(pop["group"]):
         raise error(fn, f"The reference group {reference!r} is not in the population table.",
@@ -326,14 +338,14 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
         "group": Setting(group, "user"), "reference": opts["reference"],
         "ci_method": Setting(ci_method, opts["ci_method"].source,
                              "log rate ratio, Poisson variance" if ci_method == "wald-log" else "exact conditional"),
-        "level": opts["level"],
+        "conf_level": opts["conf_level"],
         "by_area": Setting(area_by, "data", "by columns found in the population table"),
         "by_period": Setting(time_by, "data", "by columns not in the population table (denominator: all residents)"),
         "excluded_no_group": Setting(excluded, "data", "searches with no group recorded"),
         "arrest_values": opts["arrest_values"],
     }
-    overall = _rates(work, pop.groupby("group", as_index=False)["population"].sum(), ["group"], reference, ci_method, level)
-    table = _rates(work, pop, [*by_cols, "group"], reference, ci_method, level) if by_cols else overall.copy()
+    overall = _rates(work, pop.groupby("group", as_index=False)["population"].sum(), ["group"], reference, ci_method, conf_level)
+    table = _rates(work, pop, [*by_cols, "group"], reference, ci_method, conf_level) if by_cols else overall.copy()
     return StopSearchResult(table=table, settings=settings, overall=overall, group=group, reference=reference,
                             by=tuple(by_cols), ci_method=ci_method, excluded=excluded, has_find=found is not None,
                             has_arrest=outcome is not None)

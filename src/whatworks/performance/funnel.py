@@ -113,6 +113,8 @@ class FunnelResult(Result):
         Target on the indicator's scale.
     phi, tau2 : float
         Dispersion ratio and between-unit variance (0 when not over-dispersed or ``overdispersion=False``).
+    id : str or None
+        The id column of ``table`` (``None`` when no ``id`` was given). Called ``id_col`` before issue 17.
     """
 
     kind: str = "proportion"
@@ -122,7 +124,7 @@ class FunnelResult(Result):
     p_overdispersion: float = float("nan")
     overdispersion: bool = True
     per: float = 1.0
-    id_col: str | None = None
+    id: str | None = None
 
     def summary(self) -> str:
         t = self.table
@@ -132,8 +134,8 @@ class FunnelResult(Result):
         parts = [f"{len(t)} units against a target of {self.target * self.per:.4g}; {od}."]
         if n_out["high_998"] + n_out["low_998"]:
             names = ""
-            if self.id_col:
-                ids = t.loc[t["flag"].isin(["high_998", "low_998"]), self.id_col].astype(str).head(8).tolist()
+            if self.id:
+                ids = t.loc[t["flag"].isin(["high_998", "low_998"]), self.id].astype(str).head(8).tolist()
                 names = " (" + ", ".join(ids) + ("…" if n_out["high_998"] + n_out["low_998"] > 8 else "") + ")"
             parts.append(f"{n_out['high_998']} above and {n_out['low_998']} below the 99.8% limits{names}: "
                          "special cause — look at these units.")
@@ -320,7 +322,7 @@ def funnel(df: pd.DataFrame, numerator: str, denominator: str, *, kind: str | No
     table["z"] = z
     table["z_unadjusted"] = z0
     res = FunnelResult(table=table, settings=settings, kind=kind, target=float(target), phi=disp["phi"], tau2=tau2,
-                       p_overdispersion=disp["p_overdispersion"], overdispersion=overdispersion, per=per, id_col=id)
+                       p_overdispersion=disp["p_overdispersion"], overdispersion=overdispersion, per=per, id=id)
     lim = res._limit_curve(den)
     for k in ("lower_95", "upper_95", "lower_998", "upper_998"):
         table[k] = lim[k].to_numpy() * per

@@ -41,13 +41,16 @@ import pandas as pd
 
 from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result, settings_dict
-from whatworks._validate import check_choice, require_columns, require_dataframe, require_numeric
+from whatworks._validate import check_choice, refuse_renamed, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 from whatworks.performance.harm import apply_weights, check_weights
 
 __all__ = ["indicators", "IndicatorsResult", "CHARGED_OUTCOMES", "OUT_OF_COURT_OUTCOMES", "SOLVED_OUTCOMES",
            "period_labels"]
 WHERE = "indicators"
+# issue 17, "one vocabulary" (CHANGELOG.md): the population table's column is always called "population"
+_REMOVED = {"population_col": "name the residents column of the population table 'population', e.g. "
+                              "population.rename(columns={'residents': 'population'})."}
 PERIODS = ("month", "quarter", "financial_year", "rolling_12")
 DEFAULT_PERIOD = "month"
 ASB = "Anti-social behaviour"
@@ -194,10 +197,10 @@ def _covered(coverage: pd.DataFrame, by_cols: list[str]) -> tuple[pd.DataFrame, 
 
 def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: str = "month",
                crime_type: str = "crime_type", outcome: str | None = "last_outcome_category",
-               population: pd.DataFrame | None = None, population_col: str = "population",
+               population: pd.DataFrame | None = None,
                harm_weights: pd.DataFrame | None = None, harm_on_missing: str = "error",
                solved_outcomes=None, source: str | None = None, coverage: pd.DataFrame | None = None,
-               quiet: bool = False) -> IndicatorsResult:
+               quiet: bool = False, **renamed) -> IndicatorsResult:
     """Counts, rates per 1,000 residents, solved rates and harm-weighted totals by group and period.
 
     Parameters
@@ -217,10 +220,8 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
     outcome : str or None, default "last_outcome_category"
         Outcome column for solved rates; ``None`` to skip them.
     population : DataFrame, optional
-        Residents per area: one of the ``by`` columns plus ``population_col``. Gives ``rate_per_1000`` (crimes in the
-        period per 1,000 residents; not annualised).
-    population_col : str, default "population"
-        Column of ``population`` holding the number of residents.
+        Residents per area: one of the ``by`` columns plus a column named ``population`` holding the number of
+        residents. Gives ``rate_per_1000`` (crimes in the period per 1,000 residents; not annualised).
     harm_weights : DataFrame, optional
         Your own weights: columns ``crime_type`` and ``weight``. Gives ``harm``. See :func:`whatworks.performance.harm`.
     harm_on_missing : {"error", "exclude"}, default "error"
@@ -240,6 +241,8 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
         Records in a month the coverage does not list are an error.
     quiet : bool, default False
         Silence the announcement about coverage (it is still recorded in ``.settings``).
+    **renamed
+        ``population_col`` (removed in issue 17: name the column ``population``) is refused with an error saying so.
 
     Returns
     -------
@@ -253,6 +256,7 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
     >>> indicators(crimes, period="financial_year").table[["period", "count", "solved"]].values.tolist()
     [['2023/24', 1, 1], ['2024/25', 2, 0]]
     """
+    refuse_renamed(WHERE, renamed, {}, removed=_REMOVED)
     by_cols = [by] if isinstance(by, str) else list(by or [])
     if not isinstance(data, pd.DataFrame) and callable(getattr(data, "crimes", None)):
         # analyses take DataFrames only (issue 17): the store's reads make them, and the caller sees which source
@@ -396,10 +400,10 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
         key = [c for c in population.columns if c in by_cols]
         if len(key) != 1:
             raise error(WHERE, "The population table must share exactly one column with 'by'.",
-                        got=list(population.columns), expected=f"one of {by_cols} plus '{population_col}'",
+                        got=list(population.columns), expected=f"one of {by_cols} plus 'population'",
                         hint="e.g. population with columns ['lsoa_code', 'population'] and by=['lsoa_code', ...].")
-        require_columns(WHERE, population, [population_col], arg="population")
-        pop_vals = require_numeric(WHERE, population, population_col)
+        require_columns(WHERE, population, ["population"], arg="population")
+        pop_vals = require_numeric(WHERE, population, "population")
         if (pop_vals <= 0).any():
             i = int(np.flatnonzero(pop_vals <= 0)[0])
             raise error(WHERE, "Population must be positive.", got=pop_vals[i], row=f"position {i}")

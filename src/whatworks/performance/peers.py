@@ -45,9 +45,10 @@ def standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 @dataclass(frozen=True, repr=False)
 class PeersResult(Result):
     """Peer groups. ``table``: one row per (area, peer) with ``rank`` (1 = most similar) and ``distance`` (in
-    standard-deviation units; NaN for user-supplied groups without features)."""
+    standard-deviation units; NaN for user-supplied groups without features). ``id`` names the area column of
+    ``table`` (called ``id_col`` before issue 17)."""
 
-    id_col: str = "id"
+    id: str = "id"
     k: int = DEFAULT_K
     features: tuple = ()
     source: str = "computed"
@@ -55,7 +56,7 @@ class PeersResult(Result):
 
     def of(self, area) -> pd.DataFrame:
         """The peers of one area, most similar first."""
-        t = self.table[self.table[self.id_col] == area]
+        t = self.table[self.table[self.id] == area]
         if t.empty:
             if area in self.dropped:
                 raise error("PeersResult.of", f"Area {area!r} has no peer group: it was left out because one of its "
@@ -66,14 +67,14 @@ class PeersResult(Result):
 
     def groups(self) -> dict:
         """{area: [peers, most similar first]}."""
-        t = self.table.sort_values([self.id_col, "rank"])
-        return {a: g["peer"].tolist() for a, g in t.groupby(self.id_col, sort=False)}
+        t = self.table.sort_values([self.id, "rank"])
+        return {a: g["peer"].tolist() for a, g in t.groupby(self.id, sort=False)}
 
     def summary(self) -> str:
-        n = self.table[self.id_col].nunique()
+        n = self.table[self.id].nunique()
         if self.source == "user":
             return f"{n} areas with user-supplied peer groups."
-        d = self.table.groupby(self.id_col)["distance"].mean()
+        d = self.table.groupby(self.id)["distance"].mean()
         worst = d.sort_values(ascending=False).head(3)
         left_out = ""
         if self.dropped:
@@ -85,10 +86,10 @@ class PeersResult(Result):
                 + ", ".join(f"{a} ({v:.2f})" for a, v in worst.items()) + "." + left_out)
 
     def _headline(self) -> str:
-        return f"{self.table[self.id_col].nunique()} areas, k = {self.k}"
+        return f"{self.table[self.id].nunique()} areas, k = {self.k}"
 
     def _draw(self, ax) -> None:
-        d = self.table.groupby(self.id_col)["distance"].mean().sort_values()
+        d = self.table.groupby(self.id)["distance"].mean().sort_values()
         ax.plot(np.arange(len(d)), d.to_numpy(), color=PALETTE["blue"])
         ax.set_xlabel("areas, best matched first")
         ax.set_ylabel("mean distance to peers (SD units)")
@@ -249,7 +250,7 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
         t["distance"] = dist_fn(t[id].tolist(), t["peer"].tolist()) if dist_fn else np.nan
         kk = int(t.groupby(id).size().max())
         settings["k"] = Setting(kk, "data", "largest user-supplied peer group (k is not used with groups)")
-        return PeersResult(table=t, settings=settings, id_col=id, k=kk, features=tuple(features or ()), source="user",
+        return PeersResult(table=t, settings=settings, id=id, k=kk, features=tuple(features or ()), source="user",
                            dropped=dropped)
 
     n = len(areas)
@@ -266,4 +267,4 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
     rows_a, rows_p = np.repeat(id_arr, k), id_arr[idx.ravel()]
     ranks, dists = np.tile(np.arange(1, k + 1), n), dist.ravel()
     t = pd.DataFrame({id: rows_a, "peer": rows_p, "rank": ranks, "distance": dists})
-    return PeersResult(table=t, settings=settings, id_col=id, k=k, features=tuple(features), dropped=dropped)
+    return PeersResult(table=t, settings=settings, id=id, k=k, features=tuple(features), dropped=dropped)

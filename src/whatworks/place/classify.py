@@ -11,13 +11,14 @@ from scipy import stats
 
 from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_choice, check_number, require_columns
+from whatworks._validate import check_choice, check_number, refuse_renamed, require_columns
 from whatworks.errors import error
 from whatworks.place._lattice import Lattice, cells_geojson, check_cells, draw_cells, to_days
 from whatworks.place.gistar import binary_weights, gistar_z, gistar_z_from_lag, square_lattice_lag
 from whatworks.place.grid import DEFAULT_SHAPE, cell_table, count_points, prepare_points, resolve_cell_size
 
 __all__ = ["classify", "ClassifyResult", "categorise"]
+_RENAMED = {"time": "date"}   # issue 17, "one vocabulary" (CHANGELOG.md): `time` is only a numeric panel axis
 
 # sfhotspot::hotspot_classify_params() defaults
 HOTSPOT_SHARE = 0.1
@@ -168,19 +169,20 @@ def _period_edges(where: str, periods, days: np.ndarray, kind: str) -> tuple[np.
     return edges, lab
 
 
-def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, periods=None,
+def classify(df: pd.DataFrame, x: str = "x", y: str = "y", date: str = "occurred", *, periods=None,
              cell_size: float | None = None, shape: str | None = None, distance: float | None = None,
              hotspot: float | None = None, persistent: float | None = None, recent: float | None = None,
              alpha: float | None = None, fdr: bool | None = None, extent=None, crs: str | None = None,
-             on_stray: str = "exclude", quiet: bool = False) -> ClassifyResult:
+             on_stray: str = "exclude", quiet: bool = False, **renamed) -> ClassifyResult:
     """Classify grid cells by how their Gi* hot/cold-spot status changes over consecutive periods.
 
     Parameters
     ----------
     df : DataFrame
-        One row per event with coordinates and a time.
-    x, y, time : str, default "x", "y", "time"
-        Columns; ``time`` holds dates/date-times (or numbers of days).
+        One row per event with coordinates and a date.
+    x, y, date : str, default "x", "y", "occurred"
+        Columns; ``date`` holds dates/date-times (or numbers of days). (``date`` was called ``time`` before issue 17;
+        passing ``time=`` is an error naming ``date``.)
     periods : int, str or sequence, optional
         How to cut time: an integer number of equal periods; "month", "quarter", "year" (calendar); "N days" or
         "N weeks" from the first event; or a list of period start times. ``None``: months for monthly data (such as
@@ -234,31 +236,32 @@ def classify(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *
     >>> from whatworks.place import classify
     >>> rng = np.random.default_rng(3)
     >>> bg = pd.DataFrame({"x": rng.uniform(0, 2000, 4000), "y": rng.uniform(0, 2000, 4000),
-    ...                    "time": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 360, 4000), "D")})
+    ...                    "occurred": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 360, 4000), "D")})
     >>> hs = pd.DataFrame({"x": rng.normal(1000, 40, 1200), "y": rng.normal(1000, 40, 1200),
-    ...                    "time": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 360, 1200), "D")})
+    ...                    "occurred": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 360, 1200), "D")})
     >>> r = classify(pd.concat([bg, hs]), cell_size=100, periods=12, quiet=True)
     >>> "persistent hot spot" in set(r.table["category"])
     True
     """
     where = "classify"
+    refuse_renamed(where, renamed, _RENAMED)
     if shape is not None:
         check_choice(where, "shape", shape, ("square", "hex"))
     check_choice(where, "on_stray", on_stray, ("exclude", "error"))
     for name, v in (("hotspot", hotspot), ("persistent", persistent), ("recent", recent), ("alpha", alpha)):
         if v is not None:
             check_number(where, name, v, low=0, high=1, low_inclusive=False, high_inclusive=name != "alpha")
-    require_columns(where, df, [time], arg="df")
+    require_columns(where, df, [date], arg="df")
     settings: dict[str, Setting] = {}
     shape = given_or_default(settings, "shape", shape, DEFAULT_SHAPE, reason="cell shape")
     xv, yv, keep, excluded, bbox = prepare_points(where, df, x, y, extent=extent, on_stray=on_stray, quiet=quiet,
                                                   settings=settings)
-    days, kind = to_days(where, df, time)
+    days, kind = to_days(where, df, date)
     days = days[keep]
     px, py = xv[keep], yv[keep]
     monthly = False
     if kind == "datetime":
-        stamps = pd.to_datetime(df[time])[keep]
+        stamps = pd.to_datetime(df[date])[keep]
         monthly = bool(((stamps.dt.day == 1) & (stamps.dt.normalize() == stamps)).all())
     per = resolve("periods", periods, lambda: _auto_period(days, monthly), quiet=quiet, settings=settings)
     edges, labels = _period_edges(where, per, days, kind)

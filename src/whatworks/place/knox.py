@@ -12,12 +12,14 @@ from scipy.spatial import cKDTree
 
 from whatworks._announce import Setting, announce, given_or_default, resolve
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
+from whatworks._validate import (check_choice, check_number, refuse_renamed, require_columns, require_dataframe,
+                                require_numeric)
 from whatworks.errors import error
 from whatworks.place._lattice import find_strays, nice_floor, to_days
 from whatworks.place._study_area import BBOX, parse_study_area, points_in_area
 
 __all__ = ["knox", "KnoxResult", "band_labels"]
+_RENAMED = {"time": "date"}   # issue 17, "one vocabulary" (CHANGELOG.md): `time` is only a numeric panel axis
 
 CLOSED = ("left", "right")
 # Default bands when none are given: five distance bands as wide as the median nearest-neighbour distance (rounded),
@@ -217,10 +219,10 @@ def _permutation_counts(t: np.ndarray, i: np.ndarray, j: np.ndarray, dband: np.n
     return out
 
 
-def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, distance_bands=None,
+def knox(df: pd.DataFrame, x: str = "x", y: str = "y", date: str = "occurred", *, distance_bands=None,
          time_bands=None, permutations: int | None = None, seed: int | None = None, closed: str | None = None,
          distance_unit: str = "m", time_precision: str | None = None, on_stray: str = "error", study_area=None,
-         quiet: bool = False) -> KnoxResult:
+         quiet: bool = False, **renamed) -> KnoxResult:
     """Knox test of space–time interaction over bands of distance and time (the near-repeat calculator).
 
     Parameters
@@ -229,8 +231,9 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
         One row per event.
     x, y : str, default "x", "y"
         Projected coordinates (metres).
-    time : str, default "time"
-        Dates or date-times (converted to days), or numbers already in days.
+    date : str, default "occurred"
+        When each event happened: dates or date-times (converted to days), or numbers already in days. (Called
+        ``time`` before issue 17; passing ``time=`` is an error naming ``date``.)
     distance_bands : sequence of float, optional
         Band edges, e.g. ``[0, 100, 200, 300, 400]``. ``None``: five bands as wide as the median distance from each
         event to its nearest other event, rounded down to a round number; announced.
@@ -290,14 +293,15 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
     >>> from whatworks.place import knox
     >>> rng = np.random.default_rng(0)
     >>> ev = pd.DataFrame({"x": rng.uniform(0, 5000, 400), "y": rng.uniform(0, 5000, 400),
-    ...                    "time": rng.integers(0, 365, 400)})
+    ...                    "occurred": rng.integers(0, 365, 400)})
     >>> k = knox(ev, distance_bands=[0, 200, 400], time_bands=[0, 14, 28], permutations=99, quiet=True)
     >>> list(k.table["distance_band"].unique())
     ['[0, 200) m', '[200, 400) m']
     """
     where = "knox"
+    refuse_renamed(where, renamed, _RENAMED)
     require_dataframe(where, "df", df)
-    require_columns(where, df, [x, y, time], arg="df")
+    require_columns(where, df, [x, y, date], arg="df")
     if permutations is not None:
         check_number(where, "permutations", permutations, low=0, integer=True)
     if seed is not None:
@@ -312,8 +316,8 @@ def knox(df: pd.DataFrame, x: str = "x", y: str = "y", time: str = "time", *, di
         raise error(where, "The Knox test needs at least 3 events with coordinates.", got=len(df))
     xv = require_numeric(where, df, x)
     yv = require_numeric(where, df, y)
-    tv, kind = to_days(where, df, time)
-    precision = _time_precision(where, df, time, kind, time_precision)
+    tv, kind = to_days(where, df, date)
+    precision = _time_precision(where, df, date, kind, time_precision)
     settings["time_precision"] = Setting(precision[0], precision[1], precision[2])
     monthly = precision[0] == "month"
     if monthly:
@@ -432,7 +436,7 @@ def _drop_unlocated(where: str, df: pd.DataFrame, x: str, y: str, *, on_stray: s
     return df, excluded
 
 
-def _time_precision(where: str, df: pd.DataFrame, time: str, kind: str, given) -> tuple[str, str, str]:
+def _time_precision(where: str, df: pd.DataFrame, date: str, kind: str, given) -> tuple[str, str, str]:
     """``(precision, source, reason)``: "month" when the dates are months, else "day" or "minute"/"number"."""
     if given is not None and str(given) not in TIME_PRECISIONS and str(given) in df.columns:
         column, given = str(given), None
@@ -447,7 +451,7 @@ def _time_precision(where: str, df: pd.DataFrame, time: str, kind: str, given) -
             return "month", "data", f"every row's {column} is 'month'"
         return "day", "data", f"column {column}: not every row is month-resolution"
     if kind == "datetime":
-        stamps = pd.to_datetime(df[time])
+        stamps = pd.to_datetime(df[date])
         if len(stamps) and bool(((stamps.dt.day == 1) & (stamps.dt.normalize() == stamps)).all()):
             return "month", "data", "every date is midnight on the 1st of a month"
         return "day", "data", "dates within months"

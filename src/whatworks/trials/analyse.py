@@ -58,7 +58,8 @@ from statsmodels.tools.sm_exceptions import (ConvergenceWarning, HessianInversio
 
 from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
+from whatworks._validate import (check_choice, check_number, refuse_renamed, require_columns, require_dataframe,
+                                require_numeric)
 from whatworks.errors import error
 from whatworks.trials import _robust
 from whatworks.trials.protocol import Protocol, as_sequence
@@ -560,14 +561,6 @@ def _negative_variance_note(negative: dict[str, float], se_type: str) -> str:
 _RENAMED = {"alpha": "conf_level (= 1 - alpha)", "ri_reps": "permutations"}
 
 
-def _refuse_renamed(kwargs: dict) -> None:
-    for name in kwargs:
-        if name in _RENAMED:
-            raise error(_WHERE, f"The '{name}' parameter was renamed.", expected=_RENAMED[name],
-                        hint="See CHANGELOG.md (the vocabulary of every whatworks function).")
-        raise TypeError(f"analyse() got an unexpected keyword argument '{name}'")
-
-
 # ---------------------------------------------------------------------- public
 def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Sequence[str] | None = None,
             cluster: str | None = None, instrument: str | None = None, family: str | None = None,
@@ -641,7 +634,7 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     0.54
     """
     require_dataframe(_WHERE, "df", df)
-    _refuse_renamed(renamed)
+    refuse_renamed(_WHERE, renamed, _RENAMED)
     # None = not given: an explicit family="gaussian", conf_level=0.95, permutations=1000 or seed=0 is the caller's
     settings: dict[str, Setting] = {}
     family = given_or_default(settings, "family", family, DEFAULT_FAMILY, reason="outcome model")

@@ -24,10 +24,11 @@ import pandas as pd
 
 from whatworks._announce import Setting, given_or_default
 from whatworks._result import PALETTE, Result
-from whatworks._validate import check_choice, require_columns, require_dataframe
+from whatworks._validate import check_choice, refuse_renamed, require_columns, require_dataframe
 from whatworks.errors import error
 
 __all__ = ["randomise", "RandomisationResult", "Design", "draw_assignments", "balance_table"]
+_RENAMED = {"clusters": "cluster"}   # issue 17, "one vocabulary" (CHANGELOG.md)
 
 _WHERE = "randomise"
 METHODS = ("complete", "simple", "block", "cluster", "block_cluster")
@@ -219,7 +220,7 @@ def _check_prob(where: str, name: str, p: Any) -> float:
     return float(p)
 
 
-def build_design(units: pd.DataFrame, *, method: str, blocks: str | None, clusters: str | None,
+def build_design(units: pd.DataFrame, *, method: str, blocks: str | None, cluster: str | None,
                  prob: float | Mapping[Any, float], m: int | None, where: str = _WHERE) -> Design:
     """Validate a randomisation request and encode it as a :class:`Design`."""
     check_choice(where, "method", method, METHODS)
@@ -227,19 +228,19 @@ def build_design(units: pd.DataFrame, *, method: str, blocks: str | None, cluste
     needs_clusters = method in ("cluster", "block_cluster")
     if needs_blocks and blocks is None:
         raise error(where, f"method='{method}' needs the 'blocks' column.", got=None)
-    if needs_clusters and clusters is None:
-        raise error(where, f"method='{method}' needs the 'clusters' column.", got=None)
+    if needs_clusters and cluster is None:
+        raise error(where, f"method='{method}' needs the 'cluster' column.", got=None)
     if not needs_blocks and blocks is not None:
         raise error(where, f"'blocks' was given but method='{method}' does not use blocks.", got=blocks,
                     hint="Use method='block' (or 'block_cluster').")
-    if not needs_clusters and clusters is not None:
-        raise error(where, f"'clusters' was given but method='{method}' does not use clusters.", got=clusters,
+    if not needs_clusters and cluster is not None:
+        raise error(where, f"'cluster' was given but method='{method}' does not use clusters.", got=cluster,
                     hint="Use method='cluster' (or 'block_cluster').")
     n = len(units)
     if n < 2:
         raise error(where, "At least two units are needed to randomise.", got=n)
-    if clusters is not None:
-        unit_cluster, _ = _codes(where, units, clusters, "cluster")
+    if cluster is not None:
+        unit_cluster, _ = _codes(where, units, cluster, "cluster")
     else:
         unit_cluster = np.arange(n, dtype=np.int64)
     n_cl = int(unit_cluster.max()) + 1
@@ -250,7 +251,7 @@ def build_design(units: pd.DataFrame, *, method: str, blocks: str | None, cluste
         spans = unit_block != cluster_block[unit_cluster]
         if spans.any():
             first = int(np.flatnonzero(spans)[0])
-            raise error(where, f"Cluster {units[clusters].iloc[first]!r} spans more than one block.",
+            raise error(where, f"Cluster {units[cluster].iloc[first]!r} spans more than one block.",
                         row=f"position {first} (index {units.index[first]!r})",
                         hint="Clusters must be nested in blocks: each cluster's units share one block.")
     else:
@@ -280,8 +281,8 @@ def build_design(units: pd.DataFrame, *, method: str, blocks: str | None, cluste
 
 
 def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None = None, blocks: str | None = None,
-              clusters: str | None = None, prob: float | Mapping[Any, float] | None = None, m: int | None = None,
-              balance: Sequence[str] | None = None, seed: int | None = None) -> RandomisationResult:
+              cluster: str | None = None, prob: float | Mapping[Any, float] | None = None, m: int | None = None,
+              balance: Sequence[str] | None = None, seed: int | None = None, **renamed) -> RandomisationResult:
     """Randomly assign units to treatment or control and report each unit's exact probability.
 
     Parameters
@@ -294,8 +295,9 @@ def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None 
         Column of unit identifiers; ``None`` uses the index. Identifiers must be unique.
     blocks : str, optional
         Block (stratum) column; required by ``block`` and ``block_cluster``.
-    clusters : str, optional
-        Cluster column; required by ``cluster`` and ``block_cluster``.
+    cluster : str, optional
+        Cluster column; required by ``cluster`` and ``block_cluster``. (Called ``clusters`` before issue 17; passing
+        ``clusters=`` is an error naming ``cluster``.)
     prob : float or mapping, optional
         Probability of treatment, strictly between 0 and 1; a ``{block: prob}`` mapping for block designs.
         ``None`` (not given) means 0.5, unless ``m`` is given.
@@ -321,8 +323,9 @@ def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None 
     >>> r.table.groupby("block")["treatment"].sum().tolist()
     [2, 2]
     """
+    refuse_renamed(_WHERE, renamed, _RENAMED)
     require_dataframe(_WHERE, "units", units)
-    require_columns(_WHERE, units, [id, blocks, clusters, *(balance or [])], arg="units")
+    require_columns(_WHERE, units, [id, blocks, cluster, *(balance or [])], arg="units")
     ids = units.index.to_series() if id is None else units[id]
     if ids.isna().any():
         first = int(np.flatnonzero(ids.isna().to_numpy())[0])
@@ -342,7 +345,7 @@ def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None 
     # None = not given: an explicit method="complete", prob=0.5 or seed=0 is still recorded as the user's
     settings: dict[str, Setting] = {}
     method = given_or_default(settings, "method", method, DEFAULT_METHOD, reason="randomisation scheme")
-    design = build_design(units, method=method, blocks=blocks, clusters=clusters,
+    design = build_design(units, method=method, blocks=blocks, cluster=cluster,
                           prob=DEFAULT_PROB if prob is None else prob, m=m)
     if m is not None:
         settings["prob"] = Setting(float(design.block_prob[0]), "user",
@@ -356,8 +359,8 @@ def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None 
     table = pd.DataFrame({"unit": ids.to_numpy()})
     if blocks is not None:
         table["block"] = units[blocks].to_numpy()
-    if clusters is not None:
-        table["cluster"] = units[clusters].to_numpy()
+    if cluster is not None:
+        table["cluster"] = units[cluster].to_numpy()
     table["treatment"] = treat.astype(int)
     table["arm"] = np.where(treat == 1, "treatment", "control")
     table["prob_treatment"] = p
@@ -366,7 +369,7 @@ def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None 
     if balance:
         bal = balance_table(units.reset_index(drop=True), treat.astype(bool), list(balance))
     settings["blocks"] = Setting(blocks, "user" if blocks is not None else "default", "block (stratum) column")
-    settings["clusters"] = Setting(clusters, "user" if clusters is not None else "default", "cluster column")
+    settings["cluster"] = Setting(cluster, "user" if cluster is not None else "default", "cluster column")
     if m is not None:
         settings["m"] = Setting(m, "user")
     return RandomisationResult(table=table, settings=settings, method=method, seed=int(seed), balance=bal, design=design)
