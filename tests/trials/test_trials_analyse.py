@@ -505,7 +505,14 @@ def test_no_variation_between_clusters_of_an_arm_is_not_estimable_with_clusters_
     assert r.settings["se_not_estimable"].value == "no variation between the clusters of an arm"
     # without clusters the units' own variation is measured: a real SE, exactly what the fit gives
     unit = analyse(CLUSTER_FLAT, "y", "z", family=family, permutations=0, quiet=True)
-    assert "se_not_estimable" not in unit.settings and unit.notes == ()
+    assert "se_not_estimable" not in unit.settings
+    if family == "negbin":
+        # the counts are under-dispersed (variance 2 and 0.8 against means 3 and 1), so the dispersion's MLE is at
+        # its lower bound: statsmodels 0.15 puts it there (the boundary note, Poisson refit), earlier versions just
+        # above it (no note); either is a correct fit, and nothing else may be said
+        assert all("lower bound" in n for n in unit.notes), unit.notes
+    else:
+        assert unit.notes == ()
     if family != "negbin":
         assert unit.se == pytest.approx(_raw_se(CLUSTER_FLAT, y, family, None, None), rel=1e-12)
     assert 0.3 < unit.se < 1
