@@ -165,3 +165,40 @@ def test_lonely_psu_and_missing_values_are_errors():
         Design(df, weights="pw", psu="dnum").mean("api00")
     with pytest.raises(WhatworksError, match="0/1"):
         Design(df, weights="pw", psu="dnum").proportion("stype")
+
+
+# ---------------------------------------------------------------- CHECK OUTPUTS: the vectorised variance engine
+def test_crossed_rake_se_equals_a_dense_least_squares_residual_by_hand():
+    """Regression (issue 15, speed): the engine's sparse dummies, cached pseudo-inverse and vectorised strata sum give
+    the GREG-residual SE of a plain dense calculation, also when crossed margins make the normal matrix singular."""
+    rng = np.random.default_rng(11)
+    n = 900
+    df = pd.DataFrame({"area": rng.choice(["a", "b", "c"], n), "sex": rng.choice(["F", "M"], n),
+                       "age": rng.choice(["young", "mid", "old"], n, p=[0.2, 0.3, 0.5]),
+                       "psu": rng.integers(0, 60, n), "w0": rng.uniform(5, 15, n)})
+    df["y"] = (rng.random(n) < 0.3 + 0.2 * (df["age"] == "old")).astype(float)
+    cross = df.groupby(["area", "sex"]).size() * 11.0
+    margins = {("area", "sex"): dict(cross.items()),                      # crossed ...
+               "area": cross.groupby(level=0).sum().to_dict(),            # ... and nested in it: a singular normal matrix
+               "age": {k: share * cross.sum() for k, share in (("young", 0.3), ("mid", 0.3), ("old", 0.4))}}
+    d = Design(df, weights="w0", strata="area", psu="psu").rake(margins, tol=1e-13)
+    got = d.mean("y", by="sex", quiet=True).table
+    # by hand: dense dummies of every cell, lstsq residual, PSU totals, strata sums in a loop
+    w0, w = df["w0"].to_numpy(), d.weights.to_numpy()
+    X = np.column_stack([(df["area"] + df["sex"] == k).to_numpy(float) for k in sorted(set(df["area"] + df["sex"]))]
+                        + [(df["area"] == k).to_numpy(float) for k in "abc"]
+                        + [(df["age"] == k).to_numpy(float) for k in ("young", "mid", "old")])
+    y = df["y"].to_numpy()
+    for j, sex in enumerate(["F", "M"]):
+        m = (df["sex"] == sex).to_numpy(float)
+        est = np.sum(w * m * y) / np.sum(w * m)
+        v = m * (y - est) / np.sum(w * m)
+        beta = np.linalg.lstsq(X.T @ (X * w0[:, None]), X.T @ (w0 * v), rcond=None)[0]
+        z = w * (v - X @ beta)
+        var = 0.0
+        for h, g in pd.DataFrame({"h": df["area"], "p": df["psu"], "z": z}).groupby("h"):
+            t = g.groupby("p")["z"].sum().to_numpy()
+            var += t.size / (t.size - 1) * np.sum((t - t.mean()) ** 2)
+        assert got["estimate"].iloc[j] == pytest.approx(est, rel=1e-12)
+        assert got["se"].iloc[j] == pytest.approx(np.sqrt(var), rel=1e-9)
+    assert d._degf_domains(np.zeros(n, dtype=np.int64), 1)[0] == d.degf

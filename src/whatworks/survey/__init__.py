@@ -2,7 +2,8 @@
 
 ``Design`` (weights, strata, PSUs, fpc; rake / calibrate / poststratify), design-based ``mean / proportion / total``
 by domain, ``trend`` (quarterly, rolling 12 months, SPC on sampling error), ``small_area`` (Fay–Herriot EBLUP),
-``drivers`` (the confidence model) and ``event_effect`` (before/after an event). See docs/survey.md.
+``drivers`` (the confidence model), ``event_effect`` (before/after an event) and ``ebp_report`` (the evidence-based
+practice benchmark survey of senior staff against the seed's figures). See docs/survey.md.
 """
 
 from whatworks.survey.design import Design, margins_from_table
@@ -21,3 +22,7 @@ __all__ += ["drivers", "DriversResult"]
 from whatworks.survey.events import EventEffectResult, event_effect  # noqa: E402
 
 __all__ += ["event_effect", "EventEffectResult"]
+
+from whatworks.survey.ebp import EBP_MAPPING, QUESTIONNAIRE, EBPReport, ebp_report  # noqa: E402
+
+__all__ += ["ebp_report", "EBPReport", "QUESTIONNAIRE", "EBP_MAPPING"]

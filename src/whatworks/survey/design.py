@@ -27,11 +27,12 @@ Lumley, T. (2010) Complex Surveys: A Guide to Analysis Using R. Wiley. (R packag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -44,13 +45,28 @@ CALIBRATE_TOL = 1e-10
 
 @dataclass(frozen=True)
 class _Adjustment:
-    """One weight adjustment, kept for the variance: the calibration model matrix and the weights before it."""
+    """One weight adjustment, kept for the variance: the calibration model matrix (dense for ``calibrate``; sparse
+    0/1 dummies for ``rake`` and ``poststratify``) and the weights before and after it."""
 
     kind: str  # "rake" | "calibrate" | "poststratify"
-    X: np.ndarray
+    X: Any
     w_before: np.ndarray
     w_after: np.ndarray
     iterations: int = 0
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def normal_pinv(self) -> np.ndarray:
+        """The pseudo-inverse of ``X' W_before X`` (the weighted least-squares normal matrix; singular when crossed
+        margins share cells, so the minimum-norm solution is used, as ``lstsq`` would), computed once: every
+        estimate on the design (and on its domains) projects on the same calibration variables."""
+        P = self._cache.get("pinv")
+        if P is None:
+            X = self.X
+            N = (X.T @ X.multiply(self.w_before[:, None])).toarray() if sparse.issparse(X) \
+                else (X * self.w_before[:, None]).T @ X
+            P = np.linalg.pinv(N, rcond=np.finfo(float).eps * max(N.shape), hermitian=True)
+            self._cache["pinv"] = P
+        return P
 
 
 def _key(df: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
@@ -178,6 +194,16 @@ class Design:
     def _degf(self, inset: np.ndarray) -> int:
         return int(np.unique(self._psu[inset]).size - np.unique(self._strata[inset]).size)
 
+    def _degf_domains(self, codes: np.ndarray, n_dom: int) -> np.ndarray:
+        """:meth:`_degf` of every domain at once (``codes``: each respondent's domain, 0..n_dom−1): PSUs minus strata
+        among each domain's respondents with a non-zero weight."""
+        inset = (self._w != 0) & (codes >= 0)
+        c = codes[inset].astype(np.int64)
+        n_psu, n_str = int(self._psu.max()) + 1, int(self._strata.max()) + 1
+        psu = np.unique(c * n_psu + self._psu[inset])
+        st = np.unique(c * n_str + self._strata[inset])
+        return np.bincount(psu // n_psu, minlength=n_dom) - np.bincount(st // n_str, minlength=n_dom)
+
     def __len__(self) -> int:
         return len(self._df)
 
@@ -204,33 +230,35 @@ class Design:
         for a in self._adjustments:
             wa = np.where(a.w_after > 0, a.w_after, 1.0)
             v = x / wa[:, None]
-            Xw = a.X * a.w_before[:, None]
-            beta = np.linalg.lstsq(Xw.T @ a.X, Xw.T @ v, rcond=None)[0]
-            x = a.w_after[:, None] * (v - a.X @ beta)
+            beta = a.normal_pinv() @ np.asarray(a.X.T @ (a.w_before[:, None] * v))
+            x = a.w_after[:, None] * (v - np.asarray(a.X @ beta))
         return x
 
     def _vcov(self, x: np.ndarray) -> np.ndarray:
-        """Design-based covariance of the totals of the columns of the score matrix ``x`` (n × k)."""
+        """Design-based covariance of the totals of the columns of the score matrix ``x`` (n × k), vectorised over
+        strata: ``V = Σ_h c_h Σ_i (t_hi − t̄_h)(t_hi − t̄_h)'`` with ``c_h = (1 − f_h) n_h / (n_h − 1)``."""
         x = np.asarray(x, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
         x = self._calibration_residual(x)
-        k = x.shape[1]
-        psu_tot = np.zeros((self._psu.max() + 1, k))
-        np.add.at(psu_tot, self._psu, x)
-        psu_stratum = np.zeros(self._psu.max() + 1, dtype=np.int64)
+        n = x.shape[0]
+        n_psu = int(self._psu.max()) + 1
+        if self._psu_col is None:  # every respondent its own PSU (psu = 0..n-1 in row order)
+            psu_tot = x
+        else:
+            to_psu = sparse.csr_matrix((np.ones(n), (self._psu, np.arange(n))), shape=(n_psu, n))
+            psu_tot = np.asarray(to_psu @ x)
+        psu_stratum = np.zeros(n_psu, dtype=np.int64)
         psu_stratum[self._psu] = self._strata
-        V = np.zeros((k, k))
+        n_str = int(psu_stratum.max()) + 1
+        nh = np.bincount(psu_stratum, minlength=n_str).astype(float)
+        to_str = sparse.csr_matrix((np.ones(n_psu), (psu_stratum, np.arange(n_psu))), shape=(n_str, n_psu))
+        d = psu_tot - (np.asarray(to_str @ psu_tot) / nh[:, None])[psu_stratum]
+        f = np.zeros(n_str)
         if self._fpc is not None:
-            f_psu = np.zeros(self._psu.max() + 1)
-            f_psu[self._psu] = self._fpc
-        for h in np.unique(psu_stratum):
-            t = psu_tot[psu_stratum == h]
-            nh = t.shape[0]
-            d = t - t.mean(axis=0)
-            f = f_psu[psu_stratum == h][0] if self._fpc is not None else 0.0
-            V += (1 - f) * nh / (nh - 1) * (d.T @ d)
-        return V
+            f[self._strata] = self._fpc
+        c = np.divide((1 - f) * nh, nh - 1, out=np.zeros(n_str), where=nh > 1)
+        return (d * c[psu_stratum][:, None]).T @ d
 
     # ------------------------------------------------------------------ adjustments
     def _margin_cells(self, where: str, margins: Mapping) -> list[tuple[tuple[str, ...], np.ndarray, np.ndarray, list]]:
@@ -272,13 +300,18 @@ class Design:
         return out
 
     @staticmethod
-    def _dummies(cells) -> np.ndarray:
-        blocks = []
+    def _dummies(cells) -> sparse.csr_matrix:
+        """The margins' 0/1 indicators side by side (n × cells, sparse: one 1 per margin in each row); one intercept
+        across margins: the first level of every margin after the first is dropped."""
+        rows, cols, off = [], [], 0
         for i, (_, codes, tot, _) in enumerate(cells):
-            D = np.zeros((codes.size, tot.size))
-            D[np.arange(codes.size), codes] = 1.0
-            blocks.append(D if i == 0 else D[:, 1:])  # one intercept across margins: drop the first level after the first
-        return np.hstack(blocks)
+            keep = codes >= (0 if i == 0 else 1)
+            rows.append(np.flatnonzero(keep))
+            cols.append(codes[keep] - (0 if i == 0 else 1) + off)
+            off += tot.size - (0 if i == 0 else 1)
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        n = cells[0][1].size
+        return sparse.csr_matrix((np.ones(r.size), (r, c)), shape=(n, off))
 
     def rake(self, margins: Mapping, *, max_iter: int | None = None, tol: float | None = None,
              trim: tuple[float, float] | None = None) -> "Design":

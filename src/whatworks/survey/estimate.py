@@ -7,7 +7,9 @@ Formulas (Lumley 2010, ch. 2). For a domain ``d`` (all respondents when ``by`` i
 * total  ``t̂ = Σ w m y``; score ``x = w m y``;
 * mean   ``ȳ = Σ w m y / Σ w m``; score ``x = w m (y − ȳ) / Σ w m`` (a ratio, linearised);
 * proportion: the mean of a 0/1 variable; its CI is computed on the logit scale, ``expit(logit p̂ ± t·se/(p̂(1−p̂)))``
-  with ``t`` on the domain's design degrees of freedom (R's ``svyciprop(method="logit")``), so it stays inside 0–1.
+  with ``t`` on the domain's design degrees of freedom (R's ``svyciprop(method="logit")``), so it stays inside 0–1;
+  a share of exactly 0 or 1 (se = 0) gets the Clopper–Pearson interval on the domain's respondents (Korn & Graubard
+  1998, *Survey Methodology* 24: 193–201), not a point.
 
 ``V̂`` is the design variance of the score's total (see :mod:`whatworks.survey.design`). Mean and total CIs are
 normal (``ȳ ± z·se``), as R's ``confint(svymean(...))``. The design effect is ``V̂ / V̂_srs`` with
@@ -22,13 +24,12 @@ boroughs, reads noise as news.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
@@ -82,6 +83,17 @@ def _domains(design, where: str, by) -> tuple[list[str], pd.DataFrame, np.ndarra
     return cols, labels, codes
 
 
+def _degenerate_interval(p: float, n: float, conf_level: float) -> tuple[float, float]:
+    """A share of exactly 0 or 1 has no sampling variance to linearise (se = 0, so the logit interval is a point, which
+    never covers a true share near but not at 0 or 1). It gets the exact Clopper–Pearson interval on the domain's
+    ``n`` respondents instead, as Korn & Graubard (1998) do when the design effect is undefined:
+    ``[(α/2)^(1/n), 1]`` for 1 and ``[0, 1 − (α/2)^(1/n)]`` for 0."""
+    if n < 1:
+        return p, p
+    bound = (0.5 - conf_level / 2) ** (1 / n)
+    return (bound, 1.0) if p >= 1 else (0.0, 1 - bound)
+
+
 def _compute(design, y: np.ndarray, kind: str, codes: np.ndarray, n_dom: int, conf_level: float):
     w = design._w
     D = np.zeros((len(y), n_dom))
@@ -102,9 +114,9 @@ def _compute(design, y: np.ndarray, kind: str, codes: np.ndarray, n_dom: int, co
     V = design._vcov(X)
     se = np.sqrt(np.clip(np.diag(V), 0, None))
     # SRS variance for the design effect (R's deff=TRUE)
-    s2 = np.array([
-        (nobs[j] / (nobs[j] - 1)) * np.sum(w * D[:, j] * (y - tot[j] / Wd[j]) ** 2) / Wd[j] if nobs[j] > 1 else np.nan
-        for j in range(n_dom)])
+    ss = (w[:, None] * D * (y[:, None] - (tot / Wd)[None, :]) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = np.where(nobs > 1, nobs / (nobs - 1) * ss / Wd, np.nan)
     vsrs = s2 * (Wd - nobs) / (Wd * nobs)
     if kind == "total":
         vsrs = vsrs * Wd ** 2
@@ -112,18 +124,17 @@ def _compute(design, y: np.ndarray, kind: str, codes: np.ndarray, n_dom: int, co
         deff = np.where(vsrs > 0, se ** 2 / vsrs, np.nan)
     z = stats.norm.ppf(0.5 + conf_level / 2)
     if kind == "proportion":
-        lo, hi = np.full(n_dom, np.nan), np.full(n_dom, np.nan)
-        for j in range(n_dom):
-            p = est[j]
-            inset = D[:, j] > 0
-            df_j = design._degf(inset)
-            t = stats.t.ppf(0.5 + conf_level / 2, df_j) if df_j > 0 else np.inf
-            if 0 < p < 1:
-                half = t * se[j] / (p * (1 - p))
-                lg = math.log(p / (1 - p))
-                lo[j], hi[j] = 1 / (1 + math.exp(-(lg - half))), 1 / (1 + math.exp(-(lg + half)))
-            else:
-                lo[j], hi[j] = p, p
+        dfs = design._degf_domains(codes, n_dom)
+        t = np.where(dfs > 0, stats.t.ppf(0.5 + conf_level / 2, np.maximum(dfs, 1)), np.inf)
+        inner = (est > 0) & (est < 1)
+        p = np.where(inner, est, 0.5)
+        with np.errstate(invalid="ignore"):
+            half = t * se / (p * (1 - p))
+        lg = np.log(p / (1 - p))
+        lo = np.where(inner, special.expit(lg - half), np.nan)
+        hi = np.where(inner, special.expit(lg + half), np.nan)
+        for j in np.flatnonzero(~inner):
+            lo[j], hi[j] = _degenerate_interval(est[j], nobs[j], conf_level)
     else:
         lo, hi = est - z * se, est + z * se
     return est, se, lo, hi, deff, nobs, Wd, V
@@ -213,9 +224,10 @@ def estimate(design, var: str, kind: str, *, by: str | Sequence[str] | None = No
     else:
         settings["linearisation"] = Setting("Taylor", "default", "no weight adjustments in the design")
     if kind == "proportion":
-        settings["ci_method"] = Setting("logit", "default", "logit-scale interval with t on design df (R svyciprop)")
-        dfs = [design._degf((codes == j) & (design._w != 0)) for j in range(len(labels))]
-        lo_df, hi_df = min(dfs), max(dfs)
+        settings["ci_method"] = Setting("logit", "default", "logit-scale interval with t on design df (R svyciprop); "
+                                        "a share of exactly 0 or 1: Clopper-Pearson on the domain's respondents")
+        dfs = design._degf_domains(codes, len(labels))
+        lo_df, hi_df = int(dfs.min()), int(dfs.max())
         df_txt = f"{lo_df}" if lo_df == hi_df else f"{lo_df} to {hi_df}"
         settings["degrees_of_freedom"] = Setting(df_txt, "data", "PSUs minus strata among each domain's respondents")
         announce(f"degrees of freedom of the proportion intervals set to {df_txt} (PSUs minus strata among each "
