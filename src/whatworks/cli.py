@@ -30,6 +30,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 StoreOpt = typer.Option(None, "--store", help="Store file (default: $WHATWORKS_STORE or ./whatworks.duckdb).")
+EngineOpt = typer.Option("duckdb", "--engine", metavar="duckdb|spark",
+                         help="duckdb: --store is a store file; spark: --store is a Parquet store folder "
+                              "(`whatworks export parquet`), read on a local Spark session.")
 
 # Exit code of an ingest in which a file failed (all or nearly all of its rows quarantined: rolled back).
 EXIT_FILE_FAILED = 3
@@ -41,9 +44,16 @@ def say(text, *, out: Console | None = None) -> None:
     (out or console).print(cell(text, keep_newlines=True), highlight=False)
 
 
-def _open(store: Optional[Path], *, read_only: bool = False):
+def _open(store: Optional[Path], *, read_only: bool = False, engine: str = "duckdb"):
     from whatworks.store import Store, default_store_path
 
+    if engine == "spark":   # a Parquet store folder (`whatworks export parquet`), read on a local Spark session
+        if store is None:
+            raise WhatworksError("--engine spark needs --store DIR: a Parquet store folder. Hint: write one with "
+                                 "`whatworks export parquet DIR --store force.duckdb`.")
+        return Store(str(store), engine="spark")
+    if engine != "duckdb":
+        raise WhatworksError(f"--engine must be duckdb or spark. Got {engine!r} instead.")
     path = default_store_path(store)
     if read_only and path != ":memory:" and not Path(path).exists():
         raise WhatworksError(f"No store at {path!r}. Hint: load data first with `whatworks ingest policeuk PATH --store {path}`.")
@@ -587,12 +597,12 @@ def pack(area: Optional[str] = typer.Option(None, "--area", help="Area code or n
              None, "--disclosure-threshold", help="With --public: counts from 1 to one under N are suppressed (default 5)."),
          marking: Optional[str] = typer.Option(
              None, "--marking", help="Security marking of a working pack (default: OFFICIAL-SENSITIVE — not for publication)."),
-         store: Optional[Path] = StoreOpt):
+         store: Optional[Path] = StoreOpt, engine: str = EngineOpt):
     """Write the performance pack: one self-contained HTML file (SPC charts, verdicts, year on year, funnels, harm)."""
     from whatworks.report import pack as build
 
     weights = _read_weights(harm_weights)
-    with _open(store, read_only=True) as s:
+    with _open(store, read_only=True, engine=engine) as s:
         r = build(s, area=area, period=period, out=out, source=source, harm_weights=weights, hotspots=not no_hotspots,
                   overwrite=overwrite, public=public, disclosure_threshold=disclosure_threshold, marking=marking)
     say(r.summary())
@@ -610,11 +620,11 @@ def landscape(area: str = typer.Option(..., "--area", help="Area code or name (a
                   None, "--disclosure-threshold", help="With --public: counts from 1 to one under N are suppressed (default 5)."),
               marking: Optional[str] = typer.Option(
                   None, "--marking", help="Security marking of a working landscape (default: OFFICIAL-SENSITIVE — not for publication)."),
-              store: Optional[Path] = StoreOpt):
+              store: Optional[Path] = StoreOpt, engine: str = EngineOpt):
     """Write a one-page profile of an area: crime mix and trend against its most similar areas, residents, workforce."""
     from whatworks.report import landscape as build
 
-    with _open(store, read_only=True) as s:
+    with _open(store, read_only=True, engine=engine) as s:
         r = build(s, area, out=out, period=period, source=source, overwrite=overwrite, public=public,
                   disclosure_threshold=disclosure_threshold, marking=marking)
     say(r.summary())
@@ -645,7 +655,8 @@ def _mount_optional() -> None:
         mod.register(*[ingest_app if p == "ingest_app" else app for p in params])
 
 
-_CAPABILITY_CLIS = ("whatworks._cli_spc", "whatworks._cli_impact", "whatworks._cli_survey", "whatworks._cli_evidence", "whatworks._cli_app")
+_CAPABILITY_CLIS = ("whatworks._cli_spc", "whatworks._cli_impact", "whatworks._cli_survey", "whatworks._cli_evidence", "whatworks._cli_app",
+                    "whatworks._cli_export")
 
 
 _mount_optional()
