@@ -61,3 +61,30 @@ def test_one_stray_quote_in_a_long_file_costs_one_pass_not_one_per_line(tmp_path
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-500:]
     assert out.stdout.split() == ["200000", "199999", "1"]
+
+
+def test_two_files_of_one_group_for_a_month_already_held_replace_it_once(tmp_path):
+    """The fuzz run's crash (ConstraintException on `superseded`): a month already in the store, then a load whose
+    group holds two files of that month, one of them with no rows (known only by its name's force-month). The
+    empty file did not wait for the next group, so both replaced the same batch in one transaction."""
+    from whatworks.store import policeuk
+
+    header = ",".join(policeuk.STOP_SEARCH.header)
+    row = ("Person search,2023-12-05T22:10:00+00:00,False,,51.5,-0.1,Male,18-24,"
+           "White - English/Welsh/Scottish/Northern Irish/British,White,Misuse of Drugs Act 1971 (section 23),"
+           "Controlled drugs,A no further action disposal,False,False")
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / "2023-12-met-stop-and-search.csv").write_text(header + "\n" + row + "\n")
+    again = tmp_path / "again"
+    (again / "a").mkdir(parents=True)
+    (again / "a" / "2023-12-met-stop-and-search.csv").write_text(header + "\n")                  # no rows
+    (again / "b").mkdir()
+    (again / "b" / "2023-12-met-stop-and-search.csv").write_text(header + "\n" + row + "\n" + row.replace("Male", "Female") + "\n")
+    s = ww.Store(":memory:")
+    s.ingest_policeuk(first)
+    rep = s.ingest_policeuk(again)
+    assert rep.rows_read == rep.rows_loaded + rep.rows_quarantined + rep.duplicates_skipped
+    sup = s.sql("SELECT batch_id, count(*) AS n FROM superseded GROUP BY 1")
+    assert (sup["n"] == 1).all()
+    assert s.sql("SELECT count(*) AS n FROM events WHERE kind = 'stop_search'")["n"][0] == 2   # the latest version

@@ -574,18 +574,21 @@ def _load_items(con, group, prep, items, outcomes, deferred, seen, stop_forces, 
         # 2. versions: a file for force-months this group already holds waits for the next group; one for
         #    force-months the store holds replaces (or keeps, or refuses) the earlier version
         keys = _file_keys(con, fmt, stop_forces)
+        # a file with no valid row is known by its name's force-month: the same keys decide both whether it waits
+        # and which version it replaces (two files of one group replacing one batch broke `superseded`'s key)
+        eff = {it.index: keys.get(it.index, set()) or _keys_from_name(con, fmt, group[it.index].source,
+                                                                      stop_forces.get(it.index))
+               for it in items if it.index not in dropped}
         held: set = set()
         for it in items:
             if it.index in dropped:
                 continue
-            ks = keys.get(it.index, set())
+            ks = eff[it.index]
             if deferred or ks & held:  # this file and every later one wait, so batches keep the files' order
                 deferred.append(it.index)
                 dropped.append(it.index)
             held |= ks
-        live = {it.index: keys.get(it.index, set()) or _keys_from_name(con, fmt, group[it.index].source,
-                                                                       stop_forces.get(it.index))
-                for it in items if it.index not in dropped}
+        live = {i: ks for i, ks in eff.items() if i not in dropped}
         prior = _prior_versions(con, fmt, live)
         replace: dict[int, set[int]] = {}
         if prior:
