@@ -181,6 +181,38 @@ def test_without_covariates_all_estimators_are_the_simple_did():
         np.testing.assert_allclose(c.inf, simple.inf, atol=1e-9)
 
 
+@pytest.mark.parametrize("control,anticipation", [("never", 0), ("not_yet", 0), ("never", 1), ("not_yet", 1)])
+def test_block_engine_equals_the_dense_influence_functions(control, anticipation):
+    # issue 14 (speed): without covariates the cells come from cohort mean paths and a BlockInf that never forms
+    # the units × cells matrix; every quantity must equal the dense reference att_gt_nocov to rounding
+    p = _dynamic_panel(seed=3)
+    W = p.pivot(index="unit", columns="time", values="y")
+    Y = W.to_numpy()
+    g_unit = p.groupby("unit")["first_treated"].first().reindex(W.index).to_numpy(float)
+    times = W.columns.to_numpy(float)
+    cohorts = np.unique(g_unit[np.isfinite(g_unit)])
+    g, t, b, ti, bi, tr, cm = _cs.plan_cells(times, cohorts, g_unit, control, anticipation)
+    ref = _cs.att_gt_nocov(Y, ti, bi, tr, cm, g, t, b)
+    fast = _cs.att_gt_blocks(Y, times, cohorts, g_unit, control, anticipation)
+    np.testing.assert_array_equal(fast.group, ref.group)
+    np.testing.assert_array_equal(fast.base, ref.base)
+    np.testing.assert_array_equal(fast.n_control, ref.n_control)
+    np.testing.assert_allclose(fast.att, ref.att, rtol=0, atol=1e-12)
+    A = ref.inf
+    np.testing.assert_allclose(fast.inf.dense(), A, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.inf.sumsq(), (A ** 2).sum(0), rtol=1e-11)
+    pre = np.flatnonzero(g > t)
+    np.testing.assert_allclose(fast.inf.gram(pre), A[:, pre].T @ A[:, pre], rtol=1e-10, atol=1e-9)
+    codes = np.arange(Y.shape[0]) % 7
+    dense = _cs.DenseInf(A, fast.inf.block)
+    np.testing.assert_allclose(fast.inf.cluster_sums(codes), dense.cluster_sums(codes), atol=1e-10)
+    np.testing.assert_allclose(fast.inf.boot(50, 3, 20), dense.boot(50, 3, 20), atol=1e-9)
+    # a combination with per-cohort terms (the aggregations' weight-estimation term) is the same linear map
+    M = np.random.default_rng(0).normal(size=(g.size, 3))
+    E = np.random.default_rng(1).normal(size=(fast.inf.nb.size, 3))
+    np.testing.assert_allclose(fast.inf.combine(M, E).dense(), dense.combine(M, E).dense(), atol=1e-10)
+
+
 def test_bootstrap_is_seeded_and_close_to_analytic():
     kw = dict(method="callaway_santanna", n_boot=999, quiet=True)
     r1 = did(_mpdta(), "countyreal", "year", "lemp", "first_treat", seed=7, **kw)

@@ -142,105 +142,187 @@ def _never(values: np.ndarray) -> np.ndarray:
     return np.isnan(values) | np.isinf(values) | (values == 0)
 
 
+def _numeric(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column as float, and where a present value is not a number (numeric columns skip pandas' parser)."""
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        v = col.to_numpy(float, na_value=np.nan)
+        return v, np.zeros(v.size, bool)
+    v = pd.to_numeric(col, errors="coerce").to_numpy(float, na_value=np.nan)
+    return v, np.isnan(v) & col.notna().to_numpy()
+
+
+def _compact(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Renumber codes 0..k-1 keeping only those used; returns (new codes, kept old codes)."""
+    used = np.bincount(codes, minlength=size) > 0
+    new = np.cumsum(used) - 1
+    return new[codes], np.flatnonzero(used)
+
+
+@dataclass
+class _Panel:
+    """A validated long panel as arrays: unit codes ``ui`` into ``units`` (sorted), period codes ``ti`` into
+    ``times`` (sorted), outcome ``y``, first treatment ``g`` (never treated: ``inf``) and covariates ``X``."""
+
+    unit: str
+    time: str
+    outcome: str
+    first_treated: str
+    ui: np.ndarray
+    units: np.ndarray
+    ti: np.ndarray
+    times: np.ndarray
+    y: np.ndarray
+    g: np.ndarray
+    X: dict
+    cluster: str | None
+    cluster_values: np.ndarray | None
+
+    def frame(self) -> pd.DataFrame:
+        cols = {self.unit: self.units[self.ui], self.time: self.times[self.ti], self.outcome: self.y,
+                self.first_treated: self.g}
+        cols.update(self.X)
+        if self.cluster and self.cluster not in cols:
+            cols[self.cluster] = self.cluster_values
+        return pd.DataFrame(cols)
+
+    def keep(self, mask: np.ndarray) -> "_Panel":
+        ui, kept_u = _compact(self.ui[mask], self.units.size)
+        ti, kept_t = _compact(self.ti[mask], self.times.size)
+        return _Panel(self.unit, self.time, self.outcome, self.first_treated, ui, self.units[kept_u], ti,
+                      self.times[kept_t], self.y[mask], self.g[mask], {c: v[mask] for c, v in self.X.items()},
+                      self.cluster, None if self.cluster_values is None else self.cluster_values[mask])
+
+    def per_unit(self, values: np.ndarray) -> np.ndarray:
+        """One value per unit (the last row's; callers check the column is constant within unit)."""
+        out = np.empty(self.units.size, dtype=values.dtype)
+        out[self.ui] = values
+        return out
+
+
 def _prepare(panel, unit, time, outcome, first_treated, covariates, cluster, anticipation):
-    """Validate the long panel; return the cleaned frame and the rows dropped (missing outcomes)."""
+    """Validate the long panel (in numpy: one pass per rule); return it as a ``_Panel`` without the rows with a
+    missing outcome, and those rows."""
     require_dataframe(WHERE, "panel", panel)
     cols = [unit, time, outcome, first_treated] + list(covariates) + ([cluster] if cluster else [])
     require_columns(WHERE, panel, cols, arg="panel")
-    df = panel[list(dict.fromkeys(cols))].copy()
-    df = df.reset_index(drop=True)
+    unit_col = panel[unit]
+
+    def unit_at(i):
+        return unit_col.iloc[i]
+
+    num = {}
     for c in [time, first_treated]:
-        v = pd.to_numeric(df[c], errors="coerce")
-        bad = v.isna() & df[c].notna()
+        v, bad = _numeric(panel[c])
         if c == time:
-            bad = bad | v.isna()
+            bad = bad | np.isnan(v)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise error(WHERE, f"Column '{c}' must be numeric (a period number such as a year or month index).",
-                        got=df[c].iloc[i], row=f"position {i} (unit {df[unit].iloc[i]!r})",
+                        got=panel[c].iloc[i], row=f"position {i} (unit {unit_at(i)!r})",
                         hint="Convert dates to period numbers first, e.g. months since the start.")
-        df[c] = v.astype(float)
-    y = pd.to_numeric(df[outcome], errors="coerce")
-    bad = y.isna() & df[outcome].notna()
-    if bad.any() or np.isinf(y).any():
-        i = int(np.flatnonzero(bad | np.isinf(y))[0])
+        num[c] = v
+    tv = num[time]
+    y, bad = _numeric(panel[outcome])
+    bad = bad | np.isinf(y)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
         raise error(WHERE, f"Column '{outcome}' must be numeric (finite numbers; missing values are allowed and dropped).",
-                    got=df[outcome].iloc[i], row=f"position {i} (unit {df[unit].iloc[i]!r}, time {df[time].iloc[i]})",
+                    got=panel[outcome].iloc[i], row=f"position {i} (unit {unit_at(i)!r}, time {tv[i]})",
                     hint="Clean the outcome column first.")
-    df[outcome] = y.astype(float)
-    dup = df.duplicated([unit, time], keep=False)
+    ui, units = pd.factorize(unit_col, sort=True, use_na_sentinel=False)
+    units = np.asarray(units, dtype=object) if units.dtype == object else np.asarray(units)
+    times = np.unique(tv)
+    ti = np.searchsorted(times, tv)
+    key = ui.astype(np.int64) * times.size + ti
+    count = np.bincount(key, minlength=units.size * times.size)
+    dup = count[key] > 1
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise error(WHERE, f"The panel must have one row per {unit} × {time}; {int(dup.sum())} rows share a "
                            f"{unit} × {time} with another row.",
-                    row=f"position {i} ({unit}={df[unit].iloc[i]!r}, {time}={df[time].iloc[i]})",
+                    row=f"position {i} ({unit}={unit_at(i)!r}, {time}={tv[i]})",
                     hint="Aggregate first (e.g. panel.groupby([unit, time], as_index=False).sum()), or drop duplicates.")
-    varying = df.groupby(unit)[first_treated].nunique(dropna=False) > 1
-    if varying.any():
-        u = varying.index[varying][0]
+    g_raw = num[first_treated]
+    g_first = np.empty(units.size)
+    g_first[ui] = g_raw
+    gf = g_first[ui]
+    vary = ~((g_raw == gf) | (np.isnan(g_raw) & np.isnan(gf)))
+    if vary.any():
+        u = units[int(ui[vary].min())]
         raise error(WHERE, f"Column '{first_treated}' must be the same in every row of a unit (the first period it was "
                            f"treated; missing, 0 or inf for never treated).",
-                    got=sorted(df.loc[df[unit] == u, first_treated].unique().tolist()), row=f"{unit}={u!r}",
+                    got=sorted(panel.loc[(unit_col == u).to_numpy(), first_treated].unique().tolist()),
+                    row=f"{unit}={u!r}",
                     hint="Compute it per unit, e.g. the minimum period in which the unit was treated.")
+    X = {}
     for c in covariates:
-        v = pd.to_numeric(df[c], errors="coerce")
+        v = pd.to_numeric(panel[c], errors="coerce")
         bad = v.isna() | np.isinf(v)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise error(WHERE, f"Covariate '{c}' must be numeric with no missing values.", got=df[c].iloc[i],
-                        row=f"position {i} ({unit}={df[unit].iloc[i]!r})",
+            raise error(WHERE, f"Covariate '{c}' must be numeric with no missing values.", got=panel[c].iloc[i],
+                        row=f"position {i} ({unit}={unit_at(i)!r})",
                         hint="Impute or drop the rows first; whatworks never drops them silently.")
         if v.nunique() < 2:
             raise error(WHERE, f"Covariate '{c}' is constant, so it cannot adjust for anything (and makes the design "
                                "singular).", got=v.iloc[0], hint=f"Leave '{c}' out of covariates.")
-        df[c] = v.astype(float)
-    miss = df[outcome].isna()
-    dropped = pd.DataFrame({"unit": df.loc[miss, unit].to_numpy(), "time": df.loc[miss, time].to_numpy(),
+        X[c] = v.to_numpy(float)
+    miss = np.isnan(y)
+    dropped = pd.DataFrame({"unit": units[ui[miss]], "time": tv[miss],
                             "reason": "outcome missing (a period not covered is NA, not 0)"})
-    df = df.loc[~miss].reset_index(drop=True)
-    g = df[first_treated].to_numpy(float)
-    df[first_treated] = np.where(_never(g), np.inf, g)
-    times = np.sort(df[time].unique())
+    g = np.where(_never(g_raw), np.inf, g_raw)
+    P = _Panel(unit, time, outcome, first_treated, ui, units, ti, times, y, g, X, cluster,
+               panel[cluster].to_numpy() if cluster else None)
+    if miss.any():
+        P = P.keep(~miss)
     # cohorts treated in the first period (or within the anticipation window of it): no pre-period at all
-    first = times[0]
-    early = df.loc[np.isfinite(df[first_treated]) & (df[first_treated] - anticipation <= first)]
-    if len(early):
-        cohorts = sorted(early[first_treated].unique().tolist())
-        units = early[unit].unique().tolist()
+    first = P.times[0]
+    early = np.isfinite(P.g) & (P.g - anticipation <= first)
+    if early.any():
+        cohorts = sorted(np.unique(P.g[early]).tolist())
+        units_e = pd.unique(P.units[P.ui[early]]).tolist()
         raise error(WHERE, f"Cohort(s) {cohorts} are treated in the first period of the panel ({first:g}"
                            f"{f', allowing {anticipation} period(s) of anticipation' if anticipation else ''}), "
                            "so they have no pre-treatment period to compare against.",
-                    row=f"{unit}={units[0]!r} ({len(units)} unit(s): {units[:10]})",
+                    row=f"{unit}={units_e[0]!r} ({len(units_e)} unit(s): {units_e[:10]})",
                     hint="Drop these units, or extend the panel back to before they were treated.")
     # a treated unit whose own rows start only after its treatment
-    first_obs = df.groupby(unit)[time].min()
-    g_u = df.groupby(unit)[first_treated].first()
-    nopre = g_u.index[np.isfinite(g_u) & (first_obs >= g_u - anticipation)]
-    if len(nopre):
-        u = nopre[0]
-        raise error(WHERE, f"{len(nopre)} treated unit(s) have no observed period before treatment.",
-                    row=f"{unit}={u!r} (first observed {first_obs[u]:g}, first treated {g_u[u]:g})",
+    first_obs = np.full(P.units.size, np.inf)
+    np.minimum.at(first_obs, P.ui, P.times[P.ti])
+    g_u = P.per_unit(P.g)
+    nopre = np.flatnonzero(np.isfinite(g_u) & (first_obs >= g_u - anticipation))
+    if nopre.size:
+        k = nopre[0]
+        raise error(WHERE, f"{nopre.size} treated unit(s) have no observed period before treatment.",
+                    row=f"{unit}={P.units[k]!r} (first observed {first_obs[k]:g}, first treated {g_u[k]:g})",
                     hint="Drop these units (they cannot contribute a before/after change), or supply their earlier periods.")
-    return df, dropped
+    return P, dropped
 
 
-def _balance(df, unit, time, dropped, quiet):
+def _balance(P: _Panel, dropped, quiet):
     """Keep units observed in every period (Callaway–Sant'Anna and the Bacon decomposition need a balanced panel)."""
-    times = np.sort(df[time].unique())
-    count = df.groupby(unit)[time].nunique()
-    short = count.index[count < times.size]
-    if len(short):
-        announce(f"{len(short)} unit(s) not observed in all {times.size} periods were left out to balance the panel "
-                 f"(first: {short[0]!r}); see .dropped.", quiet=quiet)
-        extra = pd.DataFrame({"unit": list(short), "time": np.nan,
-                              "reason": f"not observed in all {times.size} periods (balanced panel needed)"})
+    count = np.bincount(P.ui, minlength=P.units.size)
+    short = np.flatnonzero(count < P.times.size)
+    if short.size:
+        labels = P.units[short]
+        announce(f"{short.size} unit(s) not observed in all {P.times.size} periods were left out to balance the panel "
+                 f"(first: {labels[0]!r}); see .dropped.", quiet=quiet)
+        extra = pd.DataFrame({"unit": list(labels), "time": np.nan,
+                              "reason": f"not observed in all {P.times.size} periods (balanced panel needed)"})
         dropped = pd.concat([dropped, extra], ignore_index=True)
-        df = df.loc[~df[unit].isin(short)].reset_index(drop=True)
-    return df, dropped
+        P = P.keep(count[P.ui] == P.times.size)
+    return P, dropped
 
 
 def _wide(df, unit, time, column):
     return df.pivot(index=unit, columns=time, values=column).sort_index(axis=1)
+
+
+def _wide_array(P: _Panel, values: np.ndarray) -> np.ndarray:
+    """Units × periods array of a balanced panel's column (rows: ``P.units``, columns: ``P.times``)."""
+    W = np.empty((P.units.size, P.times.size))
+    W[P.ui, P.ti] = values
+    return W
 
 
 def _ci(est, se, z, dof=None):
@@ -372,15 +454,16 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
         settings[name] = Setting(value, "user", "given by the caller")
     given_or_default(settings, "cluster", cluster, unit, reason="clusters for the SEs",
                      default_reason="clustered by unit")
-    df, dropped = _prepare(panel, unit, time, outcome, first_treated, covariates, cluster, anticipation)
+    P, dropped = _prepare(panel, unit, time, outcome, first_treated, covariates, cluster, anticipation)
     if len(dropped):
         announce(f"{len(dropped)} row(s) with a missing '{outcome}' were left out (first: {unit}="
                  f"{dropped['unit'].iloc[0]!r}, {time}={dropped['time'].iloc[0]:g}); see .dropped.", quiet=quiet)
-    if not np.isfinite(df[first_treated]).any():
+    if not np.isfinite(P.g).any():
         raise error(WHERE, "No unit is ever treated.", got=f"all values of '{first_treated}' mean never treated",
                     hint="first_treated is the first period a unit was treated; missing/0/inf mean never.")
     z = stats.norm.ppf(0.5 + conf_level / 2)
     if method == "twfe":
+        df = P.frame()
         table, ncl = _twfe(df, unit, time, outcome, first_treated, covariates, cluster, anticipation, conf_level)
         head = table.iloc[0]
         balanced = df.groupby(unit)[time].nunique().eq(df[time].nunique()).all()
@@ -411,15 +494,17 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
                               unit="draws")
     seed = given_or_default(settings, "seed", seed, DEFAULT_SEED, reason="seed of the multiplier bootstrap")
     if cluster:
-        nvar = df.groupby(unit)[cluster].nunique() > 1
+        cc = pd.factorize(pd.Series(P.cluster_values), use_na_sentinel=False)[0]
+        nvar = cc != P.per_unit(cc)[P.ui]
         if nvar.any():
             raise error(WHERE, f"Cluster column '{cluster}' must be constant within each unit.",
-                        row=f"{unit}={nvar.index[nvar][0]!r}", hint="Cluster on a level above the unit (e.g. borough).")
-    df, dropped = _balance(df, unit, time, dropped, quiet)
-    W = _wide(df, unit, time, outcome)
-    times = W.columns.to_numpy(float)
-    first = df.groupby(unit)[first_treated].first().reindex(W.index)
-    g_unit = first.to_numpy(float)
+                        row=f"{unit}={P.units[int(P.ui[nvar].min())]!r}",
+                        hint="Cluster on a level above the unit (e.g. borough).")
+    P, dropped = _balance(P, dropped, quiet)
+    if P.units.size == 0:
+        raise error(WHERE, "No treated unit is left after balancing the panel.", hint="See .dropped for why.")
+    times = P.times.astype(float)
+    g_unit = P.per_unit(P.g).astype(float)
     late = np.isfinite(g_unit) & (g_unit > times[-1])
     if late.any():
         announce(f"{int(late.sum())} unit(s) first treated after the last period ({times[-1]:g}) are used as never "
@@ -428,8 +513,10 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
     cohorts = np.unique(g_unit[np.isfinite(g_unit)])
     if cohorts.size == 0:
         raise error(WHERE, "No treated unit is left after balancing the panel.", hint="See .dropped for why.")
-    g, t, b, ti, bi, tr, cm = _cs.plan_cells(times, cohorts, g_unit, control, anticipation)
-    n_ctrl = cm.sum(0)
+    block_g, block = _cs.unit_blocks(g_unit)
+    nb = np.bincount(block).astype(float)
+    g, t, b, ti, bi, tr_b, cm_b = _cs.plan_cells(times, cohorts, block_g, control, anticipation)
+    n_ctrl = nb @ cm_b
     if (n_ctrl == 0).any():
         k = int(np.flatnonzero(n_ctrl == 0)[0])
         bad = sorted({float(x) for x in g[n_ctrl == 0]})
@@ -438,20 +525,22 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
                     hint=("add never-treated units, use control='not_yet', or end the panel before the last cohort "
                           "is treated") if control == "never" else
                          "end the panel before the last cohort is treated, or add never-treated units.")
-    Y = W.to_numpy(float)
+    Y = _wide_array(P, P.y)
     if covariates:
-        Xb = np.stack([_wide(df, unit, time, c).reindex(W.index).to_numpy(float) for c in covariates], axis=2)
+        Xb = np.stack([_wide_array(P, P.X[c]) for c in covariates], axis=2)
         try:
-            cells = _cs.att_gt_cov(Y, Xb, ti, bi, tr, cm, g, t, b, est)
+            cells = _cs.att_gt_cov(Y, Xb, ti, bi, tr_b[block], cm_b[block], g, t, b, est)
         except np.linalg.LinAlgError as exc:
             raise error(WHERE, f"The covariate model is singular in a (cohort, period) cell ({exc}).",
                         got=covariates, hint="Drop collinear covariates or ones constant within a cohort.") from exc
+        inf = _cs.DenseInf(cells.inf, block)
     else:
-        cells = _cs.att_gt_nocov(Y, ti, bi, tr, cm, g, t, b)
+        cells = _cs.att_gt_blocks(Y, times, cohorts, g_unit, control, anticipation)
+        inf = cells.inf
     ccodes = None
     if cluster:
-        ccodes = pd.factorize(df.groupby(unit)[cluster].first().reindex(W.index))[0]
-    se = _cs.se_from_inf(cells.inf, ccodes)
+        ccodes = pd.factorize(pd.Series(P.per_unit(P.cluster_values)))[0]
+    se = _cs.se_from_inf(inf, ccodes)
     dof = None
     if ccodes is not None and int(ccodes.max()) + 1 < FEW_CLUSTERS:
         n_cl = int(ccodes.max()) + 1
@@ -466,7 +555,7 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
     table = pd.DataFrame({"group": g, "time": t, "base_time": b, "event_time": t - g, "post": g <= t,
                           "n_treated": cells.n_treated, "n_comparison": cells.n_control, "estimate": cells.att,
                           "se": se, "ci_low": lo, "ci_high": hi, "p_value": p})
-    aggs = _cs.aggregate(cells, g_unit, cohorts)
+    aggs = _cs.aggregate(cells, inf, block_g, nb, cohorts)
     aggregations: dict[str, pd.DataFrame] = {}
     label = {"simple": None, "dynamic": "event_time", "group": "group", "calendar": "time"}
     overall = {}
@@ -477,7 +566,7 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
         frame = pd.DataFrame({"estimate": ests, "se": s, "ci_low": a_lo, "ci_high": a_hi, "p_value": a_p})
         if label[kind]:
             frame.insert(0, label[kind], labels)
-        o_se = float(_cs.se_from_inf(o_inf[:, None], ccodes)[0])
+        o_se = float(_cs.se_from_inf(o_inf, ccodes)[0])
         overall[kind] = (o_est, o_se, o_inf)
         if n_boot:
             bse, crit = _cs.multiplier_bootstrap(infs, n_boot, seed, conf_level, ccodes)
@@ -493,13 +582,13 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
                              "ci_high": float(o_hi), "p_value": float(o_p)})
     aggregations["overall"] = pd.DataFrame(summary_rows)
     if n_boot:
-        bse, crit = _cs.multiplier_bootstrap(cells.inf, n_boot, seed, conf_level, ccodes)
+        bse, crit = _cs.multiplier_bootstrap(inf, n_boot, seed, conf_level, ccodes)
         table["se_boot"] = bse
         table["band_low"] = cells.att - crit * bse
         table["band_high"] = cells.att + crit * bse
         settings["band_critical_value"] = Setting(round(crit, 4), "data",
                                                   "sup-t critical value of the uniform band over all ATT(g, t)")
-    W_stat, dfree, W_p = _cs.pretrend_wald(cells)
+    W_stat, dfree, W_p = _cs.pretrend_wald(cells, inf)
     pretrend = {"statistic": W_stat, "df": dfree, "p_value": W_p}
     est_s, se_s, _ = overall["simple"]
     lo_s, hi_s, p_s = _ci(est_s, se_s, z, dof)
