@@ -234,6 +234,10 @@ class SparkStore(ApiReads, PlaceReads):
         self._not_on_spark("Store.quarantine_count (the quarantine stays in the DuckDB store)")
 
     # ------------------------------------------------------------------ what the store holds
+    def relation_names(self) -> list[str]:
+        """The Parquet store's table names, sorted (from the manifest)."""
+        return sorted(self.manifest["tables"])
+
     def relations(self) -> pd.DataFrame:
         """Tables with their row counts (from the manifest)."""
         return pd.DataFrame([{"name": k, "type": "parquet", "rows": int(v["rows"])}
