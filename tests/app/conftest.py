@@ -1,6 +1,10 @@
-"""A small synthetic force in a store file, opened read-only as `whatworks serve` opens it (built once per module)."""
+"""A small synthetic force in a store file, opened read-only as `whatworks serve` opens it (built once per module);
+and, for the browser tests, the server on it and a headless Chromium (tests/app/browser.py)."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -32,3 +36,45 @@ def store(built):
     s = ww.Store(built[1], read_only=True)
     yield s
     s.close()
+
+
+# ------------------------------------------------------------------------------------------- the browser tests
+
+ARTEFACTS = Path(__file__).parent / "_artifacts"   # git-ignored
+
+
+@pytest.fixture(scope="session")
+def browser_ready():
+    """Skip the browser tests when Selenium, chromium or chromedriver is missing, except under ``CI=true``
+    (.ci/run installs Debian's chromium and chromium-driver): there they fail."""
+    import browser
+
+    why = browser.missing()
+    if why is not None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true but the browser tests cannot run: {why}.", pytrace=False)
+        pytest.skip(f"browser tests: {why}")
+    return browser
+
+
+@pytest.fixture(scope="session")
+def artefacts():
+    """Where the browser tests save screenshots: $WHATWORKS_TEST_ARTEFACTS, else tests/app/_artifacts."""
+    folder = Path(os.environ.get("WHATWORKS_TEST_ARTEFACTS") or ARTEFACTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def live(browser_ready, built):
+    """The dashboard served by ``whatworks serve``'s server over the store file, without authentication."""
+    with browser_ready.serve(built[1]) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def driver(browser_ready):
+    """One headless Chromium for the module's tests (each test starts from a page load)."""
+    d = browser_ready.chrome()
+    yield d
+    d.quit()

@@ -1,6 +1,6 @@
 """The dashboard without a browser (issue 18): security model, filters in the URL, page content from the analyses.
 
-The browser tests are in test_app_browser.py.
+The browser tests are in test_browser.py.
 """
 
 from __future__ import annotations

@@ -33,6 +33,18 @@ def _child_views(path: str, disk) -> Views:
     return _CHILD_VIEWS[key]
 
 
+def _quick_views(store, views: Views) -> Views:
+    """The views the quick callbacks use: over a connection of their own when the store is a file opened read-only,
+    so a filter change's chart never waits behind a page's pack (one DuckDB connection runs one query at a time,
+    and the pack holds it for seconds on a large store); else ``views`` itself."""
+    path = getattr(store, "path", ":memory:")
+    if path == ":memory:" or not getattr(store, "read_only", False):
+        return views
+    from whatworks.store import Store
+
+    return Views(Store(path, read_only=True), share=views)
+
+
 def _manager(store, background, quiet):
     """A DiskcacheManager when the store can be reopened read-only by a worker process, else None (synchronous)."""
     path = getattr(store, "path", ":memory:")
@@ -99,6 +111,7 @@ def create_app(store, *, config: AppConfig | str | os.PathLike | None = None, ba
     manager = _manager(store, background, quiet)
     disk = manager.handle if manager is not None else None
     views = Views(store, disk=disk)
+    fast = _quick_views(store, views)
     store_path = getattr(store, "path", None)
     app = dash.Dash(__name__, serve_locally=True, assets_folder=str(ASSETS), title="whatworks dashboard",
                     update_title=None, suppress_callback_exceptions=True, enable_mcp=False, compress=False,
@@ -143,7 +156,7 @@ def create_app(store, *, config: AppConfig | str | os.PathLike | None = None, ba
                   Input("f-to", "value"), Input("f-type", "value"))
     def sync_filters(search, area, first, last, ctype):
         if ctx.triggered_id in (None, "url"):
-            f, _ = views.clean(Filters.from_search(search))
+            f, _ = fast.clean(Filters.from_search(search))
             return (no_update, f.area or ALL, f.period[0] if f.period else None, f.period[1] if f.period else None,
                     f.crime_type or ALL)
         period = (first, last) if first and last and first <= last else None
@@ -163,9 +176,9 @@ def create_app(store, *, config: AppConfig | str | os.PathLike | None = None, ba
         page = _page(pathname)
         if page is None:
             return [html.H2("No such page"), _pages.note(f"Pages: {', '.join(PAGES)}.")], []
-        f, notes = views.clean(Filters.from_search(search))
+        f, notes = fast.clean(Filters.from_search(search))
         try:
-            return _pages.quick(views, page, f, img or "png"), [_pages.note(n) for n in notes]
+            return _pages.quick(fast, page, f, img or "png"), [_pages.note(n) for n in notes]
         except WhatworksError as exc:
             return [_pages.missing(str(exc))], [_pages.note(n) for n in notes]
 

@@ -6,8 +6,6 @@ blue, common cause grey; the area in focus is marked in the house accent colour,
 
 from __future__ import annotations
 
-import base64
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -16,6 +14,10 @@ GREY, ORANGE, BLUE, ACCENT, PEER, INK = "#7f7f7f", "#ed8b00", "#41b6e6", "#6f2da
 POINT_COLOURS = {"special_cause_concern": ORANGE, "special_cause_improvement": BLUE,
                  "special_cause_neutral": "#490092", "common_cause": GREY}
 HOT = {"hot spot": "#b2182b", "cold spot": "#2166ac", "not significant": "#d9d9d9"}
+# maps with more points than this are drawn with WebGL (Scattergl); below it as SVG, which every browser draws
+# (WebGL is often missing on locked-down or virtual desktops, and in headless browsers without a GPU). Plotly's
+# guidance: SVG scatter stays responsive up to a few thousand points.
+WEBGL_ABOVE = 5_000
 
 
 def _layout(fig: go.Figure, title: str, *, height: int = 320, xtitle: str = "", ytitle: str = "") -> go.Figure:
@@ -90,9 +92,11 @@ def ski_slope(result, title: str, *, highlight=None, peers=(), names=None, ytitl
 
 def hotspots(result, title: str, boundaries=None) -> go.Figure:
     """Getis–Ord Gi* cells (a :class:`~whatworks.place.GiStarResult` table: ``x``, ``y`` cell centres in British
-    National Grid metres) as a scatter on equal axes, with area boundaries drawn as outlines when given. No tiles."""
+    National Grid metres) as a scatter on equal axes, with area boundaries drawn as outlines when given. No tiles.
+    Drawn as SVG up to :data:`WEBGL_ABOVE` cells, with WebGL beyond."""
     t = result.table
     fig = go.Figure()
+    scatter = go.Scattergl if len(t) > WEBGL_ABOVE else go.Scatter
     if boundaries is not None:
         xs, ys = [], []
         for geom in boundaries["geometry"]:
@@ -101,15 +105,15 @@ def hotspots(result, title: str, boundaries=None) -> go.Figure:
                 x, y = p.exterior.coords.xy
                 xs += list(x) + [None]
                 ys += list(y) + [None]
-        fig.add_trace(go.Scattergl(x=xs, y=ys, mode="lines", line=dict(color=INK, width=0.7), name="boundaries",
-                                   hoverinfo="skip"))
+        fig.add_trace(scatter(x=xs, y=ys, mode="lines", line=dict(color=INK, width=0.7), name="boundaries",
+                              hoverinfo="skip"))
     for cls in ("not significant", "cold spot", "hot spot"):
         s = t[t["classification"] == cls]
         if len(s):
-            fig.add_trace(go.Scattergl(x=s["x"], y=s["y"], mode="markers", name=cls,
-                                       marker=dict(color=HOT[cls], size=6, symbol="square"),
-                                       customdata=np.stack([s["count"], s["gistar"]], axis=1),
-                                       hovertemplate="%{customdata[0]:.0f} crimes, Gi* %{customdata[1]:.2f}<extra></extra>"))
+            fig.add_trace(scatter(x=s["x"], y=s["y"], mode="markers", name=cls,
+                                  marker=dict(color=HOT[cls], size=6, symbol="square"),
+                                  customdata=np.stack([s["count"], s["gistar"]], axis=1),
+                                  hovertemplate="%{customdata[0]:.0f} crimes, Gi* %{customdata[1]:.2f}<extra></extra>"))
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return _layout(fig, title, height=520, xtitle="easting (m, EPSG:27700)", ytitle="northing (m)")
 
@@ -145,8 +149,3 @@ def estimates(frame: pd.DataFrame, title: str, *, label: str, highlight_col: str
                                error_x=dict(type="data", symmetric=False, array=t["ci_high"] - t["estimate"],
                                             arrayminus=t["estimate"] - t["ci_low"], color=GREY)))
     return _layout(fig, title, height=120 + 26 * len(t))
-
-
-def svg_data_uri(svg: str) -> str:
-    """An inline SVG (the pack's Making Data Count icons) as a data: URI for an <img> (CSP allows img data:)."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")

@@ -63,11 +63,6 @@ def missing(text: str) -> html.Div:
     return html.Div(className="missing", children=[html.Strong("Not available for this store. "), text])
 
 
-def _names(store) -> dict:
-    a = store.areas()
-    return dict(zip(a["code"].astype(str), a["name"].fillna(a["code"]).astype(str))) if len(a) else {}
-
-
 # ------------------------------------------------------------------------------------------- quick (synchronous)
 
 def quick(views: Views, page: str, f: Filters, img: str) -> list:
@@ -112,11 +107,18 @@ def slow(views: Views, page: str, f: Filters, img: str, *, config=None, progress
             "confidence": _confidence}[page](views, p, f, img, config)
 
 
-def _icon(variation, direction) -> html.Img | str:
+def _icon(variation, direction) -> html.Span | str:
+    """The Making Data Count verdict as a badge in the pack's icon colours (:data:`whatworks.report.charts.ICON_COLOURS`):
+    grey "~" for common cause; H or L for a special cause, on blue (improvement), orange (concern) or purple (no
+    direction set). A badge, not the pack's SVG as an ``<img>``: an SVG image needs its XML namespace declared, and
+    the package names no web address, not even a namespace."""
     if not isinstance(variation, str):
         return ""
-    return html.Img(src=F.svg_data_uri(_charts.variation_icon(variation, direction or "")), alt=variation,
-                    className="icon", title=variation)
+    letter = "~" if variation == "common_cause" else \
+        "L" if variation.endswith("_low") or direction == "lower" else "H"
+    label = variation.replace("_", " ")
+    return html.Span(letter, className="icon", title=label, role="img", **{"aria-label": label},
+                     style={"backgroundColor": _charts.ICON_COLOURS.get(variation, F.GREY)})
 
 
 def _attention(views, p, f, img, config):
@@ -157,7 +159,7 @@ def _performance(views, p, f, img, config):
             box.append(graph(F.spc(res, f"{r['indicator']}: monthly, with process limits", ytitle),
                              f"spc-{i}", img, f"spc-{i}"))
         out.append(html.Section(box, id=f"indicator-{i}", className="indicator"))
-    names = _names(views.store)
+    names = views.names()
     peers = []
     if p.peers is not None and p.settings.get("area") is not None and f.area:
         try:
@@ -233,7 +235,7 @@ def _landscape(views, r, f, img):
     if r is None:
         return [missing("Choose an area in the filters above: the landscape is a profile of one area against its "
                         "most similar areas.")]
-    names = _names(views.store)
+    names = views.names()
     out = [graph(F.mix(r.mix, "Crime mix: rates per 1,000 residents, against the most similar areas",
                        highlight=r.area), "mix-graph", img, "mix")]
     if len(r.trend):

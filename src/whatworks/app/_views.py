@@ -85,37 +85,57 @@ class _LRU:
 class Views:
     """Per-store view data, cached by filter values (a store opened read-only does not change under the app)."""
 
-    def __init__(self, store, disk=None):
+    def __init__(self, store, disk=None, *, share: "Views | None" = None):
         self.store = store
         self.cache = _LRU(CACHE_SIZE)
         self.disk = disk                 # a diskcache.Cache shared with background workers (pack results), or None
         self.lock = threading.RLock()    # one DuckDB connection: one query at a time
-        self._options = None
+        # facts of the (read-only) store that no filter changes — its relations, coverage, filter options, the
+        # period and scope each filter value resolves to — read once; shared with another Views over the same file
+        self._fixed: dict = share._fixed if share is not None else {}
+
+    def _once(self, key, read):
+        """``read()`` the first time ``key`` is asked for, under the lock; the kept answer after."""
+        if key not in self._fixed:
+            with self.lock:
+                if key not in self._fixed:
+                    self._fixed[key] = read()
+        return self._fixed[key]
+
+    def relations(self) -> set[str]:
+        return self._once(("relations",), lambda: _data.relations(self.store))
+
+    def coverage(self, src: str) -> pd.DataFrame:
+        return self._once(("coverage", src), lambda: _data.coverage(self.store, src))
 
     # ---------------------------------------------------------------- filter options
     def options(self) -> dict:
         """Areas, months and crime types the filters offer (read once)."""
-        if self._options is not None:
-            return self._options
-        with self.lock:
-            try:
-                src = _data.choose_source(self.store, None, where=WHERE, quiet=True, settings={})
-            except WhatworksError as exc:
-                self._options = {"source": None, "areas": [], "months": [], "crime_types": [], "problem": str(exc)}
-                return self._options
-            areas = self.store.areas()
-            cov = _data.coverage(self.store, src)
-            months = sorted({f"{m:%Y-%m}" for m in cov["month"]})
-            types = self.store.counts(by=["crime_type"], where={"source_system": src})["crime_type"].dropna()
-            asb = self.store.counts(by=["crime_type"], where={"source_system": src}, table="asb")["crime_type"] \
-                if "asb" in _data.relations(self.store) else pd.Series([], dtype=object)
+        return self._once(("options",), self._read_options)
+
+    def _read_options(self) -> dict:
+        try:
+            src = _data.choose_source(self.store, None, where=WHERE, quiet=True, settings={})
+        except WhatworksError as exc:
+            return {"source": None, "areas": [], "months": [], "crime_types": [], "problem": str(exc)}
+        areas = self.store.areas()
+        months = sorted({f"{m:%Y-%m}" for m in self.coverage(src)["month"]})
+        types = self.store.counts(by=["crime_type"], where={"source_system": src})["crime_type"].dropna()
+        asb = self.store.counts(by=["crime_type"], where={"source_system": src}, table="asb")["crime_type"] \
+            if "asb" in self.relations() else pd.Series([], dtype=object)
         real = areas[areas["level"] != "lsoa"] if len(areas) else areas
-        self._options = {"source": src, "problem": None,
-                         "areas": [(str(r.code), f"{r.name} ({r.level})" if pd.notna(r.name) else str(r.code))
-                                   for r in real.itertuples()],
-                         "months": months,
-                         "crime_types": sorted(set(types.astype(str)) | set(asb.dropna().astype(str)))}
-        return self._options
+        return {"source": src, "problem": None,
+                "areas": [(str(r.code), f"{r.name} ({r.level})" if pd.notna(r.name) else str(r.code))
+                          for r in real.itertuples()],
+                "months": months,
+                "crime_types": sorted(set(types.astype(str)) | set(asb.dropna().astype(str)))}
+
+    def names(self) -> dict:
+        """Area code → name, for chart labels (read once)."""
+        def read():
+            a = self.store.areas()
+            return dict(zip(a["code"].astype(str), a["name"].fillna(a["code"]).astype(str))) if len(a) else {}
+        return self._once(("names",), read)
 
     def clean(self, f: Filters) -> tuple[Filters, list[str]]:
         """Drop filter values the store does not hold, saying which (a stale bookmark still opens)."""
@@ -143,9 +163,11 @@ class Views:
         o = self.options()
         src = o["source"]
         label = f.crime_type or "All crime (excluding ASB)"
+        p0, p1 = self._once(("period", f.period), lambda: _data.choose_period(
+            self.store, src, f.period, where=WHERE, quiet=True, settings={}))
+        scope = self._once(("scope", f.area), lambda: _data.resolve_scope(self.store, f.area, src, where=WHERE))
+        cov = self.coverage(src)
         with self.lock:
-            p0, p1 = _data.choose_period(self.store, src, f.period, where=WHERE, quiet=True, settings={})
-            scope = _data.resolve_scope(self.store, f.area, src, where=WHERE)
             where: dict[str, Any] = {"source_system": src}
             if f.crime_type:
                 where["crime_type"] = f.crime_type
@@ -153,10 +175,9 @@ class Views:
                 where["lsoa_code"] = sorted(scope.lsoa_codes)
             if scope.force is not None:
                 where["force"] = scope.force
-            table = "asb" if f.crime_type == ASB and "asb" in _data.relations(self.store) else "crimes"
+            table = "asb" if f.crime_type == ASB and "asb" in self.relations() else "crimes"
             h0 = max(o["months"][0], _shift(p1, -(DEFAULT_HISTORY - 1)))
             counts = self.store.counts(by=["month"], where=where, months=(h0, p1), table=table)
-            cov = _data.coverage(self.store, src)
         forces = [scope.force] if scope.force else None
         covered = [m for m in _data.covered_months(cov, forces) if pd.Timestamp(h0 + "-01") <= m <= pd.Timestamp(p1 + "-01")]
         # a covered month with no record is a month of zero; a month not covered stays missing (store.counts)
