@@ -190,3 +190,17 @@ def test_unloading_a_survey_batch_removes_its_responses_labels_and_missing_codes
         assert s.sql(f"SELECT count(*) AS n FROM {t}")["n"][0] == 0
     again = s.ingest_survey(p, mapping=MAPPING).files[0]      # loads again: no respondent is "already in the store"
     assert (again.rows_loaded, again.duplicates_skipped) == (2, 0)
+
+
+def test_a_sav_that_crashes_pyreadstat_is_a_clean_error_and_whatworks_lives(tmp_path):
+    """The 10,000-case fuzz run's segmentation fault: pyreadstat (C) dies on this damaged 960-byte .sav. It is
+    parsed in a child process, so the load is refused with the reason and the store is unchanged."""
+    fixture = Path(__file__).parent / "fixtures" / "survey" / "crashes_pyreadstat.sav"
+    s = ww.Store(tmp_path / "s.duckdb")
+    with pytest.raises(IngestError, match="crashed the .sav reader") as exc:
+        s.ingest_survey(fixture, mapping=MAPPING)
+    assert "SIGSEGV" in str(exc.value) and "crashes_pyreadstat.sav" in str(exc.value)
+    assert s.sql("SELECT count(*) AS n FROM batches")["n"][0] == 0
+    ok = tmp_path / "pas.csv"
+    ok.write_bytes(HEADER + b"\nR1,2024-03-05,1.0,Camden,1\n")
+    assert s.ingest_survey(ok, mapping=MAPPING).files[0].rows_loaded == 1     # the process goes on

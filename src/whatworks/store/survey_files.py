@@ -23,7 +23,8 @@ are), so the same limits and rules hold (issue 12): a line with the wrong number
 bytes that are not text in the file's encoding, or a line or field over :class:`~whatworks.store.limits.Limits` is
 quarantined with its spreadsheet row number and its bytes kept (escaped); a blank line is not a record; a quoted
 line break stays inside its field. A header with an empty or repeated column name is refused (which column would
-an answer belong to?). A ``.sav`` file that pyreadstat cannot read is refused with pyreadstat's reason.
+an answer belong to?). A ``.sav`` file that pyreadstat cannot read is refused with pyreadstat's reason; it is parsed in a child process, so a
+damaged file that crashes pyreadstat (one did, in the fuzz run) is refused too instead of taking whatworks down.
 """
 
 from __future__ import annotations
@@ -137,6 +138,56 @@ def read_survey_csv(con, path, mapping: SurveyMapping, *, limits: Limits = DEFAU
     return SurveyFile(df.reset_index(drop=True), pd.DataFrame(columns=["variable", "value", "label"]), empty,
                       facts.checksum, "survey_csv", source_rows, loaded.rejected)
 
+# pyreadstat parses .sav files in C (ReadStat), and a damaged file can crash it outright (a segmentation fault
+# found by the fuzz benchmark, issue 12), which would take the whole process down with it. So the file is parsed in
+# a child process: a crash there is a clean IngestError here. The child returns plain data only (the frame and three
+# dicts) through a file in a private temporary folder. SAV_TIMEOUT_S bounds a parse that never ends.
+SAV_TIMEOUT_S = 600
+_SAV_CHILD = """
+import pickle, sys
+import pyreadstat
+try:
+    df, meta = pyreadstat.read_sav(sys.argv[1], user_missing=True, apply_value_formats=False)
+except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError, ValueError, UnicodeDecodeError) as exc:
+    sys.stderr.write(f"READ-ERROR {type(exc).__name__}: {str(exc)[:200]}")
+    sys.exit(3)
+with open(sys.argv[2], "wb") as fh:
+    pickle.dump((df, dict(meta.variable_value_labels or {}), dict(meta.missing_user_values or {}),
+                 dict(meta.missing_ranges or {})), fh, protocol=pickle.HIGHEST_PROTOCOL)
+"""
+
+
+def _read_sav_isolated(p: Path):
+    """(frame, value labels, user-missing values, missing ranges) of a .sav file, parsed in a child process."""
+    import pickle
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+
+    refuse = "Nothing was loaded."
+    hint = "Open it in SPSS or PSPP and save it again."
+    with tempfile.TemporaryDirectory(prefix="whatworks-sav-") as tmp:
+        out = Path(tmp) / "sav.pickle"
+        try:
+            proc = subprocess.run([sys.executable, "-c", _SAV_CHILD, str(p), str(out)], capture_output=True,
+                                  text=True, timeout=SAV_TIMEOUT_S)
+        except subprocess.TimeoutExpired as exc:
+            raise error(WHERE, f"Reading the SPSS .sav file took more than {SAV_TIMEOUT_S} s "
+                        f"(survey_files.SAV_TIMEOUT_S) and was stopped. {refuse}", got=p.name, hint=hint,
+                        cls=IngestError) from exc
+        if proc.returncode < 0:
+            name = signal.Signals(-proc.returncode).name if -proc.returncode in signal.valid_signals() else "a signal"
+            raise error(WHERE, f"The SPSS .sav file crashed the .sav reader (pyreadstat stopped by {name}): the file "
+                        f"is damaged. {refuse}", got=p.name, hint=hint, cls=IngestError)
+        if proc.returncode != 0:
+            tail = (proc.stderr or "").strip().splitlines()
+            why = tail[-1].removeprefix("READ-ERROR ") if tail else f"exit status {proc.returncode}"
+            raise error(WHERE, f"The SPSS .sav file could not be read: {why[:240]}. {refuse}", got=p.name,
+                        hint=hint, cls=IngestError)
+        with open(out, "rb") as fh:   # written by the child above from pyreadstat's own objects: trusted
+            return pickle.load(fh)
+
 
 def read_survey_file(path) -> SurveyFile:
     """Read a ``.sav`` survey file (recognised by its content: ``.sav`` files start with ``$FL2``/``$FL3``); a CSV
@@ -150,22 +201,17 @@ def read_survey_file(path) -> SurveyFile:
                     cls=IngestError)
     checksum = _checksum(p)
     try:
-        import pyreadstat
+        import pyreadstat  # noqa: F401  (parsed in a child process; checked here for a clear message)
     except ImportError as exc:
         raise error(WHERE, "Reading SPSS .sav files needs the pyreadstat package.", hint="pip install pyreadstat",
                     cls=IngestError) from exc
-    try:
-        df, meta = pyreadstat.read_sav(str(p), user_missing=True, apply_value_formats=False)
-    except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise error(WHERE, f"The SPSS .sav file could not be read: {type(exc).__name__}: {str(exc)[:200]}. "
-                    "Nothing was loaded.", got=p.name, hint="Open it in SPSS or PSPP and save it again.",
-                    cls=IngestError) from exc
-    labels = pd.DataFrame([(var, str(_norm(v)), str(lab)) for var, vl in meta.variable_value_labels.items()
+    df, value_labels, missing_values, missing_ranges = _read_sav_isolated(p)
+    labels = pd.DataFrame([(var, str(_norm(v)), str(lab)) for var, vl in value_labels.items()
                            for v, lab in vl.items()], columns=["variable", "value", "label"])
     miss_rows = []
-    for var, codes in (meta.missing_user_values or {}).items():
+    for var, codes in (missing_values or {}).items():
         miss_rows += [(var, str(_norm(c))) for c in codes]
-    for var, ranges in (meta.missing_ranges or {}).items():
+    for var, ranges in (missing_ranges or {}).items():
         for r in ranges:
             if r["lo"] == r["hi"]:
                 miss_rows.append((var, str(_norm(r["lo"]))))
