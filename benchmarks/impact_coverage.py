@@ -28,6 +28,7 @@ Run:  nice .venv/bin/python benchmarks/impact_coverage.py [--seeds 200] [--start
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -37,39 +38,12 @@ import pandas as pd
 import whatworks as ww
 from whatworks.impact import did, its, match
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.impact.test_impact_did import policy_panel_of as policy_panel  # noqa: E402  (the tests' panel builder)
+
 CRIMES = 200_000
 SURVEY = 500
 COVS = ["log_prior_12m", "under_25", "male", "deprivation"]
-
-
-def policy_panel(force) -> tuple[pd.DataFrame, dict]:
-    """Ward × month ASB with each ward's borough adoption month (as tests/impact/test_impact_did.py builds it)."""
-    crimes_t, areas = force.tables["crimes"], force.tables["areas"]
-    parent = areas.set_index("code")["parent_code"]
-    asb = crimes_t[crimes_t["crime_type"] == "Anti-social behaviour"]
-    start = crimes_t["month"].min()
-
-    def index(ts):
-        return (ts.dt.year - start.year) * 12 + (ts.dt.month - start.month)
-
-    months = int(index(crimes_t["month"]).max()) + 1
-    wards = areas.loc[areas["level"] == "ward", "code"]
-    counts = pd.crosstab(asb["lsoa_code"].map(parent), index(asb["month"])).reindex(
-        index=wards, columns=range(months), fill_value=0)
-    panel = counts.stack().rename("asb").reset_index()
-    panel.columns = ["ward", "time", "asb"]
-    panel["borough"] = panel["ward"].map(parent)
-    truth = force.truth["interventions"]["borough_policy"]
-
-    def month_index(label):
-        if label is None:
-            return np.nan
-        p = pd.Period(label, "M")
-        return (p.year - start.year) * 12 + p.month - start.month
-
-    panel["first_treated"] = panel["borough"].map({b: month_index(m) for b, m in truth["adoption"].items()})
-    panel["log_asb"] = np.log(panel["asb"] + 0.5)
-    return panel, truth
 
 
 def _regression_adjusted(md: pd.DataFrame) -> tuple[float, float]:

@@ -259,6 +259,11 @@ def policy_panel(seed: int, crimes: int = 200_000):
     import whatworks as ww
 
     force = ww.synth.generate(seed=seed, crimes=crimes)
+    return policy_panel_of(force)
+
+
+def policy_panel_of(force):
+    """:func:`policy_panel` of a synthetic force already made (benchmarks/impact_coverage.py uses it too)."""
     crimes_t, areas = force.tables["crimes"], force.tables["areas"]
     parent = areas.set_index("code")["parent_code"]
     asb = crimes_t[crimes_t["crime_type"] == "Anti-social behaviour"]
