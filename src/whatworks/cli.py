@@ -656,7 +656,7 @@ def _mount_optional() -> None:
 
 
 _CAPABILITY_CLIS = ("whatworks._cli_spc", "whatworks._cli_impact", "whatworks._cli_survey", "whatworks._cli_evidence", "whatworks._cli_app",
-                    "whatworks._cli_export")
+                    "whatworks._cli_export", "whatworks._cli_place", "whatworks._cli_people")
 
 
 _mount_optional()
