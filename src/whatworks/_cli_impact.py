@@ -85,6 +85,9 @@ def match_cmd(file: Path = typer.Argument(..., help=_FILE_HELP),
               exact: List[str] = typer.Option([], "--exact", help="Covariates matched exactly."),
               on_no_overlap: str = typer.Option("warn", "--on-no-overlap", help="warn | error | drop."),
               conf_level: Optional[float] = typer.Option(None, "--conf-level", help="Confidence level (default 0.95)."),
+              no_adjust: bool = typer.Option(False, "--no-adjust",
+                                             help="The plain matched difference (default: adjusted for the matching "
+                                                  "covariates by regression in the matched sample)."),
               what: str = typer.Option("balance", "--table", help="What --out writes: balance | pairs | matched | estimate."),
               out: Optional[Path] = typer.Option(None, "--out", help=_OUT_HELP),
               overwrite: bool = _OVERWRITE, quiet: bool = _QUIET):
@@ -97,7 +100,7 @@ def match_cmd(file: Path = typer.Argument(..., help=_FILE_HELP),
                   caliper=caliper, replace=replace, exact=_split(exact) or None, on_no_overlap=on_no_overlap, quiet=quiet)
         result, table = m, m.balance
         if outcome:
-            e = m.estimate(outcome, conf_level=conf_level)
+            e = m.estimate(outcome, covariates=False if no_adjust else None, conf_level=conf_level, quiet=quiet)
             _echo(m.summary())
             result = e
         if what not in ("balance", "pairs", "matched", "estimate"):

@@ -204,7 +204,7 @@ def _evaluate(ctx: DemoContext) -> None:
     # the residual imbalance inside a caliper shows up as a spurious effect (docs/impact.md, worked evaluation)
     matched = match(om, "participant", ["log_prior_12m", "under_25", "male", "deprivation"], id="person_id",
                     exact=["prior_offences_12m"], quiet=True)
-    om_effect = matched.estimate("offences_follow_up")
+    om_effect = matched.estimate("offences_follow_up", quiet=True)
 
     # ward x month ASB from the store (the asb view), with the force's lookup and roll-out table
     asb = ctx.store.counts(by=["lsoa_code", "month"], table="asb", where={"source_system": "police.uk"})

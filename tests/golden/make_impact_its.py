@@ -3,9 +3,12 @@
 Purpose
     A seeded seasonal monthly series (48 months, intervention at month 30: level −12, slope −0.5 a month) and its
     segmented-regression design built here by hand (const, time, post, time since the intervention, month-of-year
-    indicators for February … December), fitted with statsmodels OLS(cov_type="HAC", maxlags=3). The test holds
-    whatworks.impact.its(family="gaussian", seasonality=True, maxlags=3) to these coefficients and SEs within 1e-8,
-    and a Poisson GLM with HAC on the same design likewise.
+    indicators for February … December), fitted with statsmodels OLS(cov_type="HAC", maxlags=3, use_correction=True,
+    i.e. Newey–West with the n/(n − k) small-sample factor). The test holds
+    whatworks.impact.its(family="gaussian", seasonality=True, se="hac", maxlags=3) to these coefficients and SEs
+    within 1e-8, and a Poisson GLM with HAC on the same design likewise; plus the model-based SEs (OLS; quasi-Poisson,
+    GLM(scale="X2"), used only when the dispersion exceeds one — on the golden Poisson counts and on over-dispersed
+    negative-binomial counts drawn last with the same mean) and the t(df_resid) interval of the level change.
 Regenerate
     .venv/bin/python tests/golden/make_impact_its.py     (writes tests/golden/impact_its_golden.json)
 Seed
@@ -41,10 +44,18 @@ def main():
     y_count = rng.poisson(mu)
     cols = [np.ones(n), t, post, since] + [(moy == m).astype(float) for m in range(2, 13)]
     X = np.column_stack(cols)
-    ols = sm.OLS(y_gauss, X).fit(cov_type="HAC", cov_kwds={"maxlags": 3})
-    pois = sm.GLM(y_count, X, family=sm.families.Poisson()).fit(cov_type="HAC", cov_kwds={"maxlags": 3})
+    hac = {"maxlags": 3, "use_correction": True}
+    ols = sm.OLS(y_gauss, X).fit(cov_type="HAC", cov_kwds=hac)
+    pois = sm.GLM(y_count, X, family=sm.families.Poisson()).fit(cov_type="HAC", cov_kwds=hac)
+    ols_model = sm.OLS(y_gauss, X).fit()
+    y_over = rng.negative_binomial(5, 5 / (5 + mu))  # over-dispersed counts with the same mean (drawn last)
+    quasi = sm.GLM(y_count, X, family=sm.families.Poisson()).fit(scale="X2")
+    pois_model = sm.GLM(y_count, X, family=sm.families.Poisson()).fit()
+    quasi_over = sm.GLM(y_over, X, family=sm.families.Poisson()).fit(scale="X2")
+    ci = ols_model.conf_int(alpha=0.05)[2]  # t(df_resid) interval of the level change
     out = {
-        "purpose": "statsmodels OLS/GLM-Poisson with HAC(maxlags=3) on a hand-built segmented design",
+        "purpose": "statsmodels OLS/GLM-Poisson with HAC(maxlags=3, use_correction=True) and model-based "
+                   "(OLS, quasi-Poisson scale=X2) on a hand-built segmented design",
         "versions": {"statsmodels": statsmodels.__version__, "numpy": np.__version__},
         "seed": SEED,
         "dates": months, "intervention": months[t0],
@@ -52,6 +63,11 @@ def main():
         "columns": ["const", "time", "post", "time_since"] + [f"month_{m}" for m in range(2, 13)],
         "ols_params": ols.params.tolist(), "ols_bse": ols.bse.tolist(),
         "poisson_params": pois.params.tolist(), "poisson_bse": pois.bse.tolist(),
+        "ols_model_bse": ols_model.bse.tolist(), "ols_model_level_ci": ci.tolist(),
+        "quasi_poisson_bse": quasi.bse.tolist(), "quasi_poisson_scale": float(quasi.scale),
+        "poisson_model_bse": pois_model.bse.tolist(),
+        "y_count_over": y_over.tolist(), "quasi_over_bse": quasi_over.bse.tolist(),
+        "quasi_over_scale": float(quasi_over.scale),
         "truth": {"level_change": -12, "slope_change": -0.5},
     }
     OUT.write_text(json.dumps(out, indent=1) + "\n")

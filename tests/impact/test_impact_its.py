@@ -27,7 +27,7 @@ def _df(g):
 
 # ---------------------------------------------------------------------------------------------- CHECK OUTPUTS
 def test_gaussian_equals_statsmodels_ols_hac(golden):
-    r = its(_df(golden), "month", "y", golden["intervention"], seasonality=True, maxlags=3, quiet=True)
+    r = its(_df(golden), "month", "y", golden["intervention"], seasonality=True, se="hac", maxlags=3, quiet=True)
     assert list(r.params.index) == golden["columns"]
     np.testing.assert_allclose(r.params.to_numpy(), golden["ols_params"], rtol=0, atol=1e-8)
     np.testing.assert_allclose(r.bse.to_numpy(), golden["ols_bse"], rtol=0, atol=1e-8)
@@ -44,13 +44,63 @@ def test_gaussian_equals_statsmodels_ols_hac(golden):
 
 
 def test_poisson_equals_statsmodels_glm_hac(golden):
-    r = its(_df(golden), "month", "c", golden["intervention"], family="poisson", seasonality=True, maxlags=3, quiet=True)
+    r = its(_df(golden), "month", "c", golden["intervention"], family="poisson", seasonality=True, se="hac", maxlags=3,
+            quiet=True)
     np.testing.assert_allclose(r.params.to_numpy(), golden["poisson_params"], rtol=0, atol=1e-8)
     np.testing.assert_allclose(r.bse.to_numpy(), golden["poisson_bse"], rtol=0, atol=1e-8)
     e = r.effects.set_index("term")
     assert e.loc["rate_ratio", "estimate"] == pytest.approx(np.exp(golden["poisson_params"][2]), rel=1e-10)
     tab = r.table[r.table.post]
     assert e.loc["crimes_prevented", "estimate"] == pytest.approx((tab.counterfactual - tab.fitted).sum(), rel=1e-10)
+
+
+def test_model_based_equals_statsmodels_ols_and_quasi_poisson(golden):
+    g = its(_df(golden), "month", "y", golden["intervention"], seasonality=True, se="model", quiet=True)
+    np.testing.assert_allclose(g.bse.to_numpy(), golden["ols_model_bse"], rtol=0, atol=1e-8)
+    e = g.effect("level_change")  # Student's t on the residual df, as statsmodels' conf_int
+    np.testing.assert_allclose([e.ci_low, e.ci_high], golden["ols_model_level_ci"], rtol=0, atol=1e-8)
+    assert g.settings["reference_distribution"].value == "t(33)" and "maxlags" not in g.settings
+    # Poisson counts: dispersion under one is not used to narrow the intervals (Poisson's own SEs, normal intervals)
+    assert golden["quasi_poisson_scale"] < 1
+    q = its(_df(golden), "month", "c", golden["intervention"], family="poisson", seasonality=True, se="model", quiet=True)
+    np.testing.assert_allclose(q.bse.to_numpy(), golden["poisson_model_bse"], rtol=0, atol=1e-8)
+    assert q.settings["dispersion"].value == pytest.approx(golden["quasi_poisson_scale"], rel=1e-10)
+    assert q.settings["reference_distribution"].value == "normal"
+    # over-dispersed counts: quasi-Poisson SEs and t intervals
+    assert golden["quasi_over_scale"] > 1
+    over = _df(golden).assign(c=golden["y_count_over"])
+    qo = its(over, "month", "c", golden["intervention"], family="poisson", seasonality=True, se="model", quiet=True)
+    # (the dispersion comes from the Poisson fit's Pearson χ², statsmodels' from its own IRLS end point: 1e-7 apart)
+    np.testing.assert_allclose(qo.bse.to_numpy(), golden["quasi_over_bse"], rtol=1e-6, atol=0)
+    assert qo.settings["reference_distribution"].value == "t(33)"
+
+
+def _ar1_series(seed, phi, n=48):
+    rng = np.random.default_rng(seed)
+    e = np.zeros(n)
+    for i in range(1, n):
+        e[i] = phi * e[i - 1] + rng.normal(0, 3)
+    dates = pd.date_range("2020-01-01", periods=n, freq="MS")
+    return pd.DataFrame({"d": dates, "y": 100 + 0.2 * np.arange(n) + e}), dates[30]
+
+
+def test_se_auto_picks_newey_west_only_when_residuals_are_autocorrelated(capsys):
+    picks = {}
+    for phi in (0.0, 0.8):
+        chosen = []
+        for seed in range(20):
+            df, at = _ar1_series(seed, phi)
+            chosen.append(its(df, "d", "y", at, seasonality=False, quiet=True).settings["se"].value)
+        picks[phi] = chosen.count("hac")
+    # independent errors: Newey–West about as often as the test's 5% size; AR(1) with φ = 0.8: nearly always
+    assert picks[0.0] <= 3 and picks[0.8] >= 15
+    df, at = _ar1_series(0, 0.8)
+    r = its(df, "d", "y", at, seasonality=False)
+    err = capsys.readouterr().err
+    assert "standard errors set to Newey–West (Breusch–Godfrey test" in err
+    assert r.settings["se"].source == "data" and r.settings["maxlags"].value == 3
+    hac = its(df, "d", "y", at, seasonality=False, se="hac", quiet=True)
+    assert r.bse.equals(hac.bse)  # the auto choice is the explicit choice, nothing else
 
 
 def test_seasonality_auto_is_announced_and_recorded(golden, capsys):

@@ -99,7 +99,7 @@ def test_lalonde_against_matchit_golden():
     ref = pd.Series(g["distance"], index=d["id"])
     assert np.max(np.abs(ps - ref.loc[ps.index])) < 1e-7
     # naive difference: exactly the published −635
-    e = m.estimate("re78")
+    e = m.estimate("re78", covariates=False)
     assert e.naive_estimate == pytest.approx(-635.026212037422, abs=1e-6)
     assert g["naive_estimate"] == pytest.approx(-635.026212037422, abs=1e-9)
     # moves toward the experimental 1,794
@@ -264,13 +264,59 @@ def test_offender_programme_null_recovered_where_naive_before_after_shows_benefi
     om["log_prior_12m"] = np.log1p(om["prior_offences_12m"])
     covs = ["log_prior_12m", "under_25", "male", "deprivation"]   # what case workers selected on
     # without a caliper the most prolific participants get poor matches and matching "shows" harm ...
-    loose = match(om, "participant", covs, id="person_id", quiet=True).estimate("offences_follow_up")
+    loose = match(om, "participant", covs, id="person_id", quiet=True).estimate("offences_follow_up", covariates=False)
     assert loose.ci_low > 0
     # ... with a caliper of 0.1 SD of the log-odds score (Austin 2011), or exactly the same prior count, the null
     m = match(om, "participant", covs, id="person_id", distance="linear_logit", caliper=0.1, quiet=True)
-    e = m.estimate("offences_follow_up")
+    e = m.estimate("offences_follow_up", covariates=False)
     assert e.ci_low <= 0 <= e.ci_high
     assert e.estimate == pytest.approx(0.0574, abs=1e-3) and m.n_treated_matched == 889
-    ex = match(om, "participant", covs, id="person_id", exact=["prior_offences_12m"], quiet=True).estimate("offences_follow_up")
+    adj = m.estimate("offences_follow_up", quiet=True)  # default: adjusted for the matching covariates
+    assert adj.ci_low <= 0 <= adj.ci_high and abs(adj.estimate) < abs(e.estimate)
+    ex = match(om, "participant", covs, id="person_id", exact=["prior_offences_12m"], quiet=True).estimate(
+        "offences_follow_up", covariates=False)
     assert ex.ci_low <= 0 <= ex.ci_high
     assert force.truth["interventions"]["offender_management"]["true_effect"] == 0.0
+
+
+def test_adjusted_estimate_equals_statsmodels_lin_regression_on_the_matched_data(capsys):
+    """The default estimate: WLS of the outcome on treatment, the covariates centred at the treated units' weighted
+    means and their interactions, SEs clustered on the pair (CR1) — statsmodels on the same matched data."""
+    import statsmodels.api as sm
+
+    _, d = _lalonde()
+    m = match(d, "treat", LALONDE_COVS, id="id", quiet=True)
+    e = m.estimate("re78")
+    assert "estimate adjusted for the matching covariates (age, educ, race" in capsys.readouterr().err
+    md = m.matched
+    t = md["treat"].astype(float).to_numpy()
+    w = md["weight"].to_numpy()
+    Z = pd.get_dummies(md[LALONDE_COVS], columns=["race"], drop_first=True, dtype=float).to_numpy(float)
+    Z = Z - np.average(Z[t == 1], axis=0, weights=w[t == 1])
+    X = np.column_stack([np.ones_like(t), t, Z, Z * t[:, None]])
+    fit = sm.WLS(md["re78"].to_numpy(float), X, weights=w).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(md["subclass"])[0]})
+    assert e.estimate == pytest.approx(fit.params[1], abs=1e-6)
+    assert e.se == pytest.approx(fit.bse[1], rel=1e-9)
+    assert e.settings["covariates"].value == tuple(LALONDE_COVS) and e.settings["covariates"].source == "default"
+    plain = m.estimate("re78", covariates=False)
+    assert plain.estimate == pytest.approx(894.37, abs=0.5) and plain.estimate != pytest.approx(e.estimate)
+    some = m.estimate("re78", covariates=["re74", "re75"], quiet=True)
+    assert some.settings["covariates"].value == ("re74", "re75")
+    with pytest.raises(WhatworksError, match="takes a list of columns"):
+        m.estimate("re78", covariates=True)
+
+
+def test_adjustment_leaves_out_a_covariate_matched_exactly():
+    rng = np.random.default_rng(3)
+    n = 400
+    d = pd.DataFrame({"id": range(n), "x": rng.normal(size=n), "grp": rng.integers(0, 2, n)})
+    d["t"] = rng.random(n) < 1 / (1 + np.exp(-d["x"]))
+    d["y"] = 2 * d["x"] + rng.normal(size=n)
+    m = match(d, "t", ["x"], id="id", exact=["grp"], quiet=True)
+    # 'grp' varies in the matched data but is balanced exactly; a covariate constant there is dropped, not singular
+    e = m.estimate("y", covariates=["x", "grp"], quiet=True)
+    one = m.matched.assign(k=1.0)
+    m2 = type(m)(**{**m.__dict__, "matched": one})
+    assert np.isfinite(m2.estimate("y", covariates=["x", "k"], quiet=True).se)
+    assert abs(e.estimate) < 0.5

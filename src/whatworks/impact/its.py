@@ -8,8 +8,21 @@ with g the identity (``gaussian``) or log (``poisson``, ``negbin``); month-of-ye
 when the series is seasonal. β₂ is the level change at the intervention, β₃ the change in slope per period. The
 counterfactual is the fitted series with β₂ = β₃ = 0. Effects reported: level and slope change; the rate ratio at the
 intervention (exp β₂, count families); the post-period rate ratio Σfitted / Σcounterfactual; crimes prevented
-Σ(counterfactual − fitted) over the post period — each with a delta-method CI from the coefficient covariance
-(Newey–West HAC by default, or model-based).
+Σ(counterfactual − fitted) over the post period — each with a delta-method CI from the coefficient covariance.
+
+Standard errors (``se=``). ``"model"``: the family's own covariance — OLS; Poisson, scaled by the Pearson dispersion
+χ²/df when that exceeds one (quasi-Poisson: real crime counts are often over-dispersed), never scaled down below
+Poisson's own (an estimated dispersion under one on 20 residual df is mostly noise: on the synthetic force's Poisson
+series the unfloored quasi-Poisson interval covered in 89.5% of 86 seeds, floored 95.3%); negative binomial by maximum
+likelihood. ``"hac"``: Newey–West with the small-sample factor n/(n − k)
+(statsmodels ``use_correction``). ``"auto"`` (default): a Breusch–Godfrey test of the Pearson residuals of the
+model-based fit for autocorrelation up to the Newey–West lag; Newey–West when it finds some (p < 0.05), model-based
+otherwise; the choice and its p-value are announced. Why not Newey–West always: on a 36-month series with month-of-year
+terms (16 coefficients, 20 residual degrees of freedom) its SEs are far too small — on the synthetic force's vehicle
+crime (independent Poisson months) 95% intervals covered the true step in 70% of 200 seeds, model-based in 93.5%
+(benchmarks/impact_coverage.py; Turner et al. 2021, BMC Med Res Methodol 21:181, find the same for short series).
+Intervals and p-values use Student's t on the residual degrees of freedom whenever a scale is estimated (gaussian,
+quasi-Poisson, Newey–West), the normal otherwise (Poisson not over-dispersed, negative binomial, model-based).
 
 ``seasonality="auto"`` includes month-of-year terms when they improve the fit at p < 0.05 (F test for gaussian,
 likelihood-ratio test for counts) and the series has at least 24 periods; the choice is announced.
@@ -40,6 +53,8 @@ FAMILIES = ("gaussian", "poisson", "negbin")
 MIN_SEASONAL_PERIODS = 24
 SEASONAL_P = 0.05
 MIN_SEGMENT = 3
+SE_CHOICES = ("auto", "hac", "model")
+AUTOCORRELATION_P = 0.05
 
 
 def choose_maxlags(n: int) -> tuple[int, str]:
@@ -75,17 +90,38 @@ def build_design(dates: pd.Series, intervention: pd.Timestamp, seasonal: bool) -
 
 
 def _fit(y, X, family, offset, se, maxlags):
+    """se: "hac" (Newey–West, small-sample corrected), "model" (quasi-Poisson for poisson) or "ml" (the plain maximum-
+    likelihood fit, for the likelihood-ratio test of seasonality)."""
     import statsmodels.api as sm
 
-    cov = dict(cov_type="HAC", cov_kwds={"maxlags": maxlags}) if se == "hac" else {}
+    cov = dict(cov_type="HAC", cov_kwds={"maxlags": maxlags, "use_correction": True}) if se == "hac" else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if family == "gaussian":
             return sm.OLS(y, X).fit(**cov)
         if family == "poisson":
-            return sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(**cov)
+            res = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(**cov)
+            if se == "model":  # quasi-Poisson when over-dispersed; never narrower than Poisson's own SEs
+                disp = float(res.pearson_chi2 / res.df_resid)
+                if disp > 1:
+                    res = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset).fit(scale=disp)
+            return res
         res = sm.NegativeBinomial(y, X, offset=offset, loglike_method="nb2").fit(disp=0, maxiter=200, **cov)
         return res
+
+
+def _autocorrelation_p(fit, X, lags: int) -> float:
+    """Breusch–Godfrey test p-value (F form) for autocorrelation up to ``lags`` in the Pearson residuals of ``fit``
+    (statsmodels' test, run on the auxiliary OLS of those residuals on the design). The F form, not n·R²: on the
+    synthetic force's 36-month series the LM form chose Newey–West for 31% of 80 independent Poisson series."""
+    import statsmodels.api as sm
+    from statsmodels.stats.diagnostic import acorr_breusch_godfrey
+
+    r = np.asarray(fit.resid_pearson if hasattr(fit, "resid_pearson") else fit.resid, float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        aux = sm.OLS(r, np.asarray(X, float)).fit()
+        return float(acorr_breusch_godfrey(aux, nlags=lags)[3])  # the F form: the LM form over-rejects on short series
 
 
 @dataclass(frozen=True, repr=False)
@@ -135,7 +171,7 @@ class ITSResult(Result):
 
 
 def its(df: pd.DataFrame, date: str, value: str, intervention, *, family: str = "gaussian", seasonality="auto",
-        exposure: str | None = None, se: str = "hac", maxlags: int | None = None, selected_on: int | None = None,
+        exposure: str | None = None, se: str = "auto", maxlags: int | None = None, selected_on: int | None = None,
         conf_level: float | None = None, quiet: bool = False) -> ITSResult:
     """Segmented regression of a monthly or weekly series around an intervention.
 
@@ -152,10 +188,11 @@ def its(df: pd.DataFrame, date: str, value: str, intervention, *, family: str = 
         Month-of-year terms; "auto" tests for them (see module notes) and announces the result.
     exposure : str, optional
         Column of population or exposure for count families (enters as a log offset).
-    se : {"hac", "model"}
-        Newey–West HAC (default) or model-based standard errors.
+    se : {"auto", "hac", "model"}
+        Standard errors (see module notes): "auto" tests the residuals for autocorrelation and uses Newey–West when
+        there is some, model-based otherwise (announced); "hac" Newey–West always; "model" model-based always.
     maxlags : int, optional
-        HAC lags. None: the Newey–West rule (announced, in periods).
+        Newey–West lags (also the lags of the "auto" test). None: the Newey–West rule (announced, in periods).
     selected_on : int, optional
         Periods just before the intervention on which the series was selected (regression-to-the-mean guard).
     conf_level : float, default 0.95
@@ -167,7 +204,7 @@ def its(df: pd.DataFrame, date: str, value: str, intervention, *, family: str = 
     """
     require_dataframe(WHERE, "df", df)
     check_choice(WHERE, "family", family, FAMILIES)
-    check_choice(WHERE, "se", se, ("hac", "model"))
+    check_choice(WHERE, "se", se, SE_CHOICES)
     check_choice(WHERE, "seasonality", seasonality, ("auto", True, False))
     require_columns(WHERE, df, [date, value, exposure], arg="df")
     settings: dict[str, Setting] = {}
@@ -216,17 +253,18 @@ def its(df: pd.DataFrame, date: str, value: str, intervention, *, family: str = 
         settings["selected_on"] = Setting(int(selected_on), "user", "periods the series was selected on, left out of the fit", "periods")
         announce(f"regression to the mean: the {selected_on} periods before the intervention (the selection window) are left "
                  f"out of the fit; the counterfactual comes from the earlier history.", quiet=quiet)
-    maxlags = None if se == "model" else maxlags
-    if se == "hac":
+    if se != "model":
         if maxlags is None:
             lag, why = choose_maxlags(int(use.sum()))
+            lag = max(lag, 1)
             announce(f"Newey–West lags set to {lag} periods ({why}).", quiet=quiet)
             settings["maxlags"] = Setting(lag, "data", why, "periods")
             maxlags = lag
         else:
             check_number(WHERE, "maxlags", maxlags, low=0, integer=True)
-            settings["maxlags"] = Setting(int(maxlags), "user", "HAC lags", "periods")
-    settings["se"] = Setting(se, "user" if se != "hac" else "default", "Newey–West HAC" if se == "hac" else "model-based")
+            settings["maxlags"] = Setting(int(maxlags), "user", "Newey–West lags", "periods")
+    else:
+        maxlags = None
     settings["family"] = Setting(family, "user" if family != "gaussian" else "default", "outcome model")
 
     # seasonality
@@ -237,8 +275,8 @@ def its(df: pd.DataFrame, date: str, value: str, intervention, *, family: str = 
             Xs = build_design(d["_date"], start, True)[use]
             Xn = build_design(d["_date"], start, False)[use]
             off = None if offset is None else offset[use]
-            f1 = _fit(y[use], Xs, family, off, "model", None)
-            f0 = _fit(y[use], Xn, family, off, "model", None)
+            f1 = _fit(y[use], Xs, family, off, "ml", None)
+            f0 = _fit(y[use], Xn, family, off, "ml", None)
             df_diff = Xs.shape[1] - Xn.shape[1]
             if family == "gaussian":
                 F = ((f0.ssr - f1.ssr) / df_diff) / (f1.ssr / f1.df_resid)
@@ -256,7 +294,34 @@ def its(df: pd.DataFrame, date: str, value: str, intervention, *, family: str = 
         seasonal = bool(seasonality)
         settings["seasonality"] = Setting(seasonal, "user", "month-of-year terms")
     X = build_design(d["_date"], start, seasonal)
-    fit = _fit(y[use], X[use], family, None if offset is None else offset[use], se, maxlags)
+    off_use = None if offset is None else offset[use]
+    if se == "auto":
+        model_fit = _fit(y[use], X[use], family, off_use, "model", None)
+        lags = max(int(maxlags), 1)
+        p_ac = _autocorrelation_p(model_fit, X[use], lags)
+        chosen = "hac" if p_ac < AUTOCORRELATION_P else "model"
+        why = (f"Breusch–Godfrey test of the residuals for autocorrelation up to lag {lags}: p = {p_ac:.3g}, "
+               + ("so Newey–West" if chosen == "hac" else "none found, so model-based"))
+        announce(f"standard errors set to {'Newey–West' if chosen == 'hac' else 'model-based'} ({why}).", quiet=quiet)
+        settings["se"] = Setting(chosen, "data", why)
+        fit = model_fit if chosen == "model" else _fit(y[use], X[use], family, off_use, "hac", maxlags)
+        se = chosen
+    else:
+        settings["se"] = Setting(se, "user", "Newey–West, small-sample corrected" if se == "hac" else "model-based")
+        fit = _fit(y[use], X[use], family, off_use, se, maxlags)
+    scaled = False
+    if family == "poisson" and se == "model":
+        disp = float(fit.pearson_chi2 / fit.df_resid)
+        scaled = disp > 1
+        settings["dispersion"] = Setting(disp, "data", "Pearson χ² / residual df: "
+                                         + ("over-dispersed, SEs scaled by its square root (quasi-Poisson)" if scaled
+                                            else "not over-dispersed, Poisson SEs (not scaled down)"))
+    df_resid = float(fit.df_resid)
+    use_t = family == "gaussian" or se == "hac" or scaled
+    ref = stats.t(df_resid) if use_t else stats.norm()
+    settings["reference_distribution"] = Setting(f"t({df_resid:g})" if use_t else "normal", "data",
+                                                 "Student's t on the residual df (a scale is estimated)" if use_t
+                                                 else "normal (maximum likelihood)")
     names = list(X.columns)
     beta = np.asarray(fit.params)[: len(names)]
     V = np.asarray(fit.cov_params())[: len(names), : len(names)]
@@ -274,16 +339,16 @@ def its(df: pd.DataFrame, date: str, value: str, intervention, *, family: str = 
     g_fit = (fitted[P, None] * Xa[P]).sum(0) if link_log else Xa[P].sum(0)
     g_cf = (cf[P, None] * Xcf[P]).sum(0) if link_log else Xcf[P].sum(0)
     S_fit, S_cf = fitted[P].sum(), cf[P].sum()
-    z = stats.norm.ppf(0.5 + conf_level / 2)
+    z = float(ref.ppf(0.5 + conf_level / 2))
     rows = []
 
     def add(term, est, se_, scale="identity"):
         if scale == "log":  # est is on the log scale; report exp
             lo, hi = math.exp(est - z * se_), math.exp(est + z * se_)
-            p = 2 * stats.norm.sf(abs(est / se_)) if se_ > 0 else float("nan")
+            p = 2 * float(ref.sf(abs(est / se_))) if se_ > 0 else float("nan")
             rows.append({"term": term, "estimate": math.exp(est), "se": math.exp(est) * se_, "ci_low": lo, "ci_high": hi, "p_value": p})
         else:
-            p = 2 * stats.norm.sf(abs(est / se_)) if se_ > 0 else float("nan")
+            p = 2 * float(ref.sf(abs(est / se_))) if se_ > 0 else float("nan")
             rows.append({"term": term, "estimate": est, "se": se_, "ci_low": est - z * se_, "ci_high": est + z * se_, "p_value": p})
 
     ip, it_ = names.index("post"), names.index("time_since")

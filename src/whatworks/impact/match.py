@@ -405,6 +405,7 @@ class MatchResult(Result):
     n_treated: int = 0
     n_treated_matched: int = 0
     n_control_matched: int = 0
+    covariates: tuple = ()
 
     @property
     def balance(self) -> pd.DataFrame:
@@ -442,8 +443,17 @@ class MatchResult(Result):
         ax.set_title("Balance before and after matching (love plot)")
         ax.legend(frameon=False)
 
-    def estimate(self, outcome: str, *, conf_level: float | None = None, alpha: float | None = None) -> MatchEstimate:
-        """Effect on the treated: weighted difference in ``outcome`` in the matched data.
+    def estimate(self, outcome: str, *, covariates: Sequence[str] | bool | None = None, conf_level: float | None = None,
+                 alpha: float | None = None, quiet: bool = False) -> MatchEstimate:
+        """Effect on the treated: weighted difference in ``outcome`` in the matched data, adjusted for the covariates.
+
+        ``covariates``: None (default) adjusts for the matching covariates (announced); a list adjusts for those; False
+        or ``[]`` gives the plain weighted difference. Adjustment is the regression of the outcome on treatment, the
+        covariates centred at the matched treated units' weighted means, and their interactions with treatment, in
+        the matched sample (weighted least squares with the matching weights): the treatment coefficient is then the
+        effect on the treated (Lin 2013; MatchIt's "Estimating effects after matching" recommends covariates in the
+        outcome model). It removes the bias left by inexact matches — on the synthetic force's offender-management
+        programme, a caliper match alone was biased by +0.13 offences (87% coverage over 200 seeds).
 
         Standard errors: clustered on the pair (matching without replacement, MatchIt's guidance; sandwich ``vcovCL``
         HC1 adjustment G/(G−1)·(n−1)/(n−k)), or on the subclass for exact/CEM matching, or heteroskedasticity-robust
@@ -466,8 +476,25 @@ class MatchResult(Result):
         naive = float(y_all[t_all].mean() - y_all[~t_all].mean())
         md = self.matched
         y = pd.to_numeric(md[outcome]).to_numpy(dtype=float)
+        if covariates is None:
+            adjust = list(self.covariates)
+            settings["covariates"] = Setting(tuple(adjust), "default", "the matching covariates, in the outcome regression")
+            if adjust:
+                announce(f"estimate adjusted for the matching covariates ({', '.join(adjust)}) by regression in the "
+                         "matched sample; covariates=False for the plain difference.", quiet=quiet)
+        elif covariates is False or covariates is True:
+            if covariates is True:
+                raise error("estimate", "covariates= takes a list of columns, None (the matching covariates) or False.",
+                            got=True)
+            adjust = []
+            settings["covariates"] = Setting((), "user", "no adjustment: the plain weighted difference")
+        else:
+            adjust = [covariates] if isinstance(covariates, str) else list(covariates)
+            require_columns("estimate", md, adjust, arg="the matched data")
+            settings["covariates"] = Setting(tuple(adjust), "user", "covariates in the outcome regression")
+        Z = _adjustment_matrix(md, adjust) if adjust else None
         est, se = weighted_difference(y, md[self.treatment].astype(bool).to_numpy(), md["weight"].to_numpy(),
-                                      None if self.settings["replace"].value else md["subclass"].to_numpy())
+                                      None if self.settings["replace"].value else md["subclass"].to_numpy(), Z)
         settings["se_type"] = Setting("robust (HC1), controls reused" if self.settings["replace"].value
                                       else "clustered on pair/subclass (CR1)", "default", "MatchIt's guidance")
         z = stats.norm.ppf(0.5 + conf_level / 2)
@@ -489,13 +516,43 @@ class MatchResult(Result):
                              rosenbaum_gamma=gamma, design=design)
 
 
-def weighted_difference(y: np.ndarray, t: np.ndarray, w: np.ndarray, cluster: np.ndarray | None) -> tuple[float, float]:
+def _adjustment_matrix(md: pd.DataFrame, covariates: Sequence[str]) -> np.ndarray:
+    """The covariates as numbers (text as 0/1 columns), with columns constant in the matched sample left out (an
+    exactly matched covariate carries no information there)."""
+    parts = []
+    for c in covariates:
+        s = md[c]
+        if s.isna().any():
+            raise error("estimate", f"Covariate '{c}' has missing values in the matched data.", got=int(s.isna().sum()),
+                        hint="Adjust for other covariates, or covariates=False for the plain difference.")
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            parts.append(s.astype(float).to_numpy()[:, None])
+        else:
+            levels = sorted(pd.unique(s.astype(str)))
+            parts.extend((s.astype(str) == lev).to_numpy(float)[:, None] for lev in levels[1:])
+    Z = np.hstack(parts) if parts else np.empty((len(md), 0))
+    return Z[:, np.ptp(Z, axis=0) > 0] if Z.size else Z
+
+
+def weighted_difference(y: np.ndarray, t: np.ndarray, w: np.ndarray, cluster: np.ndarray | None,
+                        covariates: np.ndarray | None = None) -> tuple[float, float]:
     """WLS of y on an intercept and treatment; returns (coefficient, SE) — cluster-robust (CR1, as sandwich::vcovCL's
-    default HC1 adjustment) when ``cluster`` is given, else HC1."""
-    X = np.column_stack([np.ones(len(y)), t.astype(float)])
+    default HC1 adjustment) when ``cluster`` is given, else HC1. With ``covariates`` (n × p) the regression also has
+    them, centred at the treated units' weighted means, and their products with treatment, so the treatment
+    coefficient is the effect on the treated (Lin 2013)."""
+    tf = t.astype(float)
+    cols = [np.ones(len(y)), tf]
+    if covariates is not None and covariates.shape[1]:
+        Zc = covariates - np.average(covariates[t], axis=0, weights=w[t])
+        cols += [Zc, Zc * tf[:, None]]
+    X = np.column_stack(cols)
     sw = np.sqrt(w)
     Xw, yw = X * sw[:, None], y * sw
-    bread = np.linalg.inv(Xw.T @ Xw)
+    try:
+        bread = np.linalg.inv(Xw.T @ Xw)
+    except np.linalg.LinAlgError as exc:
+        raise error("estimate", "The outcome regression's covariates are collinear in the matched data.",
+                    hint="Adjust for fewer covariates, or covariates=False for the plain difference.") from exc
     beta = bread @ Xw.T @ yw
     e = yw - Xw @ beta
     scores = Xw * e[:, None]
@@ -765,7 +822,7 @@ def match(df: pd.DataFrame, treatment: str, covariates: Sequence[str], *, id: st
     design = DesignRecord("matched comparison", checks, tuple(notes))
     return MatchResult(table=balance, settings=settings, data=data, matched=matched, pair_table=pair_table,
                        treatment=treatment, id=id_col, method=method, design=design, n_treated=n_treated,
-                       n_treated_matched=n_t_matched, n_control_matched=n_c_matched)
+                       n_treated_matched=n_t_matched, n_control_matched=n_c_matched, covariates=tuple(covariates))
 
 
 __all__ = ["match", "MatchResult", "MatchEstimate", "greedy_nearest", "rosenbaum_gamma", "propensity_score",
