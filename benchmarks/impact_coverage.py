@@ -6,20 +6,22 @@ the survey is shrunk because no design here uses it; every other table is the de
 
 - **matching** — the offender-management programme (truth: no effect on offences in the 12 months after):
   ``match(om, "participant", [log_prior_12m, under_25, male, deprivation], distance="linear_logit", caliper=0.1)``
-  then ``.estimate("offences_follow_up")`` (pair-clustered SE, normal interval). Truth 0.
+  then ``.estimate("offences_follow_up")`` (adjusted for the matching covariates, the default since session 8;
+  pair-clustered SE, normal interval). Truth 0. The plain matched difference (``covariates=False``) is recorded beside it.
 - **Callaway–Sant'Anna** — ward × month log(ASB + 0.5), the staggered borough policy (truth log 0.85, constant from
   adoption), never-treated comparisons, SEs clustered by borough (the level of assignment), the simple ATT.
   TWFE on the same panel is recorded beside it.
 - **ITS** — force-wide monthly vehicle crime, the step change (truth: rate ratio 0.80 from the step month, no slope
-  change), ``its(..., family="poisson")`` with its defaults (Newey–West SEs, seasonality="auto"); the ``rate_ratio``
-  effect (exp of the level change). Poisson is the synthetic force's own count model.
+  change), ``its(..., family="poisson")`` with its defaults (se="auto": Newey–West only when a Breusch–Godfrey test
+  finds autocorrelation; seasonality="auto"); the ``rate_ratio`` effect (exp of the level change). Poisson is the
+  synthetic force's own count model. Newey–West forced (``se="hac"``) is recorded beside it.
 
 Coverage is the share of seeds whose 95% CI contains the truth, with its Monte-Carlo SE sqrt(p(1-p)/seeds).
 Per-seed estimates and SEs are written to ``--out`` (CSV) so other critical values can be examined afterwards.
 
 With ``--variants`` each seed also records diagnostic alternatives (not whatworks defaults): matching exactly on the
-prior count and a regression-adjusted matched estimate (with the matched groups' prior-offence imbalance), CS with
-ward-clustered SEs, ITS with model-based SEs.
+prior count and a regression-adjusted matched estimate that also adjusts for the raw prior count (with the matched
+groups' prior-offence imbalance), CS with ward-clustered SEs, ITS with model-based SEs.
 
 Run:  nice .venv/bin/python benchmarks/impact_coverage.py [--seeds 200] [--start 0] [--out /tmp/impact_coverage.csv]
       [--variants]
@@ -66,16 +68,18 @@ def one_seed(seed: int, variants: bool = False) -> dict:
     om["under_25"] = om["age"] < 25
     om["log_prior_12m"] = np.log1p(om["prior_offences_12m"])
     m = match(om, "participant", COVS, id="person_id", distance="linear_logit", caliper=0.1, quiet=True)
-    e = m.estimate("offences_follow_up")
+    e = m.estimate("offences_follow_up", quiet=True)
+    plain = m.estimate("offences_follow_up", covariates=False)
     row.update(match_est=e.estimate, match_se=e.se, match_lo=e.ci_low, match_hi=e.ci_high,
                match_truth=force.truth["interventions"]["offender_management"]["true_effect"],
-               match_n=m.n_treated_matched)
+               match_n=m.n_treated_matched, match_plain_est=plain.estimate, match_plain_lo=plain.ci_low,
+               match_plain_hi=plain.ci_high)
     if variants:  # diagnosis: residual imbalance, and the two alternatives docs/impact.md shows
         md = m.matched
         tr = md["participant"].astype(bool).to_numpy()
         row.update(match_dprior=md.loc[tr, "prior_offences_12m"].mean() - md.loc[~tr, "prior_offences_12m"].mean())
         ex = match(om, "participant", COVS, id="person_id", exact=["prior_offences_12m"], quiet=True)
-        x = ex.estimate("offences_follow_up")
+        x = ex.estimate("offences_follow_up", covariates=False)
         row.update(match_exact_est=x.estimate, match_exact_lo=x.ci_low, match_exact_hi=x.ci_high)
         ra = _regression_adjusted(md)
         row.update(match_reg_est=ra[0], match_reg_se=ra[1], match_reg_lo=ra[0] - 1.959964 * ra[1],
@@ -100,7 +104,11 @@ def one_seed(seed: int, variants: bool = False) -> dict:
     r = its(monthly, "month", "n", step["month"], family="poisson", quiet=True)
     rr = r.effects.set_index("term").loc["rate_ratio"]
     row.update(its_est=rr["estimate"], its_lo=rr["ci_low"], its_hi=rr["ci_high"], its_truth=step["rate_ratio"],
-               its_seasonal=bool(r.settings["seasonality"].value) if "seasonality" in r.settings else None)
+               its_seasonal=bool(r.settings["seasonality"].value) if "seasonality" in r.settings else None,
+               its_se_chosen=r.settings["se"].value)
+    rh = its(monthly, "month", "n", step["month"], family="poisson", se="hac", quiet=True)
+    eh = rh.effects.set_index("term").loc["rate_ratio"]
+    row.update(its_hac_lo=eh["ci_low"], its_hac_hi=eh["ci_high"])
     if variants:  # model-based (Poisson) SEs instead of Newey–West
         rm = its(monthly, "month", "n", step["month"], family="poisson", se="model", quiet=True)
         e2 = rm.effects.set_index("term").loc["rate_ratio"]
@@ -119,10 +127,15 @@ def report(d: pd.DataFrame) -> None:
               f"above {(d[lo] > d[truth]).mean():.1%}")
 
     print(f"{n} seeds")
-    line("matching", "match_est", "match_lo", "match_hi", "match_truth")
+    line("matching (adjusted)", "match_est", "match_lo", "match_hi", "match_truth")
+    if "match_plain_lo" in d:
+        line("matching, plain diff.", "match_plain_est", "match_plain_lo", "match_plain_hi", "match_truth")
     line("Callaway–Sant'Anna", "cs_est", "cs_lo", "cs_hi", "did_truth")
     line("TWFE", "twfe_est", "twfe_lo", "twfe_hi", "did_truth")
     line("ITS rate ratio", "its_est", "its_lo", "its_hi", "its_truth")
+    if "its_hac_lo" in d:
+        line("ITS, Newey–West forced", "its_est", "its_hac_lo", "its_hac_hi", "its_truth")
+        print(f"  ITS se='auto' chose Newey–West in {(d['its_se_chosen'] == 'hac').mean():.1%} of seeds")
     if "its_model_lo" in d:
         line("matching, exact on the prior count", "match_exact_est", "match_exact_lo", "match_exact_hi", "match_truth")
         line("matching + regression adjustment", "match_reg_est", "match_reg_lo", "match_reg_hi", "match_truth")

@@ -45,6 +45,16 @@ def test_errors_exit_non_zero_with_one_line(tmp_path):
     assert proc.returncode == 1 and "No store at" in proc.stderr
 
 
+def test_typer_exit_codes_reach_the_shell(tmp_path):
+    # commands that end with typer.Exit(2) (bad input) must exit 2 from the console entry point, not 0: click hands
+    # the code back as a value under standalone_mode=False (found in session 8: `export parquet` exited 0)
+    proc = subprocess.run([sys.executable, "-m", "whatworks.cli", "export", "parquet", str(tmp_path / "out"),
+                           "--store", str(tmp_path / "none.duckdb")], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "no store at" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_ingest_group_size_option(tmp_path):
     import whatworks as ww
 

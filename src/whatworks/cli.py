@@ -670,7 +670,10 @@ def _first_line(exc: BaseException) -> str:
 def main() -> None:
     """Console entry point: run the app, turning errors into one-line reasons and a non-zero exit."""
     try:
-        app(standalone_mode=False)
+        # with standalone_mode=False click hands back typer.Exit's code instead of exiting: pass it to the shell
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc != 0:
+            sys.exit(rc)
     except SystemExit:
         raise
     except WhatworksError as exc:

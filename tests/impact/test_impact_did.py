@@ -304,6 +304,46 @@ def test_synthetic_force_borough_policy_recovered():
     assert tw.bacon.loc[tw.bacon["comparison"] == "later vs earlier", "weight"].sum() == pytest.approx(0.1053, abs=1e-3)
 
 
+def test_few_clusters_df_is_satterthwaite_of_the_clustered_variance():
+    """One cohort, two periods: ATT = mean ΔY(treated) − mean ΔY(controls), cluster sums S = A·ΔY with A known, so
+    under independent N(0, 1) errors (ΔY ~ N(0, 2)) Σ = 2·A·Aᵀ and the Satterthwaite df (tr Σ)² / tr(Σ²) is exact.
+    The estimate's df (from seeded noise replicates) must be within Monte-Carlo error of it, capped at G − 1."""
+    rng = np.random.default_rng(5)
+    # 6 clusters of unequal size; treated units only in clusters 0 and 1 (few treated clusters)
+    sizes = [12, 3, 8, 8, 8, 8]
+    cl = np.repeat(np.arange(6), sizes)
+    n = cl.size
+    treated = np.zeros(n, bool)
+    treated[:15] = True
+    units = [f"u{i}" for i in range(n)]
+    y1, y2 = rng.normal(size=n), rng.normal(size=n) + 0.5 * treated
+    panel = pd.DataFrame({"u": units * 2, "t": [1] * n + [2] * n, "y": np.r_[y1, y2],
+                          "g": np.r_[np.where(treated, 2.0, 0.0), np.where(treated, 2.0, 0.0)],
+                          "c": np.r_[cl, cl]})
+    r = did(panel, "u", "t", "y", "g", method="callaway_santanna", cluster="c", n_boot=0, quiet=True)
+    n1, n0 = treated.sum(), (~treated).sum()
+    A = np.zeros((6, n))
+    for i in range(n):  # influence of ΔY_i on each cluster sum, centring included
+        e = np.zeros(n)
+        e[i] = 1.0
+        mu1, mu0 = e[treated].mean(), e[~treated].mean()
+        inf = np.where(treated, (e - mu1) * n / n1, -(e - mu0) * n / n0)
+        A[:, i] = np.bincount(cl, weights=inf, minlength=6)
+    sigma = 2 * A @ A.T
+    exact = np.trace(sigma) ** 2 / np.trace(sigma @ sigma)
+    assert 1 < exact < 5  # the two treated clusters dominate: far fewer than G − 1 = 5
+    got = r.aggregations["overall"].set_index("aggregation").loc["simple", "df"]
+    assert got == pytest.approx(exact, rel=0.2)
+    assert r.settings["critical_value"].source == "data" and "Satterthwaite" in r.settings["critical_value"].reason
+    from scipy import stats
+    half = stats.t.ppf(0.975, got) * r.se
+    assert r.ci_high - r.estimate == pytest.approx(half, rel=1e-9)
+    # the same panel clustered on the unit (47 clusters, each as light as the next): df near G − 1, capped there
+    by_unit = did(panel, "u", "t", "y", "g", method="callaway_santanna", cluster="u", n_boot=0, quiet=True)
+    df_unit = by_unit.aggregations["overall"].set_index("aggregation").loc["simple", "df"]
+    assert 20 < df_unit <= n - 1
+
+
 # ------------------------------------------------------------------ CHECK INPUTS
 
 

@@ -341,6 +341,52 @@ def _ci(est, se, z, dof=None):
 FEW_CLUSTERS = 50
 
 
+# Satterthwaite degrees of freedom for few clusters (Callaway–Sant'Anna). The clustered variance is
+# V = c·Σ_g S_g², S_g the cluster sums of the influence function. When the estimate leans on few clusters (say four
+# treated boroughs of eight) V is noisier than G − 1 degrees of freedom suggest, and t(G − 1) intervals under-cover
+# (92.5% over 200 synthetic-force seeds). Under a working model of independent, equal-variance errors S = M·ε is
+# normal with covariance Σ = M M', and Satterthwaite's df = (tr Σ)² / tr(Σ²) (Bell & McCaffrey 2002; Imbens &
+# Kolesár 2016 recommend this df for few clusters). Σ is estimated from the estimator itself run on seeded standard
+# normal noise (it is linear in the outcome, so nothing else is needed), with the Wishart bias of the plug-in traces
+# removed; the df is capped at G − 1 (never more liberal than before) and floored at 1. Hand-written: neither
+# statsmodels nor the did packages offer a few-cluster df for these influence-function estimators.
+DOF_REPLICATES = 100
+
+
+def _satterthwaite(S: np.ndarray, n_cl: int) -> np.ndarray:
+    """df per column from replicate cluster sums ``S`` (replicates × clusters × columns)."""
+    R = S.shape[0]
+    Sig = np.einsum("rgk,rhk->kgh", S, S) / R
+    tr = np.trace(Sig, axis1=1, axis2=2)
+    tr2 = np.einsum("kgh,khg->k", Sig, Sig)
+    # E[tr(Σ̂)²] = (tr Σ)² + 2 tr(Σ²)/R and E[tr(Σ̂²)] = tr(Σ²)(1 + 1/R) + (tr Σ)²/R for Σ̂ = W/R, W ~ Wishart(Σ, R)
+    b = (tr2 - tr ** 2 / R) / (1 + 1 / R - 2 / R ** 2)
+    a = tr ** 2 - 2 * b / R
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = np.where(b > 0, a / b, n_cl - 1)
+    return np.clip(np.nan_to_num(df, nan=n_cl - 1), 1.0, n_cl - 1.0)
+
+
+def _few_cluster_dof(cells_of, shape, ccodes, block_g, nb, cohorts, seed) -> dict:
+    """Satterthwaite df of every ATT(g, t), every aggregated estimate and every overall estimate. The aggregations
+    are rerun on each replicate: their per-cohort terms (the influence of estimating the cohort shares) carry the
+    between-cohort spread, which is all a cohort of one cluster contributes to the clustered variance."""
+    rng = np.random.default_rng([int(seed), 20261204])
+    n_cl = int(ccodes.max()) + 1
+    s_cells, s_agg, s_over = [], {k: [] for k in AGG_KINDS}, {k: [] for k in AGG_KINDS}
+    for _ in range(DOF_REPLICATES):
+        c, inf = cells_of(rng.standard_normal(shape))
+        s_cells.append(inf.cluster_sums(ccodes))
+        aggs = _cs.aggregate(c, inf, block_g, nb, cohorts)
+        for kind in AGG_KINDS:
+            _, _, infs, _, o_inf = aggs[kind]
+            s_agg[kind].append(infs.cluster_sums(ccodes))
+            s_over[kind].append(o_inf.cluster_sums(ccodes))
+    return {"cells": _satterthwaite(np.stack(s_cells), n_cl),
+            "aggregations": {k: _satterthwaite(np.stack(v), n_cl) for k, v in s_agg.items()},
+            "overall": {k: float(_satterthwaite(np.stack(v), n_cl)[0]) for k, v in s_over.items()}}
+
+
 # ---------------------------------------------------------------- TWFE
 
 
@@ -542,19 +588,38 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
         ccodes = pd.factorize(pd.Series(P.per_unit(P.cluster_values)))[0]
     se = _cs.se_from_inf(inf, ccodes)
     dof = None
+    dfs: dict = {}
     if ccodes is not None and int(ccodes.max()) + 1 < FEW_CLUSTERS:
         n_cl = int(ccodes.max()) + 1
-        dof = n_cl - 1
+
+        def cells_of(Yr):
+            if covariates:
+                c = _cs.att_gt_cov(Yr, Xb, ti, bi, tr_b[block], cm_b[block], g, t, b, est)
+                return c, _cs.DenseInf(c.inf, block)
+            c = _cs.att_gt_blocks(Yr, times, cohorts, g_unit, control, anticipation)
+            return c, c.inf
+
+        dfs = _few_cluster_dof(cells_of, Y.shape, ccodes, block_g, nb, cohorts, seed)
+        dof = dfs["overall"]["simple"]
         z = stats.t.ppf(0.5 + conf_level / 2, dof)
-        settings["critical_value"] = Setting(f"t with {dof} degrees of freedom", "data",
-                                             f"{n_cl} clusters of '{cluster}' (fewer than {FEW_CLUSTERS}): normal "
-                                             "intervals would under-cover")
-        announce(f"{n_cl} clusters of '{cluster}': intervals and p-values use t with {dof} degrees of freedom "
-                 f"(fewer than {FEW_CLUSTERS} clusters).", quiet=quiet)
-    lo, hi, p = _ci(cells.att, se, z, dof)
+        why = (f"{n_cl} clusters of '{cluster}' (fewer than {FEW_CLUSTERS}): Satterthwaite degrees of freedom of the "
+               f"clustered variance under independent errors ({DOF_REPLICATES} seeded noise replicates), at most "
+               f"{n_cl} − 1")
+        settings["critical_value"] = Setting(f"t with {dof:.3g} degrees of freedom (simple ATT)", "data", why)
+        announce(f"{n_cl} clusters of '{cluster}': intervals and p-values use t with {dof:.3g} degrees of freedom "
+                 f"for the simple ATT (Satterthwaite, at most {n_cl - 1}; each estimate has its own, in .table's "
+                 "'df' column).", quiet=quiet)
+
+    def t_crit(d):
+        return z if d is None else stats.t.ppf(0.5 + conf_level / 2, d)
+
+    cell_df = dfs.get("cells")
+    lo, hi, p = _ci(cells.att, se, t_crit(cell_df), cell_df)
     table = pd.DataFrame({"group": g, "time": t, "base_time": b, "event_time": t - g, "post": g <= t,
                           "n_treated": cells.n_treated, "n_comparison": cells.n_control, "estimate": cells.att,
                           "se": se, "ci_low": lo, "ci_high": hi, "p_value": p})
+    if cell_df is not None:
+        table["df"] = cell_df
     aggs = _cs.aggregate(cells, inf, block_g, nb, cohorts)
     aggregations: dict[str, pd.DataFrame] = {}
     label = {"simple": None, "dynamic": "event_time", "group": "group", "calendar": "time"}
@@ -562,8 +627,11 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
     for kind in AGG_KINDS:
         labels, ests, infs, o_est, o_inf = aggs[kind]
         s = _cs.se_from_inf(infs, ccodes)
-        a_lo, a_hi, a_p = _ci(ests, s, z, dof)
+        k_df = dfs["aggregations"][kind] if dfs else None
+        a_lo, a_hi, a_p = _ci(ests, s, t_crit(k_df), k_df)
         frame = pd.DataFrame({"estimate": ests, "se": s, "ci_low": a_lo, "ci_high": a_hi, "p_value": a_p})
+        if k_df is not None:
+            frame["df"] = k_df
         if label[kind]:
             frame.insert(0, label[kind], labels)
         o_se = float(_cs.se_from_inf(o_inf, ccodes)[0])
@@ -577,9 +645,10 @@ def did(panel: pd.DataFrame, unit: str, time: str, outcome: str, first_treated: 
     summary_rows = []
     for kind in AGG_KINDS:
         o_est, o_se, _ = overall[kind]
-        o_lo, o_hi, o_p = _ci(o_est, o_se, z, dof)
+        o_df = dfs["overall"][kind] if dfs else None
+        o_lo, o_hi, o_p = _ci(o_est, o_se, t_crit(o_df), o_df)
         summary_rows.append({"aggregation": kind, "estimate": o_est, "se": o_se, "ci_low": float(o_lo),
-                             "ci_high": float(o_hi), "p_value": float(o_p)})
+                             "ci_high": float(o_hi), "p_value": float(o_p), **({"df": o_df} if dfs else {})})
     aggregations["overall"] = pd.DataFrame(summary_rows)
     if n_boot:
         bse, crit = _cs.multiplier_bootstrap(inf, n_boot, seed, conf_level, ccodes)
