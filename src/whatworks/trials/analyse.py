@@ -635,65 +635,33 @@ def analyse(df: pd.DataFrame, outcome: str, treatment: str, *, covariates: Seque
     """
     require_dataframe(_WHERE, "df", df)
     refuse_renamed(_WHERE, renamed, _RENAMED)
-    # None = not given: an explicit family="gaussian", conf_level=0.95, permutations=1000 or seed=0 is the caller's
     settings: dict[str, Setting] = {}
-    family = given_or_default(settings, "family", family, DEFAULT_FAMILY, reason="outcome model")
-    conf_level = given_or_default(settings, "conf_level", conf_level, DEFAULT_CONF_LEVEL,
-                                  reason="confidence level of the intervals")
-    permutations = given_or_default(settings, "permutations", permutations, DEFAULT_PERMUTATIONS,
-                                    reason="re-randomisations for the randomisation-inference p-value")
-    seed = given_or_default(settings, "seed", seed, DEFAULT_SEED, reason="seed for randomisation inference")
-    settings["covariates"] = (Setting(list(as_sequence(covariates)), "user", "pre-treatment covariates adjusted for")
-                              if covariates is not None else Setting([], "default", "no covariate adjustment"))
-    settings["cluster"] = (Setting(cluster, "user", "cluster column: cluster-randomised design")
-                           if cluster is not None else Setting(None, "default", "no clusters: units randomised "
-                                                                                "individually"))
+    family, conf_level, permutations, seed = _record_options(settings, family, conf_level, permutations, seed,
+                                                             covariates, cluster)
     covariates = as_sequence(covariates)
-    require_columns(_WHERE, df, [outcome, treatment, cluster, instrument, blocks, *covariates], arg="df")
-    check_choice(_WHERE, "family", family, FAMILIES)
-    check_number(_WHERE, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    check_number(_WHERE, "permutations", permutations, low=0, integer=True)
-    if protocol is not None:
-        if not isinstance(protocol, Protocol):
-            raise error(_WHERE, "'protocol' must be a whatworks.trials.Protocol.", got=type(protocol).__name__)
-        is_registered = protocol.check_outcome(outcome, exploratory=exploratory)
-        exploratory = not is_registered
-    elif exploratory:
-        exploratory = True
-    if instrument is not None and family != "gaussian":
-        raise error(_WHERE, "The CACE (instrument=...) is estimated by two-stage least squares for family='gaussian' only.",
-                    got=family, hint="Analyse counts as ITT, or use family='gaussian' for a linear CACE on the counts.")
-    if len(df) < 4:
-        raise error(_WHERE, "At least four units are needed.", got=len(df))
+    _check_options(df, outcome, treatment, covariates=covariates, cluster=cluster, instrument=instrument,
+                   blocks=blocks, family=family, conf_level=conf_level, permutations=permutations)
+    exploratory = _is_exploratory(protocol, outcome, exploratory)
+    _check_estimand(df, instrument, family)
     inp = _inputs(df, outcome, treatment, instrument, family, covariates, cluster, blocks)
-    if family == "gaussian":
-        fit = _fit_gaussian(inp, treatment, instrument, conf_level)
-    else:
-        fit = _fit_counts(inp, treatment, family, conf_level, quiet=quiet)
-        for k, (v, why) in fit.extra.items():
-            settings[k] = Setting(v, "data", why)
+    fit = _estimate(inp, treatment, instrument, family, conf_level, settings, quiet=quiet)
     flat = _estimability(fit, inp)
     ri_p = _randomisation_p(inp, family, int(permutations), seed, settings) if permutations else None
     notes = _record_notes(fit, flat, inp, family, ri_p, int(permutations), settings, quiet=quiet)
-
-    y, z, clusters = inp.y, inp.z, inp.clusters
-    arm_rows = []
-    for label, mask in (("control", z == 0), ("treatment", z == 1)):
-        arm_rows.append({"arm": label, "n": int(mask.sum()), "mean": float(y[mask].mean()),
-                         "sd": float(y[mask].std(ddof=1)) if mask.sum() > 1 else float("nan")})
+    clusters = inp.clusters
     return TrialResult(table=fit.table, settings=settings, estimand=fit.estimand, outcome=outcome, family=family,
                        se_type=fit.se_type, estimate=float(fit.estimate), se=float(fit.se),
                        ci=(float(fit.ci[0]), float(fit.ci[1])), p_value=float(fit.p), df=float(fit.df),
                        conf_level=conf_level,
                        rate_ratio=fit.rate_ratio, rate_ratio_ci=fit.rate_ratio_ci, ri_p_value=ri_p,
-                       permutations=int(permutations), itt=fit.itt, compliance=fit.compliance, n=len(y),
+                       permutations=int(permutations), itt=fit.itt, compliance=fit.compliance, n=len(inp.y),
                        n_clusters=(int(clusters.max() + 1) if clusters is not None else None),
-                       arms=pd.DataFrame(arm_rows), exploratory=bool(exploratory),
+                       arms=_arm_counts(inp), exploratory=exploratory,
                        protocol_id=(protocol.trial_id if protocol is not None else None), covariates=tuple(covariates),
                        notes=tuple(notes))
 
 
-# ---- the parts of analyse(): inputs, the gaussian and count fits, estimability, randomisation inference, notes ----
+# ---- the steps of analyse(): options, checks, inputs, estimator and fits, estimability, RI, notes, arms ----
 @dataclass(frozen=True)
 class _Inputs:
     """analyse()'s checked inputs as arrays."""
@@ -727,6 +695,79 @@ class _Fit:
     negative: dict = field(default_factory=dict)      # gaussian terms whose robust variance is negative beyond rounding
     model_notes: dict = field(default_factory=dict)   # key -> plain-English note
     extra: dict = field(default_factory=dict)         # count-model settings (dispersion), key -> (value, reason)
+
+
+def _record_options(settings: dict[str, Setting], family, conf_level, permutations, seed, covariates,
+                    cluster) -> tuple:
+    """Resolve the options with fixed defaults (``None`` = not given) and record them, with ``covariates`` and
+    ``cluster``, in ``settings``.
+
+    An explicit ``family="gaussian"``, ``conf_level=0.95``, ``permutations=1000`` or ``seed=0`` is recorded as the
+    caller's. Returns ``(family, conf_level, permutations, seed)``.
+    """
+    family = given_or_default(settings, "family", family, DEFAULT_FAMILY, reason="outcome model")
+    conf_level = given_or_default(settings, "conf_level", conf_level, DEFAULT_CONF_LEVEL,
+                                  reason="confidence level of the intervals")
+    permutations = given_or_default(settings, "permutations", permutations, DEFAULT_PERMUTATIONS,
+                                    reason="re-randomisations for the randomisation-inference p-value")
+    seed = given_or_default(settings, "seed", seed, DEFAULT_SEED, reason="seed for randomisation inference")
+    settings["covariates"] = (Setting(list(as_sequence(covariates)), "user", "pre-treatment covariates adjusted for")
+                              if covariates is not None else Setting([], "default", "no covariate adjustment"))
+    settings["cluster"] = (Setting(cluster, "user", "cluster column: cluster-randomised design")
+                           if cluster is not None else Setting(None, "default", "no clusters: units randomised "
+                                                                                "individually"))
+    return family, conf_level, permutations, seed
+
+
+def _check_options(df: pd.DataFrame, outcome: str, treatment: str, *, covariates, cluster, instrument, blocks,
+                   family, conf_level, permutations) -> None:
+    """Check at the door that the named columns exist and the options are valid (the data are checked by
+    :func:`_inputs`)."""
+    require_columns(_WHERE, df, [outcome, treatment, cluster, instrument, blocks, *covariates], arg="df")
+    check_choice(_WHERE, "family", family, FAMILIES)
+    check_number(_WHERE, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    check_number(_WHERE, "permutations", permutations, low=0, integer=True)
+
+
+def _is_exploratory(protocol: Protocol | None, outcome: str, exploratory: bool) -> bool:
+    """Whether the analysis is exploratory: an outcome the protocol does not list (which needs
+    ``exploratory=True``, else :meth:`Protocol.check_outcome` refuses it), or one declared so without a protocol."""
+    if protocol is not None:
+        if not isinstance(protocol, Protocol):
+            raise error(_WHERE, "'protocol' must be a whatworks.trials.Protocol.", got=type(protocol).__name__)
+        return not protocol.check_outcome(outcome, exploratory=exploratory)
+    return bool(exploratory)
+
+
+def _check_estimand(df: pd.DataFrame, instrument: str | None, family: str) -> None:
+    """Refuse a CACE for counts (2SLS is linear) and data too small to analyse (fewer than four units)."""
+    if instrument is not None and family != "gaussian":
+        raise error(_WHERE, "The CACE (instrument=...) is estimated by two-stage least squares for family='gaussian' only.",
+                    got=family, hint="Analyse counts as ITT, or use family='gaussian' for a linear CACE on the counts.")
+    if len(df) < 4:
+        raise error(_WHERE, "At least four units are needed.", got=len(df))
+
+
+def _estimate(inp: _Inputs, treatment: str, instrument: str | None, family: str, conf_level: float,
+              settings: dict[str, Setting], *, quiet: bool) -> _Fit:
+    """Pick the estimator and fit it: :func:`_fit_gaussian` (OLS / Lin / 2SLS) for ``family="gaussian"``, else
+    :func:`_fit_counts`, whose data-chosen settings (the NB2 dispersion) are recorded in ``settings``."""
+    if family == "gaussian":
+        return _fit_gaussian(inp, treatment, instrument, conf_level)
+    fit = _fit_counts(inp, treatment, family, conf_level, quiet=quiet)
+    for k, (v, why) in fit.extra.items():
+        settings[k] = Setting(v, "data", why)
+    return fit
+
+
+def _arm_counts(inp: _Inputs) -> pd.DataFrame:
+    """Units, mean and SD of the outcome by assigned arm (the CONSORT-style counts of ``TrialResult.arms``)."""
+    y, z = inp.y, inp.z
+    arm_rows = []
+    for label, mask in (("control", z == 0), ("treatment", z == 1)):
+        arm_rows.append({"arm": label, "n": int(mask.sum()), "mean": float(y[mask].mean()),
+                         "sd": float(y[mask].std(ddof=1)) if mask.sum() > 1 else float("nan")})
+    return pd.DataFrame(arm_rows)
 
 
 def _inputs(df, outcome, treatment, instrument, family, covariates, cluster, blocks) -> _Inputs:
