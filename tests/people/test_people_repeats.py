@@ -214,3 +214,18 @@ def test_explicit_options_equal_to_defaults_are_recorded_as_given():
     pd.testing.assert_frame_equal(given.flags, omitted.flags)
     assert omitted.window_days == 365.0
     assert ww.people.repeats(df, id="victim_id", n_boot=50, quiet=True).settings["bootstrap"].source == "user"
+
+
+def test_first_and_last_are_the_input_timestamps_exactly():
+    # found through `whatworks repeats`: first/last came back as 15:39:59.999999967 for 15:40 (float days round trip)
+    from whatworks.people.offenders import offenders
+    from whatworks.people.repeats import repeats
+
+    times = pd.to_datetime(["2022-05-01 15:40", "2022-05-03 09:07:13", "2023-11-30 23:59:59.123456", "2022-01-02 00:01"],
+                           format="ISO8601")
+    df = pd.DataFrame({"victim_id": ["a", "a", "a", "b"], "occurred": times, "crime_type": "Burglary"})
+    t = repeats(df, id="victim_id", quiet=True).table.set_index("victim_id")
+    assert t.loc["a", "first"] == times[0] and t.loc["a", "last"] == times[2]
+    assert t.loc["b", "first"] == times[3] == t.loc["b", "last"]
+    o = offenders(df.rename(columns={"victim_id": "offender_id"}), quiet=True).table.set_index("offender_id")
+    assert o.loc["a", "first_offence"] == times[0] and o.loc["a", "last_offence"] == times[2]

@@ -248,16 +248,17 @@ def offenders(df: pd.DataFrame, id: str = "offender_id", date: str = "occurred",
     harm_i = np.bincount(codes, weights=h, minlength=k)
     score_i = np.bincount(codes, weights=h * rec_w, minlength=k)
     rw_i = np.bincount(codes, weights=rec_w, minlength=k)
-    dd = ((dates - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(float)
-    first = np.full(k, np.inf)
-    last = np.full(k, -np.inf)
-    np.minimum.at(first, codes, dd)
-    np.maximum.at(last, codes, dd)
-    last_ts = pd.to_datetime(last, unit="D")
+    # first/last from the dates' own nanoseconds (float days round-trip to 15:39:59.999999967 for 15:40)
+    ns = pd.Series(dates).to_numpy("datetime64[ns]").astype("int64")
+    first = np.full(k, np.iinfo(np.int64).max)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.minimum.at(first, codes, ns)
+    np.maximum.at(last, codes, ns)
+    last_ts = pd.to_datetime(last, unit="ns")
     table = pd.DataFrame({
         id: np.asarray(uniq, dtype=object),
         "offences": n_i,
-        "first_offence": pd.to_datetime(first, unit="D"),
+        "first_offence": pd.to_datetime(first, unit="ns"),
         "last_offence": last_ts,
         "days_since_last": ((ref - last_ts) / pd.Timedelta(days=1)).to_numpy(float),
         "recency_weighted_offences": rw_i,

@@ -348,16 +348,18 @@ def repeats(df: pd.DataFrame, id: str | None = None, where: str | None = None, d
                          "ci_low": lo, "ci_high": hi})
     ttr = _gap_bins(gaps[same_prev], resolution, float(window_days))
 
-    first = np.full(k, np.nan)
-    last = np.full(k, np.nan)
-    np.fmin.at(first, c, d)
-    np.fmax.at(last, c, d)
+    # first/last from the dates' own nanoseconds: float days round-tripped to 15:39:59.999999967 for 15:40
+    ns = dates.to_numpy("datetime64[ns]").astype("int64")
+    first = np.full(k, np.iinfo(np.int64).max)
+    last = np.full(k, np.iinfo(np.int64).min)
+    np.minimum.at(first, codes, ns)
+    np.maximum.at(last, codes, ns)
     reps_in = np.bincount(c, weights=within.astype(float), minlength=k).astype(int)
     table = pd.DataFrame({
         unit_col: np.asarray(uniq, dtype=object),
         "events": n_i,
-        "first": pd.to_datetime(first, unit="D"),
-        "last": pd.to_datetime(last, unit="D"),
+        "first": pd.to_datetime(first, unit="ns"),
+        "last": pd.to_datetime(last, unit="ns"),
         "repeats_within_window": reps_in,
         "max_in_window": max_main,
         "flagged": flagged,
