@@ -397,14 +397,35 @@ _BATCHES_SHOWN = 10
 
 @app.command()
 def status(store: Optional[Path] = StoreOpt,
-           batches: bool = typer.Option(False, "--batches", help=f"List every loaded file (batch), not only the latest {_BATCHES_SHOWN}.")):
+           batches: bool = typer.Option(False, "--batches", help=f"List every loaded file (batch), not only the latest {_BATCHES_SHOWN}."),
+           engine: str = EngineOpt):
     """What is in the store: tables, row counts, forces, months present and missing, quarantine, loaded files."""
-    with _open(store, read_only=True) as s:
+    with _open(store, read_only=True, engine=engine) as s:
         st = s.status()
+        if st.get("engine") == "spark":   # a Parquet store: no batches or quarantine (they stay in the DuckDB store)
+            _print_spark_status(st)
+            _print_coverage(s)
+            return
         b = s.batches()
         _print_store_status(st)
         _print_coverage(s)
     _print_batches(b, all_rows=batches)
+
+
+def _print_spark_status(st) -> None:
+    written = st.get("written") or "an unknown time"
+    console.print(Text("Parquet store ", style="bold") + cell(st["path"]) + Text(
+        f" (read on Spark; written {written} by whatworks {st.get('whatworks_version') or '?'})"
+        + (f", {st['first_month']:%Y-%m} to {st['last_month']:%Y-%m}" if st["first_month"] is not None else "") + "."),
+        highlight=False)
+    t = Table(title="Tables")
+    t.add_column("name"), t.add_column("type"), t.add_column("rows", justify="right")
+    for r in st["relations"].itertuples():
+        t.add_row(cell(r.name), cell(r.type), f"{r.rows:,}")
+    console.print(t)
+    console.print(Text("Loaded files, quarantine and unload live in the DuckDB store this was exported from "
+                       f"(source fingerprint {st.get('source_fingerprint') or 'not recorded'}): "
+                       "`whatworks status --store FILE.duckdb`."), highlight=False)
 
 
 def _print_store_status(st) -> None:

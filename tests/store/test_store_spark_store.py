@@ -268,3 +268,21 @@ def test_the_pack_and_the_landscape_are_the_same_on_spark(duck, spark_store, tmp
         else:
             assert x == y, name
     assert la.notes == lb.notes
+
+
+def test_status_on_the_spark_engine_lists_the_same_tables_and_months(duck, parquet, spark_store, spark):
+    """Issue 19: `whatworks status --engine spark --store DIR` reads the Parquet store on Spark."""
+    from typer.testing import CliRunner
+
+    from whatworks.cli import app
+
+    r = CliRunner().invoke(app, ["status", "--engine", "spark", "--store", str(parquet.path)])
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "read on Spark" in out and "Months in the store" in out
+    for row in spark_store.relations().itertuples():
+        assert row.name in out and f"{row.rows:,}" in out
+    cov = duck.coverage()
+    assert f"{cov['month'].min():%Y-%m} to {cov['month'].max():%Y-%m}" in out
+    bad = CliRunner().invoke(app, ["status", "--engine", "spark"])
+    assert bad.exit_code != 0
