@@ -560,10 +560,13 @@ def link_command(
         memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="DuckDB memory limit of Splink's "
                                                    "scratch database, e.g. 4GB (default: DuckDB's)."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the u sampling (default 0)."),
+        backend: str = typer.Option("duckdb", "--backend", metavar="duckdb|spark",
+                                    help="Where Splink runs: duckdb (default) or spark (a local classic Spark "
+                                         "session, the same model settings; Splink does not run on Spark Connect)."),
         key_file: Optional[Path] = _KEY_FILE, include_personal: bool = _INCLUDE_PERSONAL,
         csv: Optional[Path] = _CSV, overwrite: bool = _OVERWRITE, rows: int = _ROWS, quiet: bool = _QUIET) -> None:
-    """Link person records across systems into people (ww.people.link: Splink on DuckDB, a Fellegi-Sunter model
-    trained without labels) over the store's persons, matching on first name, surname, date of birth and postcode.
+    """Link person records across systems into people (ww.people.link: Splink on DuckDB or Spark, a Fellegi-Sunter
+    model trained without labels) over the store's persons, matching on first name, surname, date of birth and postcode.
 
     Saves the clusters into the store's person_links (raw ids, inside the store; --no-save to only print or write
     them), for `whatworks repeats --linked` and `whatworks offenders --linked`. The --csv table has one row per
@@ -574,6 +577,11 @@ def link_command(
     try:
         if append and not save:
             raise _error(where, "--append is for --save (it keeps the links saved before).")
+        if backend not in ("duckdb", "spark"):
+            raise _error(where, f"--backend must be duckdb or spark. Got {backend!r} instead.")
+        if backend == "spark" and memory_limit is not None:
+            raise _error(where, "--memory-limit is DuckDB's; on Spark set the driver memory instead.",
+                         hint="Drop --memory-limit, or use --backend duckdb.")
         path = _store_path(store)
         inputs = [path] + ([key_file] if key_file else [])
         _check_out(csv, overwrite, inputs, where)
@@ -588,14 +596,22 @@ def link_command(
                                  + _INGEST_RECORDS.format(path=path) + ".")
             key, key_from = (None, None) if include_personal else _key(where, key_file, quiet)
             n_sys = persons["source_system"].nunique()
-            _note(f"link: {len(persons):,} records from {n_sys} system(s); training and scoring with Splink on DuckDB "
-                  "(minutes on a large store) …", quiet)
+            _note(f"link: {len(persons):,} records from {n_sys} system(s); training and scoring with Splink on "
+                  f"{'Spark' if backend == 'spark' else 'DuckDB'} (minutes on a large store) …", quiet)
+            spark_kw = {}
+            if backend == "spark":
+                import tempfile
+
+                from whatworks.store.spark import local_session
+
+                scratch = tempfile.mkdtemp(prefix="whatworks-splink-")
+                spark_kw = {"backend": "spark", "spark": local_session(linkage=True, checkpoint_dir=scratch)}
             # saving needs raw ids (the store keeps them): link without the key, then pseudonymise what leaves it,
             # as link(key=) does
             r = link(persons, source="source_system", record_id="person_id", exact=list(exact or ()),
                      **_kw(threshold=threshold, max_pairs_em=max_pairs_em, max_pairs_u=max_pairs_u,
                            prior_recall=prior_recall, memory_limit=memory_limit, seed=seed),
-                     key=None if save else key, quiet=quiet)
+                     **spark_kw, key=None if save else key, quiet=quiet)
             tm = r.timings
             _note(f"link: done in {time.perf_counter() - t0:.1f} s (train {tm.get('train', 0):.1f} s, predict "
                   f"{tm.get('predict', 0):.1f} s, cluster {tm.get('cluster', 0):.1f} s).", quiet)
@@ -617,7 +633,7 @@ def link_command(
                 table = table.merge(p, on=["source", "record_id"], how="left")
         params = {"sources": source, "exact": exact, "threshold": threshold, "save": save, "append": append,
                   "max_pairs_em": max_pairs_em, "max_pairs_u": max_pairs_u, "prior_recall": prior_recall,
-                  "memory_limit": memory_limit, "seed": seed, "include_personal": include_personal}
+                  "memory_limit": memory_limit, "seed": seed, "include_personal": include_personal, "backend": backend}
         _finish(r, table, csv=csv, overwrite=overwrite, inputs=inputs, command=where, params=params, store_path=path,
                 fingerprint=fingerprint, rows=rows, pseudonymised=key_from, personal=include_personal,
                 personal_note=" with names, dates of birth, postcodes, sex and ethnicity",

@@ -147,3 +147,33 @@ def test_spark_backend_needs_a_checkpoint_folder(spark, monkeypatch):
     monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
     with pytest.raises(WhatworksError, match="no checkpoint folder.*setCheckpointDir"):
         ww.people.link(df, backend="spark", spark=spark, quiet=True)
+
+
+def test_the_link_command_runs_splink_on_spark_with_the_same_settings(spark, tmp_path):
+    """Issue 19: `whatworks link --backend spark` over a store's persons, beside the DuckDB run of the same model."""
+    from typer.testing import CliRunner
+
+    from whatworks.cli import app
+
+    force = ww.synth.generate(seed=3, crimes=6_000, months=12, boroughs=2, wards_per_borough=4, survey_per_year=1_000)
+    with ww.Store(tmp_path / "s.duckdb") as s:
+        force.to_store(s, workdir=tmp_path / "files")
+        persons = s.persons()
+    out = tmp_path / "links.csv"
+    r = CliRunner().invoke(app, ["link", "--backend", "spark", "--store", str(tmp_path / "s.duckdb"), "--no-save",
+                                 "--include-personal", "--csv", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "Splink on Spark" in r.output
+    got = pd.read_csv(out, dtype={"record_id": str})
+    assert len(got) == len(persons)
+    duck = ww.people.link(persons, source="source_system", record_id="person_id", quiet=True).table
+    both = got.merge(duck, on=["source", "record_id"], suffixes=("_spark", "_duck"))
+    assert len(both) == len(persons)
+    agree = pairwise_metrics(both["cluster_id_spark"], both["cluster_id_duck"])
+    assert agree["precision"] >= 0.98 and agree["recall"] >= 0.98
+    ident = force.truth_tables["person_identity"].rename(columns={"source_system": "source", "person_id": "record_id"})
+    lab = got.merge(ident.assign(record_id=ident["record_id"].astype(str)), on=["source", "record_id"])
+    assert pairwise_metrics(lab["cluster_id"], lab["true_person_id"])["precision"] >= 0.95
+    bad = CliRunner().invoke(app, ["link", "--backend", "spark", "--memory-limit", "2GB", "--store",
+                                   str(tmp_path / "s.duckdb"), "--no-save"])
+    assert bad.exit_code == 2 and "--memory-limit is DuckDB's" in bad.output

@@ -27,8 +27,13 @@ __all__ = ["SparkStore", "local_session"]
 WHERE = "SparkStore"
 
 
-def local_session(*, cores: int = 2, memory: str | None = None):
-    """A local classic SparkSession for whatworks: loopback only, no UI, UTC, Arrow transfers on."""
+def local_session(*, cores: int = 2, memory: str | None = None, linkage: bool = False,
+                  checkpoint_dir: str | os.PathLike | None = None):
+    """A local classic SparkSession for whatworks: loopback only, no UI, UTC, Arrow transfers on.
+
+    ``linkage=True`` adds Splink's similarity-function jar (Jaro-Winkler, Damerau-Levenshtein) for
+    ``whatworks.people.link(backend="spark")``; it takes effect only when this call creates the session.
+    ``checkpoint_dir`` sets the folder Splink writes its intermediate tables to, unless the session has one."""
     from pyspark.sql import SparkSession
 
     b = (SparkSession.builder.master(f"local[{int(cores)}]").appName("whatworks")
@@ -39,8 +44,14 @@ def local_session(*, cores: int = 2, memory: str | None = None):
          .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     if memory:
         b = b.config("spark.driver.memory", memory)
+    if linkage:
+        from splink.backends.spark import similarity_jar_location
+
+        b = b.config("spark.jars", similarity_jar_location())
     s = b.getOrCreate()
     s.sparkContext.setLogLevel("ERROR")
+    if checkpoint_dir is not None and not s.sparkContext.getCheckpointDir():
+        s.sparkContext.setCheckpointDir(str(checkpoint_dir))
     return s
 
 
