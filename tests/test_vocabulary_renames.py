@@ -145,3 +145,77 @@ def test_refuse_renamed_keeps_unknown_keywords_a_type_error():
         refuse_renamed("f", {"alpha": 0.05}, {"alpha": "conf_level (= 1 - alpha)"})
     with pytest.raises(WhatworksError, match=r"'old' parameter was removed\. Hint: do this"):
         refuse_renamed("f", {"old": 1}, {}, removed={"old": "do this"})
+
+
+# Issue 17, "quiet=False on every public analysis": each call below announces a default or a data-driven decision
+# on stderr, and quiet=True silences it (the .settings record stays).
+def _areas_with_a_gap() -> pd.DataFrame:
+    return pd.DataFrame({"code": list("ABCDE"), "imd": [10.0, 11, 30, np.nan, 20], "density": [5.0, 6, 50, 52, 20]})
+
+
+ANNOUNCING = [
+    ("peers-dropped", lambda q: ww.performance.peers(_areas_with_a_gap(), ["imd", "density"], id="code", k=1,
+                                                     on_missing="drop", quiet=q),
+     "1 area(s) left out for a missing feature (on_missing='drop'): D."),
+    ("peers-groups", lambda q: ww.performance.peers(_areas_with_a_gap().dropna(), id="code", quiet=q,
+                                                    groups=pd.DataFrame({"code": ["A", "A", "B"],
+                                                                         "peer": ["B", "C", "A"]})),
+     "k set to 2 peers"),
+    ("randomise-index", lambda q: randomise(_units(), seed=0, quiet=q), "units identified by the index"),
+    ("randomise-rounding", lambda q: randomise(_units(), id="cell", prob=0.3, seed=0, quiet=q),
+     "8 × prob 0.3 = 2.4 is not whole: 2 or 3 treated, the latter with probability 0.4"),
+    ("compare", lambda q: ww.performance.compare([0, 5], [0, 7], quiet=q), "1 of 2 comparison(s) have no events"),
+    ("harm", lambda q: ww.performance.harm(pd.DataFrame({"crime_type": ["Burglary", "Robbery", "Robbery"]}),
+                                           pd.DataFrame({"crime_type": ["Burglary"], "weight": [2.0]}),
+                                           on_missing="exclude", quiet=q),
+     "2 crime(s) of 1 type(s) with no harm weight left out (on_missing='exclude'): Robbery."),
+    ("power", lambda q: ww.trials.power("poisson", n=60, baseline=6, effect=0.8, quiet=q), "direction set to decrease"),
+    ("consort", lambda q: ww.trials.consort(pd.DataFrame({"kind": ["assigned", "assigned"], "unit_id": ["u1", "u2"],
+                                                         "arm": ["treatment", "control"], "reason": [None, None]}),
+                                            quiet=q),
+     "analysed set to every randomised unit not lost to follow-up or withdrawn"),
+]
+
+
+@pytest.mark.parametrize("call, message", [(c, m) for _, c, m in ANNOUNCING], ids=[i for i, _, _ in ANNOUNCING])
+def test_quiet_silences_the_announcements(call, message, capsys):
+    loud = call(False)
+    err = capsys.readouterr().err
+    assert f"whatworks: {message}" in err
+    quiet = call(True)
+    assert capsys.readouterr().err == ""
+    assert loud.settings == quiet.settings            # silencing never changes the record
+
+
+def _units_funnel(id_name: str = "unit"):
+    units = pd.DataFrame({id_name: list("abcdef"), "n": [5, 7, 9, 4, 6, 30], "d": [100, 110, 120, 90, 105, 100]})
+    return ww.performance.funnel(units, "n", "d", kind="proportion", id=id_name, quiet=True)
+
+
+def test_funnel_chart_takes_id_and_refuses_id_col():
+    from whatworks.report.charts import funnel_chart
+    f = _units_funnel("area")
+    with pytest.raises(WhatworksError, match=r"funnel_chart\(\): The 'id_col' parameter was renamed: pass 'id'"):
+        funnel_chart(f, title="t", ylabel="y", xlabel="x", highlight="f", id_col="area")
+    # not given: the funnel's own id column ("area" here, not the old fixed default "unit")
+    by_default = funnel_chart(f, title="t", ylabel="y", xlabel="x", highlight="f", peers=["a"], names={"f": "Fen"})
+    by_keyword = funnel_chart(f, title="t", ylabel="y", xlabel="x", highlight="f", peers=["a"], names={"f": "Fen"},
+                              id="area")
+    assert "this area" in by_default and "most similar areas" in by_default
+    assert by_default.count("<path") == by_keyword.count("<path")
+    no_id = ww.performance.funnel(pd.DataFrame({"n": [5, 7, 9], "d": [100, 110, 120]}), "n", "d",
+                                  kind="proportion", quiet=True)
+    with pytest.raises(WhatworksError, match="needs the column that names each area"):
+        funnel_chart(no_id, title="t", ylabel="y", xlabel="x", highlight="a")
+    assert "<svg" in funnel_chart(no_id, title="t", ylabel="y", xlabel="x")
+
+
+def test_indicators_source_was_removed_with_the_read_to_use():
+    # issue 17: analyses take DataFrames only; the old indicators(..., source=...) names the store read instead
+    for value in ("police.uk", None):
+        with pytest.raises(WhatworksError, match=r"indicators\(\): The 'source' parameter was removed\. Hint: .*"
+                                                 r"store\.crimes\(source='police\.uk'\)"):
+            indicators(_crimes(), source=value)
+    assert "source" not in indicators.__code__.co_varnames[:indicators.__code__.co_argcount
+                                                           + indicators.__code__.co_kwonlyargcount]
+    assert indicators(_crimes(), by="lsoa_code", quiet=True).table["count"].sum() == 3

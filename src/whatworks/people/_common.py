@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from whatworks._announce import Setting, given_or_default
+from whatworks._dates import read_dates
 from whatworks._validate import check_number
 from whatworks.errors import error
 
@@ -28,22 +29,10 @@ def ci_words(settings: Any) -> str:
 
 def parse_dates(where: str, df: pd.DataFrame, column: str) -> pd.Series:
     """``df[column]`` as datetimes; unparseable non-missing values are an error naming the first offending row;
-    missing values are an error too (an event with no date cannot be placed in time)."""
-    s = df[column]
-    if pd.api.types.is_datetime64_any_dtype(s):
-        out = s
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-    else:
-        out = pd.to_datetime(s, errors="coerce", format="mixed") if s.dtype == object or pd.api.types.is_string_dtype(s) \
-            else pd.to_datetime(s, errors="coerce")
-    bad = out.isna().to_numpy()
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise error(where, f"Column '{column}' must hold a date for every row.", got=s.iloc[i],
-                    row=f"position {i} (index {df.index[i]!r})",
-                    hint="Dates like 2024-06-01 or 2024-06-01 14:30 work; drop or fix rows with no date first.")
-    return out.astype("datetime64[ns]")
+    missing values are an error too (an event with no date cannot be placed in time). The rule (parsing, time zones:
+    tz-aware → UTC, then naive) is :func:`whatworks._dates.read_dates`'s."""
+    return read_dates(where, df, column, expected="a date for every row",
+                      hint="Dates like 2024-06-01 or 2024-06-01 14:30 work; drop or fix rows with no date first.")
 
 
 def month_level(dates: pd.Series) -> bool:

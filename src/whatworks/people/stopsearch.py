@@ -13,12 +13,13 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
+from whatworks._stats import exact_rate_ratio_ci
 from whatworks._validate import (check_choice, check_number, refuse_renamed, require_columns, require_dataframe,
                                 require_numeric)
+from whatworks._words import truthy
 from whatworks.errors import error
 from whatworks.people._common import DEFAULT_CONF_LEVEL, ci_words, wilson
 
@@ -57,21 +58,10 @@ def rate_ratio_ci(a: float, pop_a: float, b: float, pop_b: float, *, method: str
         lo, hi = confint_poisson_2indep(a, pop_a, b, pop_b, method="wald-log", compare="ratio", alpha=1 - conf_level)
         return float(rr), float(lo), float(hi)
     if method == "exact":
-        n = int(round(a + b))
-        ci = stats.binomtest(int(round(a)), n).proportion_ci(confidence_level=conf_level, method="exact")
-        scale = pop_b / pop_a
-
-        def to_rr(p):
-            return float("inf") if p >= 1 else p / (1 - p) * scale
-        return float(rr), float(to_rr(ci.low)), float(to_rr(ci.high))
+        ka = round(a)
+        lo, hi = exact_rate_ratio_ci(ka, round(a + b) - ka, pop_a, pop_b, conf_level=conf_level)
+        return float(rr), float(lo), float(hi)
     raise error("stop_search", f"The 'ci_method' parameter must be one of {list(CI_METHODS)}.", got=method)
-
-
-def _truthy(s: pd.Series) -> np.ndarray:
-    if s.dtype == bool:
-        return s.to_numpy()
-    txt = s.astype("string").str.strip().str.lower()
-    return txt.isin(["true", "t", "y", "yes", "1", "1.0"]).fillna(False).to_numpy(bool)
 
 
 @dataclass(frozen=True, repr=False, kw_only=True)
@@ -307,7 +297,7 @@ def stop_search(stops: pd.DataFrame, population: pd.DataFrame, group: str = "off
     if excluded:
         announce(f"{excluded:,} searches with no {group} recorded left out of the rates.", quiet=quiet)
     work = pd.DataFrame({"group": s[group].astype(str).to_numpy(), "_one": 1,
-                         "_found": _truthy(s[found]) if found else False,
+                         "_found": truthy(s[found]) if found else False,
                          "_arrest": s[outcome].isin(list(arrest_values)).to_numpy() if outcome else False})
     for c in by_cols:
         work[c] = s[c].to_numpy()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from whatworks._dates import read_dates
 from whatworks._validate import require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
 
@@ -42,29 +43,17 @@ def as_by_list(where: str, by) -> list[str]:
 
 
 def coerce_dates(where: str, df: pd.DataFrame, date: str) -> np.ndarray:
-    """Dates as datetime64[ns] (strings such as '2024-06' or '2024-06-01' are parsed) or numbers (e.g. week index)."""
-    s = df[date]
-    if isinstance(s.dtype, pd.PeriodDtype):
-        s = s.dt.to_timestamp()
-    if pd.api.types.is_datetime64_any_dtype(s):
-        out = s
-    elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        out = s
-    else:
-        out = pd.to_datetime(s, errors="coerce", format="mixed")
-        bad = out.isna()
-        if bad.any():
-            first = int(np.flatnonzero(bad.to_numpy())[0])
-            raise error(where, f"Column '{date}' must hold dates (or month strings like '2024-06') with no missing values.",
-                        got=s.iloc[first], row=f"position {first} (index {df.index[first]!r})",
-                        hint="Convert the column with pandas.to_datetime, or drop rows without a date first.")
-    if out.isna().any():
-        first = int(np.flatnonzero(out.isna().to_numpy())[0])
-        raise error(where, f"Column '{date}' has a missing date.", row=f"position {first} (index {df.index[first]!r})",
-                    hint="Drop or fill rows without a date first; whatworks never drops them silently.")
-    if pd.api.types.is_datetime64_any_dtype(out):
-        return pd.to_datetime(out).to_numpy(dtype="datetime64[ns]")
-    return out.to_numpy(dtype=float)
+    """Dates as datetime64[ns] (strings such as '2024-06' or '2024-06-01' are parsed) or numbers (e.g. week index).
+
+    The rule (parsing, time zones: tz-aware → UTC, then naive) is :func:`whatworks._dates.read_dates`'s.
+    """
+    out = read_dates(where, df, date, numbers=True,
+                     expected="dates (or month strings like '2024-06') with no missing values",
+                     hint="Convert the column with pandas.to_datetime, or drop rows without a date first; whatworks "
+                          "never drops them silently.")
+    if out.dtype.kind == "f":
+        return out.to_numpy(dtype=float)
+    return out.to_numpy(dtype="datetime64[ns]")
 
 
 MAX_NAMED = 12   # missing dates named in a message

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from whatworks._announce import Setting, given_or_default
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
+from whatworks._stats import exact_rate_ratio_ci
 from whatworks._validate import check_choice, check_number
 from whatworks.errors import error
 
@@ -49,24 +50,14 @@ def rate_ratio_ci(a: np.ndarray, b: np.ndarray, exposure_a: np.ndarray, exposure
                   *, conf_level: float = 0.95, alternative: str = "two-sided") -> tuple[np.ndarray, np.ndarray]:
     """Exact (Clopper–Pearson based) confidence interval for the rate ratio (a/Eₐ)/(b/E_b), vectorised.
 
+    The formula lives in :func:`whatworks._stats.exact_rate_ratio_ci` (shared with
+    :func:`whatworks.people.rate_ratio_ci`'s ``method="exact"``).
+
     >>> lo, hi = rate_ratio_ci(np.array([120.]), np.array([150.]), np.array([1.]), np.array([1.]))
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
     (0.624, 1.0239)
     """
-    n = a + b
-    alpha = 1 - conf_level
-    tail = alpha / 2 if alternative == "two-sided" else alpha
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_lo = np.where(a > 0, stats.beta.ppf(tail, a, n - a + 1), 0.0)
-        p_hi = np.where(a < n, stats.beta.ppf(1 - tail, a + 1, n - a), 1.0)
-        if alternative == "less":
-            p_lo = np.zeros_like(p_lo)
-        if alternative == "greater":
-            p_hi = np.ones_like(p_hi)
-        scale = exposure_b / exposure_a
-        lo = p_lo / (1 - p_lo) * scale
-        hi = np.where(p_hi < 1, p_hi / np.where(p_hi < 1, 1 - p_hi, 1) * scale, np.inf)
-    return lo, hi
+    return exact_rate_ratio_ci(a, b, exposure_a, exposure_b, conf_level=conf_level, alternative=alternative)
 
 
 @dataclass(frozen=True, repr=False)
@@ -147,7 +138,8 @@ def _check_covered(covered_a, covered_b) -> Setting | None:
 
 
 def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float | None = None,
-            alternative: str | None = None, labels=None, covered_a=None, covered_b=None) -> CompareResult:
+            alternative: str | None = None, labels=None, covered_a=None, covered_b=None,
+            quiet: bool = False) -> CompareResult:
     """Exact conditional test of two Poisson rates, with an exact CI for the rate ratio.
 
     Parameters
@@ -168,6 +160,9 @@ def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float |
         The months each count covers (a number, or the months themselves, e.g. ``["2018-07"]``). Given, the
         comparison is refused unless like with like: the same number of months and, when months are listed, the same
         months of the year. A missing (NA) count — a period not loaded — is always refused.
+    quiet : bool, default False
+        Silence the notice of comparisons with no events in either count (nothing to compare: rate ratio NaN,
+        interval (0, ∞), p = 1; their ``verdict`` says so either way).
 
     Returns
     -------
@@ -236,6 +231,10 @@ def compare(count_a, count_b, exposure_a=1, exposure_b=1, *, conf_level: float |
             pvals[i] = stats.binomtest(int(a[i]), int(n[i]), float(p0[i]), alternative=alternative).pvalue
     with np.errstate(divide="ignore", invalid="ignore"):
         rr = np.where(n > 0, (a / ea) / (b / eb), np.nan)
+    empty = n == 0
+    if empty.any():
+        announce(f"{int(empty.sum())} of {len(a)} comparison(s) have no events in either count: nothing to compare "
+                 "(rate ratio NaN, interval (0, ∞), p = 1).", quiet=quiet)
     lo, hi = rate_ratio_ci(a, b, ea, eb, conf_level=conf_level, alternative=alternative)
     lo = np.where(n > 0, lo, 0.0)
     hi = np.where(n > 0, hi, np.inf)

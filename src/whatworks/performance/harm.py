@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, given_or_default
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result, settings_dict
 from whatworks._validate import check_choice, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -81,7 +81,7 @@ class HarmResult(Result):
 
 
 def harm(data: pd.DataFrame, weights: pd.DataFrame, *, by=None, crime_type: str = "crime_type",
-         weight: str = "weight", on_missing: str | None = None) -> HarmResult:
+         weight: str = "weight", on_missing: str | None = None, quiet: bool = False) -> HarmResult:
     """Harm-weighted totals of crimes, from a user-supplied weights table.
 
     Parameters
@@ -97,6 +97,9 @@ def harm(data: pd.DataFrame, weights: pd.DataFrame, *, by=None, crime_type: str 
     on_missing : {"error", "exclude"}, optional
         What to do when a crime type in the data has no weight. ``None`` (not given) means "error". Recorded in
         ``.settings`` with source "user" when you pass it — even "error" — and "default" when you leave it out.
+    quiet : bool, default False
+        Silence the notice of crimes left out by ``on_missing="exclude"`` (they are counted in ``unweighted``
+        either way).
 
     Returns
     -------
@@ -120,6 +123,11 @@ def harm(data: pd.DataFrame, weights: pd.DataFrame, *, by=None, crime_type: str 
     require_columns(WHERE, data, [crime_type, *by_cols], arg="data")
     w = check_weights(WHERE, weights, crime_type=crime_type, weight=weight)
     row_w, missing = apply_weights(WHERE, data[crime_type], w, on_missing)
+    if missing.any():
+        absent = sorted(data[crime_type][missing].astype(str).unique().tolist())
+        shown = ", ".join(absent[:5]) + (" …" if len(absent) > 5 else "")
+        announce(f"{int(missing.sum()):,} crime(s) of {len(absent)} type(s) with no harm weight left out "
+                 f"(on_missing='exclude'): {shown}.", quiet=quiet)
     d = data[by_cols].copy() if by_cols else pd.DataFrame(index=data.index)
     d["_w"] = row_w
     d["_m"] = missing

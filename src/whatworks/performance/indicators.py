@@ -40,6 +40,8 @@ import numpy as np
 import pandas as pd
 
 from whatworks._announce import Setting, announce, given_or_default
+from whatworks._dates import read_dates
+from whatworks._periods import FY_START_MONTH, financial_year_label, financial_year_start
 from whatworks._result import PALETTE, Result, settings_dict
 from whatworks._validate import check_choice, refuse_renamed, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -50,11 +52,13 @@ __all__ = ["indicators", "IndicatorsResult", "CHARGED_OUTCOMES", "OUT_OF_COURT_O
 WHERE = "indicators"
 # issue 17, "one vocabulary" (CHANGELOG.md): the population table's column is always called "population"
 _REMOVED = {"population_col": "name the residents column of the population table 'population', e.g. "
-                              "population.rename(columns={'residents': 'population'})."}
+                              "population.rename(columns={'residents': 'population'}).",
+            # issue 17: analyses take DataFrames only; the store's reads pick the source (store.crimes(source=...))
+            "source": "analyses take DataFrames only, so the 'source' parameter is gone: pick the source when reading "
+                      "the events, e.g. indicators(store.crimes(source='police.uk'), coverage=store.coverage(), ...)."}
 PERIODS = ("month", "quarter", "financial_year", "rolling_12")
 DEFAULT_PERIOD = "month"
 ASB = "Anti-social behaviour"
-FY_START_MONTH = 4   # UK financial year April–March
 COVERAGE_KINDS = ("street", "crimes")   # file kinds that cover crime counts: police.uk street files, RMS crime tables
 COVERAGE_BOOKKEEPING = ("month", "kind", "batch_id", "rows")   # coverage columns that are not a unit of coverage
 
@@ -73,15 +77,11 @@ SOLVED_OUTCOMES = CHARGED_OUTCOMES | OUT_OF_COURT_OUTCOMES
 
 
 def _months(where: str, s: pd.Series, name: str) -> pd.PeriodIndex:
-    if isinstance(s.dtype, pd.PeriodDtype):
-        return pd.PeriodIndex(s).asfreq("M")
-    t = pd.to_datetime(s, errors="coerce", format="mixed") if not pd.api.types.is_datetime64_any_dtype(s) else s
-    bad = pd.isna(t)
-    if bad.any():
-        i = int(np.flatnonzero(np.asarray(bad))[0])
-        raise error(where, f"Column '{name}' must hold dates or months like '2024-06' with no missing values.",
-                    got=s.iloc[i], row=f"position {i}", hint="Drop or fix rows without a date first.")
-    return pd.PeriodIndex(pd.DatetimeIndex(t).to_period("M"))
+    """The calendar month of each date (the rule of :func:`whatworks._dates.read_dates`: tz-aware → UTC)."""
+    d = read_dates(where, pd.DataFrame({name: s}), name,
+                   expected="dates or months like '2024-06' with no missing values",
+                   hint="Drop or fix rows without a date first.")
+    return pd.PeriodIndex(pd.DatetimeIndex(d).to_period("M"))
 
 
 def period_labels(months: pd.PeriodIndex, period: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,8 +100,8 @@ def period_labels(months: pd.PeriodIndex, period: str) -> tuple[np.ndarray, np.n
         start = pd.to_datetime({"year": y, "month": (q - 1) * 3 + 1, "day": 1}).to_numpy()
         return lab, start, np.full(len(m), 3)
     if period == "financial_year":
-        fy = np.where(m >= FY_START_MONTH, y, y - 1)
-        lab = np.char.add(np.char.add(fy.astype(str), "/"), np.char.zfill(((fy + 1) % 100).astype(str), 2))
+        fy = financial_year_start(y, m)
+        lab = financial_year_label(fy)
         start = pd.to_datetime({"year": fy, "month": np.full(len(m), FY_START_MONTH), "day": 1}).to_numpy()
         return lab, start, np.full(len(m), 12)
     raise error(WHERE, f"Unknown period {period!r}.")
@@ -199,7 +199,7 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
                crime_type: str = "crime_type", outcome: str | None = "last_outcome_category",
                population: pd.DataFrame | None = None,
                harm_weights: pd.DataFrame | None = None, harm_on_missing: str = "error",
-               solved_outcomes=None, source: str | None = None, coverage: pd.DataFrame | None = None,
+               solved_outcomes=None, coverage: pd.DataFrame | None = None,
                quiet: bool = False, **renamed) -> IndicatorsResult:
     """Counts, rates per 1,000 residents, solved rates and harm-weighted totals by group and period.
 
@@ -229,9 +229,6 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
         Outcome categories that count as solved. ``None`` (not given): :data:`SOLVED_OUTCOMES` (see module
         docstring). ``period`` and ``solved_outcomes`` are recorded in ``.settings`` with source "user" when you pass
         them — even the default value — and "default" when you leave them out.
-    source : None
-        Removed (issue 17: analyses take DataFrames only); passing it is an error that says to read one source with
-        ``store.crimes(source=...)``.
     coverage : DataFrame, optional
         The months loaded: ``month`` plus any grouping columns it can match (``force`` …), one row per covered
         group × month — :meth:`Store.coverage` (rows of other file kinds than "street"/"crimes" are ignored). A
@@ -242,7 +239,9 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
     quiet : bool, default False
         Silence the announcement about coverage (it is still recorded in ``.settings``).
     **renamed
-        ``population_col`` (removed in issue 17: name the column ``population``) is refused with an error saying so.
+        ``population_col`` (removed in issue 17: name the column ``population``) and ``source`` (removed in issue 17:
+        analyses take DataFrames only; read one source with ``store.crimes(source=...)``) are refused with an error
+        saying so.
 
     Returns
     -------
@@ -263,9 +262,6 @@ def indicators(data: pd.DataFrame, by=None, *, period: str | None = None, date: 
         raise error(WHERE, "indicators() takes a DataFrame of events, not a store.",
                     hint="indicators(store.crimes(source='police.uk'), coverage=store.coverage(), ...): pick one "
                          "source (a store holding police.uk and the force's own records has each crime twice).")
-    if source is not None:
-        raise error(WHERE, "The 'source' parameter is gone: pick the source when reading the events.",
-                    hint="indicators(store.crimes(source='police.uk'), coverage=store.coverage(), ...)")
     data = require_dataframe(WHERE, "data", data)
     if period is not None:
         check_choice(WHERE, "period", period, PERIODS)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from whatworks._announce import Setting, given_or_default
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -116,7 +116,7 @@ def _missing_features(areas: pd.DataFrame, features: list[str], id: str, on_miss
 
 
 def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, weights: dict | None = None,
-          groups: pd.DataFrame | None = None, on_missing: str | None = None) -> PeersResult:
+          groups: pd.DataFrame | None = None, on_missing: str | None = None, quiet: bool = False) -> PeersResult:
     """Most-similar areas by standardised distance on area covariates, or user-supplied peer groups.
 
     Parameters
@@ -142,6 +142,9 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
         ``None`` (not given) means ``"error"``: stop and name the first such area. ``"drop"``: leave those areas out
         (they get no peer group and are no one's peer); they are listed in ``.dropped``, ``.settings`` and
         ``.summary()``.
+    quiet : bool, default False
+        Silence the notices (areas left out by ``on_missing="drop"``; ``k`` taken from your own groups). They are
+        recorded in ``.settings`` either way.
 
     Returns
     -------
@@ -199,6 +202,10 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
                         "feature.", hint="Compare on features every area has, or fill the missing values.")
         settings["dropped"] = Setting(list(dropped), "data", "areas left out for a missing feature (on_missing='drop')"
                                       if dropped else "no area has a missing feature")
+        if dropped:
+            shown = ", ".join(map(str, dropped[:5])) + (" …" if len(dropped) > 5 else "")
+            announce(f"{len(dropped)} area(s) left out for a missing feature (on_missing='drop'): {shown}.",
+                     quiet=quiet)
         x = np.column_stack([require_numeric(WHERE, areas, f) for f in features])
         if not np.isfinite(x).all():
             r, c = (int(v[0]) for v in np.nonzero(~np.isfinite(x)))
@@ -250,6 +257,7 @@ def peers(areas: pd.DataFrame, features=None, *, id: str, k: int | None = None, 
         t["distance"] = dist_fn(t[id].tolist(), t["peer"].tolist()) if dist_fn else np.nan
         kk = int(t.groupby(id).size().max())
         settings["k"] = Setting(kk, "data", "largest user-supplied peer group (k is not used with groups)")
+        announce(f"k set to {kk} peers (the largest of your groups; k is not used with groups=).", quiet=quiet)
         return PeersResult(table=t, settings=settings, id=id, k=kk, features=tuple(features or ()), source="user",
                            dropped=dropped)
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from whatworks._dates import read_dates
 from whatworks.errors import error
 
 # sfhotspot (R/set_cell_size.R): 50 cells on the shorter side of the bounding box; in metres or feet the size is
@@ -219,32 +220,15 @@ def check_cells(where: str, lattice: Lattice, quiet: bool, announce) -> None:
 def to_days(where: str, df: pd.DataFrame, column: str) -> tuple[np.ndarray, str]:
     """Times as float days: datetimes become days since 1970-01-01; numbers are taken as days already.
 
-    Returns ``(days, kind)`` with kind "datetime" or "number".
+    Dates are read by :func:`whatworks._dates.read_dates` (text parsed, tz-aware values converted to UTC, then
+    naive). Returns ``(days, kind)`` with kind "datetime" or "number".
     """
-    s = df[column]
-    if pd.api.types.is_datetime64_any_dtype(s):
-        if s.isna().any():
-            first = int(np.flatnonzero(s.isna().to_numpy())[0])
-            raise error(where, f"Column '{column}' has missing times.", row=f"position {first} (index {df.index[first]!r})",
-                        hint="Drop or fill rows without a time first; whatworks never drops them silently.")
-        ns = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
-        days = (ns - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy(float) / 86400.0
-        return days, "datetime"
-    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-        v = s.to_numpy(float)
-        if not np.all(np.isfinite(v)):
-            first = int(np.flatnonzero(~np.isfinite(v))[0])
-            raise error(where, f"Column '{column}' has missing or infinite times.", got=s.iloc[first],
-                        row=f"position {first} (index {df.index[first]!r})", hint="Drop or fill those rows first.")
-        return v, "number"
-    parsed = pd.to_datetime(s, errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        raise error(where, f"Column '{column}' must hold dates, date-times or numbers of days.", got=s.iloc[first],
-                    row=f"position {first} (index {df.index[first]!r})",
-                    hint="Convert with pandas.to_datetime(..., format=...) first.")
-    return to_days(where, pd.DataFrame({column: parsed}, index=df.index), column)
+    t = read_dates(where, df, column, numbers=True, expected="dates, date-times or numbers of days",
+                   hint="Convert with pandas.to_datetime(..., format=...) first, or drop or fill rows without a "
+                        "time; whatworks never drops them silently.")
+    if t.dtype.kind == "f":
+        return t.to_numpy(float), "number"
+    return (t - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy(float) / 86400.0, "datetime"
 
 
 # ---------------------------------------------------------------------------------------------------------------

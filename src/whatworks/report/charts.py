@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 
 from whatworks._result import PALETTE  # noqa: E402
+from whatworks._validate import refuse_renamed  # noqa: E402
+from whatworks.errors import error  # noqa: E402
 
 RC = {
     "svg.fonttype": "none",
@@ -35,6 +37,7 @@ RC = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
+_RENAMED = {"id_col": "id"}   # issue 17, "one vocabulary" (CHANGELOG.md)
 MAX_LABELLED_UNITS = 12   # funnels with this many areas or fewer name every area
 RASTER_DPI = 150   # maps with thousands of cells are embedded as one image inside the SVG (as data, not a link)
 _STRIP = [
@@ -146,25 +149,36 @@ def spc_chart(result, *, title: str, ylabel: str, period: tuple | None = None) -
         return to_svg(fig, label=title)
 
 
-def funnel_chart(result, *, title: str, ylabel: str, xlabel: str, highlight=None, peers=(), id_col: str = "unit",
-                 names: dict | None = None) -> str:
-    """A funnel result drawn by its own ``plot``, with the chosen area (and its peers) marked and labelled."""
+def funnel_chart(result, *, title: str, ylabel: str, xlabel: str, highlight=None, peers=(), id: str | None = None,
+                 names: dict | None = None, **renamed) -> str:
+    """A funnel result drawn by its own ``plot``, with the chosen area (and its peers) marked and labelled.
+
+    ``id`` is the column of ``result.table`` naming each area; ``None`` (not given) means the funnel's own
+    (``result.id``, the ``id=`` it was computed with). Called ``id_col`` before issue 17 ("one vocabulary");
+    passing ``id_col=`` is an error naming ``id``.
+    """
+    refuse_renamed("funnel_chart", renamed, _RENAMED)
+    if id is None:
+        id = getattr(result, "id", None)
+    if id is None and (highlight is not None or len(peers) or names):
+        raise error("funnel_chart", "Marking an area, its peers or names needs the column that names each area.",
+                    got="a funnel computed without id=", hint="Compute the funnel with id=..., or pass id= here.")
     with style():
         fig, ax = figure(6.6, 3.0)
         result.plot(ax=ax)
         t = result.table          # indicator and limits already on the result's per scale
         if len(peers):
-            p = t[t[id_col].isin(list(peers))]
+            p = t[t[id].isin(list(peers))]
             ax.scatter(p["denominator"], p["indicator"], s=40, facecolors="none", edgecolors=PALETTE["black"],
                        lw=1, zorder=4, label="most similar areas")
         if names and len(t) <= MAX_LABELLED_UNITS:
             for r in t.itertuples():
-                code = getattr(r, id_col)
+                code = getattr(r, id)
                 if code != highlight:
                     ax.annotate(str(names.get(code, code)), (r.denominator, r.indicator), xytext=(4, -8),
                                 textcoords="offset points", fontsize=6, color=PALETTE["grey"])
         if highlight is not None:
-            h = t[t[id_col] == highlight]
+            h = t[t[id] == highlight]
             if len(h):
                 ax.scatter(h["denominator"], h["indicator"], s=80, marker="D", color=PALETTE["black"], zorder=5,
                            label="this area")

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from whatworks._periods import financial_year_label, financial_year_start
 from whatworks.errors import WhatworksError, error
 
 ENGINES = ("duckdb", "spark")
@@ -44,8 +45,7 @@ def _derived(t, key: str):
     if key == "quarter":
         return m.year().cast("string").concat("-Q", m.quarter().cast("string"))
     if key == "financial_year":
-        start = (m.year() - (m.month() < 4).cast("int32"))
-        return start.cast("string").concat("/", ((start + 1) % 100).cast("string").lpad(2, "0"))
+        return financial_year_label(financial_year_start(m.year(), m.month()))
     raise AssertionError(key)
 
 
@@ -109,8 +109,7 @@ def period_key(month: pd.Series, key: str) -> pd.Series:
     if key == "quarter":
         return m.dt.year.astype(str) + "-Q" + m.dt.quarter.astype(str)
     if key == "financial_year":
-        start = m.dt.year - (m.dt.month < 4).astype(int)
-        return start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
+        return financial_year_label(financial_year_start(m.dt.year, m.dt.month))
     raise AssertionError(key)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from whatworks._announce import announce
 from whatworks._result import PALETTE, Result
 from whatworks._validate import require_columns, require_dataframe
 from whatworks.errors import error
@@ -105,7 +106,7 @@ class ConsortResult(Result):
 
 
 def consort(records: pd.DataFrame, *, analysed: Iterable[Any] | None = None, title: str = "",
-            arm_labels: dict[str, str] | None = None) -> ConsortResult:
+            arm_labels: dict[str, str] | None = None, quiet: bool = False) -> ConsortResult:
     """Count the CONSORT flow from a trial log and draw the diagram.
 
     Parameters
@@ -117,6 +118,9 @@ def consort(records: pd.DataFrame, *, analysed: Iterable[Any] | None = None, tit
     title : str, default ""
     arm_labels : dict, optional
         Display names, e.g. ``{"treatment": "Hot spot patrols", "control": "Usual policing"}``.
+    quiet : bool, default False
+        Silence the notice that ``analysed`` was not given (every randomised unit not lost to follow-up or
+        withdrawn is counted as analysed).
 
     Returns
     -------
@@ -136,6 +140,9 @@ def consort(records: pd.DataFrame, *, analysed: Iterable[Any] | None = None, tit
         return {u for u in sub["unit_id"].astype(str) if arm_of.get(u) == arm}
 
     analysed_set = None
+    if analysed is None:
+        announce("analysed set to every randomised unit not lost to follow-up or withdrawn (no analysed= given).",
+                 quiet=quiet)
     if analysed is not None:
         analysed_set = {str(u) for u in analysed}
         stray = sorted(analysed_set - set(arm_of))[:5]

@@ -34,7 +34,7 @@ from scipy import optimize
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.rates import power_negbin_ratio_2indep
 
-from whatworks._announce import Setting, given_or_default
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number
 from whatworks.errors import error
@@ -360,7 +360,7 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
           ratio: float | None = None, baseline: float | None = None, dispersion: float | None = None,
           exposure: float | None = None, sd: float | None = None, icc: float | None = None,
           cluster_size: float | None = None, direction: str | None = None,
-          curve_n: np.ndarray | None = None) -> PowerResult:
+          curve_n: np.ndarray | None = None, quiet: bool = False) -> PowerResult:
     """Solve a two-arm power calculation for n, the minimum detectable effect or power.
 
     Parameters
@@ -402,6 +402,9 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
         1) and this option is not used; ``means`` never uses it (the sign of d follows ``alternative``).
     curve_n : array, optional
         Sample sizes (per arm) for the power curve in ``.table``; default 40 points from n/4 to 2.5·n.
+    quiet : bool, default False
+        Silence the notice of the direction implied by a given effect (proportions, counts); it is recorded in
+        ``.settings`` either way.
 
     Returns
     -------
@@ -425,12 +428,43 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
     >>> r = power("negbin", n=60, baseline=6, effect=0.8, dispersion=0.3)
     """
     settings: dict[str, Setting] = {}
-    # None = not given: an explicit value equal to the default (alpha=0.05, ratio=1) is still recorded as the user's
+    test, alpha, alternative, ratio = _record_fixed_defaults(settings, test, alpha, alternative, ratio)
+    solve = _check_inputs(test, alternative, direction, n=n, effect=effect, power=power, alpha=alpha, ratio=ratio,
+                          icc=icc, cluster_size=cluster_size)
+    de = _record_design(settings, icc, cluster_size)
+    exposure, direction = _record_test_options(settings, test, solve, exposure, sd, direction)
+    spec = _TESTS[test](alpha=alpha, alternative=alternative, ratio=ratio, de=de, cluster_size=cluster_size,
+                        settings=settings, baseline=baseline, dispersion=dispersion, exposure=exposure, sd=sd,
+                        test=test)
+    # one solver loop for every test: solve for the effect (if asked), check it, then n (if asked), then power
+    effect = _solve_effect(spec, solve, n=n, effect=effect, power=power, direction=direction)
+    _announce_direction(settings, quiet=quiet)
+    x, n, power = _solve_n_and_power(spec, solve, effect, n=n, power=power)
+    curve = _power_curve(spec, x, n, ratio=ratio, cluster_size=cluster_size, curve_n=curve_n)
+    return PowerResult(table=curve, settings=settings, test=test, solved_for=solve, n=float(n),
+                       n_total=float(n * (1 + ratio)), effect=float(effect), h=spec.h, power=float(power), alpha=alpha,
+                       alternative=alternative, ratio=float(ratio), design_effect=de,
+                       clusters_per_arm=(n / cluster_size if icc is not None else None))
+
+
+# ---------------------------------------------------------------------- the steps of power()
+def _record_fixed_defaults(settings: dict[str, Setting], test, alpha, alternative, ratio) -> tuple:
+    """Resolve the options with fixed defaults (``None`` = not given) and record each in ``settings``.
+
+    An explicit value equal to the default (``alpha=0.05``, ``ratio=1``) is still recorded as the user's.
+    Returns ``(test, alpha, alternative, ratio)``.
+    """
     test = given_or_default(settings, "test", test, DEFAULT_TEST, reason="the test the power is computed for")
     alpha = given_or_default(settings, "alpha", alpha, DEFAULT_ALPHA, reason="significance level")
     alternative = given_or_default(settings, "alternative", alternative, DEFAULT_ALTERNATIVE,
                                    reason="direction of the alternative hypothesis")
     ratio = given_or_default(settings, "ratio", ratio, DEFAULT_RATIO, reason="treatment units per control unit")
+    return test, alpha, alternative, ratio
+
+
+def _check_inputs(test, alternative, direction, *, n, effect, power, alpha, ratio, icc, cluster_size) -> str:
+    """Check the options and the cluster design at the door; return the unknown to solve for ("n", "effect" or
+    "power"). The test's own options (baseline, dispersion, sd, exposure) are checked by its :class:`_Test`."""
     check_choice(_WHERE, "test", test, TESTS)
     check_choice(_WHERE, "alternative", alternative, ALTERNATIVES)
     if direction is not None:
@@ -439,7 +473,6 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
     if len(unknowns) != 1:
         raise error(_WHERE, "Leave exactly one of 'n', 'effect' and 'power' as None (the one to solve for).",
                     got=f"{len(unknowns)} unknown ({unknowns})" if unknowns else "all three given")
-    solve = unknowns[0]
     check_number(_WHERE, "alpha", alpha, low=0, high=1, low_inclusive=False, high_inclusive=False)
     check_number(_WHERE, "ratio", ratio, low=0, low_inclusive=False)
     if n is not None:
@@ -454,9 +487,24 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
         if n is not None and n < 2 * cluster_size:
             raise error(_WHERE, "A cluster design needs at least two clusters per arm.",
                         expected=f"n >= 2 × cluster_size = {2 * cluster_size}", got=n)
+    return unknowns[0]
+
+
+def _record_design(settings: dict[str, Setting], icc, cluster_size) -> float:
+    """Record ``icc`` and ``cluster_size`` (``None`` when not a cluster design); return the design effect
+    DE = 1 + (m − 1)·ICC (1 for an individually randomised design)."""
     de = _design_effect(icc, cluster_size)
     for name, value in (("icc", icc), ("cluster_size", cluster_size)):
         settings[name] = Setting(value, "user" if value is not None else "default", "")
+    return de
+
+
+def _record_test_options(settings: dict[str, Setting], test: str, solve: str, exposure, sd, direction) -> tuple:
+    """Resolve and record ``exposure``, ``sd`` and ``direction``, saying when the test does not use one.
+
+    ``direction`` takes its default ("decrease") only when solving for the effect of proportions or counts; a
+    given effect records its own direction later (:func:`_record_direction`). Returns ``(exposure, direction)``.
+    """
     counts = test in ("poisson", "negbin")
     exposure = given_or_default(settings, "exposure", exposure, DEFAULT_EXPOSURE,
                                 reason=("follow-up periods per unit" if counts
@@ -472,29 +520,46 @@ def power(test: str | None = None, *, n: float | None = None, effect: float | No
         if solve == "effect":
             direction = given_or_default(settings, "direction", direction, DEFAULT_DIRECTION,
                                          reason="direction of the detectable change")
+    return exposure, direction
 
-    spec = _TESTS[test](alpha=alpha, alternative=alternative, ratio=ratio, de=de, cluster_size=cluster_size,
-                        settings=settings, baseline=baseline, dispersion=dispersion, exposure=exposure, sd=sd,
-                        test=test)
-    # one solver loop for every test: solve for the effect (if asked), check it, then n (if asked), then power
+
+def _solve_effect(spec: _Test, solve: str, *, n, effect, power, direction) -> float:
+    """The effect: solved for (when ``solve == "effect"``) or given; checked either way, and a given effect's
+    direction (proportions, counts) recorded in the settings."""
     if solve == "effect":
         effect = spec.solve_effect(n, power, direction)
     spec.check_effect(effect, record_direction=(solve != "effect"), direction=direction)
+    return effect
+
+
+def _announce_direction(settings: dict[str, Setting], *, quiet: bool) -> None:
+    """Announce the direction implied by a given effect (recorded with source "data"), unless quiet."""
+    if settings.get("direction") is not None and settings["direction"].source == "data":
+        announce(f"direction set to {settings['direction'].value} ({settings['direction'].reason}).", quiet=quiet)
+
+
+def _solve_n_and_power(spec: _Test, solve: str, effect: float, *, n, power) -> tuple:
+    """The sample size (solved for when ``solve == "n"``) and the power at it.
+
+    Returns ``(x, n, power)`` with ``x`` the test's internal effect parameter (d, h or the rate ratio). At a
+    solved n or effect the power is the target power, to the root tolerance.
+    """
     x = spec.parameter(effect)
     if solve == "n":
         n = _solve_n(lambda nn: spec.power_at(x, nn) - power, low=spec.n_low)
-    power = spec.power_at(x, n)  # at a solved n or effect this is the target power, to the root tolerance
-    curve_fn = (lambda nn: spec.power_at(x, nn))
-    h = spec.h
+    power = spec.power_at(x, n)
+    return x, n, power
+
+
+def _power_curve(spec: _Test, x: float, n: float, *, ratio: float, cluster_size, curve_n) -> pd.DataFrame:
+    """The power curve for ``.table``: power at effect ``x`` for each sample size per arm in ``curve_n``
+    (default 40 points from n/4 to 2.5·n, never below 2 units or, for clusters, two clusters per arm)."""
     if curve_n is None:
         lowest = 2.0 + 1e-9 if cluster_size is None else 2.0 * cluster_size
         curve_n = np.unique(np.linspace(max(lowest, n / 4), max(n * 2.5, lowest * 2), 40))
     curve = pd.DataFrame({"n_per_arm": np.asarray(curve_n, dtype=float)})
     curve["n_total"] = curve["n_per_arm"] * (1 + ratio)
-    curve["power"] = [curve_fn(x) for x in curve["n_per_arm"]]
-    if icc is not None:
+    curve["power"] = [spec.power_at(x, nn) for nn in curve["n_per_arm"]]
+    if cluster_size is not None:
         curve["clusters_per_arm"] = curve["n_per_arm"] / cluster_size
-    return PowerResult(table=curve, settings=settings, test=test, solved_for=solve, n=float(n),
-                       n_total=float(n * (1 + ratio)), effect=float(effect), h=h, power=float(power), alpha=alpha,
-                       alternative=alternative, ratio=float(ratio), design_effect=de,
-                       clusters_per_arm=(n / cluster_size if icc is not None else None))
+    return curve

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from whatworks._announce import Setting, given_or_default
+from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, refuse_renamed, require_columns, require_dataframe
 from whatworks.errors import error
@@ -280,9 +280,28 @@ def build_design(units: pd.DataFrame, *, method: str, blocks: str | None, cluste
                   simple=(method == "simple"))
 
 
+def _random_rounding(design: Design) -> str:
+    """Describe the blocks whose number to treat, J_b·prob, is not whole (randomizr's random rounding), or ""."""
+    if design.simple or design.block_m is not None:
+        return ""
+    sizes = np.bincount(design.cluster_block, minlength=len(design.block_prob))
+    target = sizes * design.block_prob
+    base = np.floor(target + 1e-12)
+    frac = target - base
+    odd = np.flatnonzero(frac > 1e-12)
+    if odd.size == 0:
+        return ""
+    b = int(odd[0])
+    more = f" (and {odd.size - 1} other block(s))" if odd.size > 1 else ""
+    return (f"{int(sizes[b])} × prob {design.block_prob[b]:g} = {target[b]:g} is not whole{more}: "
+            f"{int(base[b])} or {int(base[b]) + 1} treated, the latter with probability {frac[b]:.3g}, "
+            f"so every unit's probability is exactly prob")
+
+
 def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None = None, blocks: str | None = None,
               cluster: str | None = None, prob: float | Mapping[Any, float] | None = None, m: int | None = None,
-              balance: Sequence[str] | None = None, seed: int | None = None, **renamed) -> RandomisationResult:
+              balance: Sequence[str] | None = None, seed: int | None = None, quiet: bool = False,
+              **renamed) -> RandomisationResult:
     """Randomly assign units to treatment or control and report each unit's exact probability.
 
     Parameters
@@ -309,6 +328,10 @@ def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None 
     seed : int, optional
         Seed of the random draw; ``None`` (not given) means 0. Seed 0 is a real seed: the same units, options and
         seed always give the same assignment.
+    quiet : bool, default False
+        Silence the notices: units identified by the index (no ``id``), and a number to treat that is not whole
+        (N·prob, rounded at random so every unit's probability stays exactly ``prob``). They are recorded in
+        ``.settings`` either way.
 
     Returns
     -------
@@ -354,6 +377,14 @@ def randomise(units: pd.DataFrame, method: str | None = None, *, id: str | None 
         given_or_default(settings, "prob", dict(prob) if isinstance(prob, Mapping) else prob, DEFAULT_PROB,
                          reason="probability of treatment")
     seed = int(given_or_default(settings, "seed", seed, DEFAULT_SEED, reason="random seed of the assignment"))
+    settings["id"] = Setting(id, "user" if id is not None else "default",
+                             "unit identifier column" if id is not None else "not given: units are the index")
+    if id is None:
+        announce("units identified by the index of 'units' (no id= given).", quiet=quiet)
+    rounding = _random_rounding(design)
+    if rounding:
+        settings["rounding"] = Setting(rounding, "data", "number to treat is not whole: rounded at random")
+        announce(rounding + ".", quiet=quiet)
     treat = draw_assignments(design, 1, np.random.default_rng(seed))[0]
     p = design.unit_prob()
     table = pd.DataFrame({"unit": ids.to_numpy()})
