@@ -17,6 +17,7 @@ import pandas as pd
 from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, refuse_renamed, require_columns, require_dataframe
+from whatworks._words import truthy as _truthy
 from whatworks.errors import error
 from whatworks.people._common import (DEFAULT_CONF_LEVEL, DEFAULT_TOP, bootstrap_top_share, check_interval_options,
                                       ci_words,
@@ -142,13 +143,6 @@ def window_counts(unit_codes: np.ndarray, days: np.ndarray, window_days: float) 
     key = unit_codes.astype(float) * span + (days - days.min())
     start = np.searchsorted(key, key - window_days, side="left")
     return np.arange(key.size) - start + 1
-
-
-def _truthy(s: pd.Series) -> np.ndarray:
-    if s.dtype == bool:
-        return s.to_numpy()
-    txt = s.astype(str).str.strip().str.lower()
-    return txt.isin(["true", "t", "y", "yes", "1", "1.0"]).to_numpy()
 
 
 def _gap_bins(gaps_days: np.ndarray, resolution: str, window_days: float) -> pd.DataFrame:
