@@ -63,3 +63,13 @@ def test_bad_input():
     df.loc[3, "interviewed"] = None
     with pytest.raises(WhatworksError, match="must hold dates"):
         event_window(df, "interviewed", "2011-08-06", 10, "confident")
+
+
+def test_time_zone_aware_dates_follow_the_house_rule():
+    # tz-aware interview times (a survey export in UK local time) are read as UTC, as every other room reads them;
+    # before, comparing them with the naive event date raised pandas' TypeError
+    df = _survey()
+    aware = df.assign(interviewed=df["interviewed"].dt.tz_localize("UTC").dt.tz_convert("Europe/London"))
+    a = event_window(aware, "interviewed", "2011-08-06", 60, "confident", quiet=True)
+    b = event_window(df, "interviewed", "2011-08-06", 60, "confident", quiet=True)
+    pd.testing.assert_frame_equal(a.table, b.table)

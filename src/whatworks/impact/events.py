@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from whatworks._announce import Setting, announce, given_or_default
+from whatworks._dates import read_dates
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_number, require_columns, require_dataframe, require_numeric
 from whatworks.errors import error
@@ -148,10 +149,7 @@ def event_window(df: pd.DataFrame, date: str, event_date, window_days: int, outc
     settings: dict[str, Setting] = {"window_days": Setting(int(window_days), "user", "days on each side of the event", "days")}
     conf_level = given_or_default(settings, "conf_level", conf_level, 0.95, reason="confidence level of intervals")
     ev = pd.Timestamp(event_date)
-    when = pd.to_datetime(df[date], errors="coerce")
-    if when.isna().any():
-        first = int(np.flatnonzero(when.isna().to_numpy())[0])
-        raise error(WHERE, f"Column '{date}' must hold dates.", got=df[date].iloc[first], row=f"position {first}")
+    when = read_dates(WHERE, df, date)   # the house rule: tz-aware to UTC, unreadable or missing an error
     days = ((when - ev).dt.total_seconds() / 86400).to_numpy()
     inside = (days >= -window_days) & (days < window_days)
     sub = df.loc[inside].reset_index(drop=True)
