@@ -8,8 +8,8 @@
 * No room imports another room's private names (``from whatworks.x._y import …`` or ``import … _name`` across
   top-level subpackages).
 
-Known offenders not fixed yet are listed below as ``xfail(strict=True)`` cases, so the lists can only shrink: when one
-is fixed its case passes, the strict xfail fails, and the entry must be deleted.
+Known offenders not fixed yet are listed below (SQL as ``xfail(strict=True)`` cases), so the lists can only shrink: when
+one is fixed its check fails until the entry is deleted.
 """
 
 from __future__ import annotations
@@ -40,11 +40,7 @@ ANALYSIS_IMPORT_EXCEPTIONS = {
 # Known offenders (issue #17), owned by the report engineer this session: the cases are expected to fail.
 KNOWN_SQL = {
 }
-KNOWN_PRIVATE = {
-    ("whatworks._cli_app", "whatworks.app._security"): "serve checks the dashboard's security settings",
-    ("whatworks.app._views", "whatworks.report.pack._shift"): "the dashboard reuses the pack's month shift",
-    ("whatworks.app._pages", "whatworks.report._sections"): "the dashboard reuses the pack's section builders",
-    ("whatworks.app._views", "whatworks.report._data"): "the dashboard reuses the report's data access",
+KNOWN_PRIVATE: dict[tuple[str, str], str] = {
 }
 
 
@@ -288,7 +284,9 @@ def test_private_imports_across_rooms_are_only_the_known_ones():
     assert not new, f"private names imported across rooms: {new}; make them public or move them"
 
 
-@pytest.mark.parametrize("case", [pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=v))
-                                  for k, v in KNOWN_PRIVATE.items()])
-def test_known_private_imports_are_gone(case):
-    assert case not in set(_private_imports())
+def test_known_private_imports_are_still_there():
+    """The known list can only shrink: an entry whose import is gone must be deleted (as a strict xfail would say).
+    Empty since issue 17: the dashboard imports whatworks.report.data, whatworks.report.sections and
+    whatworks.report.pack.shift_month, and serve the public names of whatworks.app."""
+    gone = sorted(set(KNOWN_PRIVATE) - set(_private_imports()))
+    assert not gone, f"fixed, so delete from KNOWN_PRIVATE: {gone}"

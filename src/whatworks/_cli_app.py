@@ -25,7 +25,8 @@ def serve_command(store: Optional[str] = typer.Option(None, "--store", help="Sto
                                                      help="Ask for a password and print the hash for \\[auth]."),
                   quiet: bool = typer.Option(False, "--quiet", help="Silence announced defaults.")) -> None:
     """Serve the dashboard (Attention, Landscape, Performance, Places, People, Evidence, Confidence) on HOST:PORT."""
-    from whatworks.app import _security
+    from whatworks.app import check_host, load_config
+    from whatworks.app import hash_password as hash_of   # the option --hash-password is this function's hash_password
 
     # errors (WhatworksError) reach whatworks.cli.main, which prints the one-line reason and exits 1
     if hash_password:
@@ -34,10 +35,10 @@ def serve_command(store: Optional[str] = typer.Option(None, "--store", help="Sto
         pw = getpass.getpass("Dashboard password: ")
         if getpass.getpass("Again: ") != pw:
             raise error("serve", "The two passwords differ.")
-        typer.echo(f'password_hash = "{_security.hash_password(pw)}"')
+        typer.echo(f'password_hash = "{hash_of(pw)}"')
         return
-    cfg = _security.load_config(config)
-    _security.check_host(host, cfg)
+    cfg = load_config(config)
+    check_host(host, cfg)
     server, url = make_server(store, host, port, cfg, quiet=quiet)
     typer.echo(f"whatworks dashboard on {url} (Ctrl+C to stop)"
                + ("" if cfg.auth is None else f"; sign-in: {cfg.auth}, sessions expire after {cfg.session_minutes} min"))
@@ -53,8 +54,7 @@ def make_server(store_path, host: str, port: int, config, *, quiet: bool = False
     """A threaded werkzeug server for the dashboard over the store file opened read-only: (server, url)."""
     from werkzeug.serving import make_server as _make
 
-    from whatworks.app import create_app
-    from whatworks.app._security import check_host
+    from whatworks.app import check_host, create_app
     from whatworks.store import Store, default_store_path
 
     check_host(host, config)

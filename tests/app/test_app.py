@@ -217,6 +217,48 @@ def test_trend_equals_counts_read_independently(views, store, built):
     assert 0 < float(r.table["mean"].iloc[0]) < float(direct["n"].max()) + 1
 
 
+class _NoCrimesViewScans:
+    """The store with the reads that summarise the whole ``crimes`` view (its latest-outcome window: seconds at a
+    million crimes, issue 18) refused; every other read passes through."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __getattr__(self, name):
+        if name in ("sources", "forces", "month_span", "crime_types"):
+            raise AssertionError(f"store.{name} read the whole crimes view")
+        return getattr(self._store, name)
+
+
+def test_first_load_reads_no_summary_of_the_crimes_view(store, built):
+    """The filter options and the first page's trend chart (issue 18: first load < 3 s) resolve the source, period
+    and scope from the store's counts, not by scanning the crimes view: the same answers as a Views on the plain
+    store."""
+    plain, guarded = Views(store), Views(_NoCrimesViewScans(store))
+    assert guarded.options() == plain.options() and guarded.options()["source"] == "police.uk"
+    code = _borough(built[0])
+    for f in (Filters(), Filters(area=code), Filters(area=code, crime_type="Burglary", period=("2024-01", "2024-06"))):
+        (r1, t1, w1), (r2, t2, w2) = guarded.trend(f), plain.trend(f)
+        assert (t1, w1) == (t2, w2) and w1 is None
+        pd.testing.assert_frame_equal(r1.table, r2.table)
+        assert guarded._fixed[("scope", f.area)] == plain._fixed[("scope", f.area)]
+
+
+def test_cli_serve_hash_password(monkeypatch):
+    """``whatworks serve --hash-password`` asks twice and prints a hash that checks against the password."""
+    import getpass
+
+    from typer.testing import CliRunner
+
+    from whatworks.cli import app as cli
+
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": PASSWORD)
+    r = CliRunner().invoke(cli, ["serve", "--hash-password"])
+    assert r.exit_code == 0, r.output
+    line = re.fullmatch(r'password_hash = "(.+)"\n', r.output)
+    assert line and check_password(PASSWORD, line.group(1)) and not check_password("wrong one", line.group(1))
+
+
 def test_pages_without_survey_or_register_say_how_to_load(views):
     """A store with no survey and no register: the Confidence and Evidence pages say what is missing and how to
     load it (the pack's own wording); People says which reads it needs."""
@@ -257,3 +299,21 @@ def test_layout_lists_every_page(app):
     lay = c.get("/_dash-layout").get_json()
     ids = re.findall(r'"id": "nav-(\w+)"', str(lay).replace("'", '"'))
     assert ids == ["attention", "landscape", "performance", "places", "people", "evidence", "confidence"]
+
+
+def test_layout_loads_plotly_with_the_page(app):
+    """An empty graph, hidden, in the layout: Dash then fetches Plotly with the page, while the first callbacks run,
+    not after the trend chart's data arrive (issue 18: first load < 3 s)."""
+    lay = app.server.test_client().get("/_dash-layout").get_json()
+
+    def find(node):
+        if isinstance(node, dict):
+            if node.get("type") == "Graph" and node.get("props", {}).get("id") == "plotly-early":
+                return node["props"]
+            return next((p for p in map(find, node.values()) if p), None)
+        if isinstance(node, list):
+            return next((p for p in map(find, node) if p), None)
+        return None
+
+    props = find(lay)
+    assert props is not None and props["style"] == {"display": "none"} and props["figure"] == {}

@@ -145,6 +145,9 @@ def create_app(store, *, config: AppConfig | str | os.PathLike | None = None, ba
             html.Progress(id="progress", value="0", max="3"), html.Span(id="progress-text"),
             html.Button("Cancel", id="cancel-btn")]),
         html.Div(id="slow"),
+        # an empty graph, never shown: the browser fetches and compiles Plotly (4.8 MB) while the first page's
+        # callbacks run, not after the trend chart's data arrive (Dash loads it with the first graph it renders)
+        dcc.Graph(id="plotly-early", figure={}, style={"display": "none"}, config={"displayModeBar": False}),
         html.Footer(opts["problem"] or f"Store: {Path(str(store_path)).name if store_path else 'in memory'} · "
                                         f"source {opts['source']}"),
     ])

@@ -10,7 +10,7 @@ from dash import dcc, html
 from whatworks.app import _figures as F
 from whatworks.app._views import Filters, Views
 from whatworks.errors import WhatworksError
-from whatworks.report import _sections
+from whatworks.report import sections
 from whatworks.report import charts as _charts
 
 TITLES = {"attention": "What needs attention", "landscape": "Area landscape", "performance": "Performance",
@@ -204,7 +204,7 @@ def _places(views, p, f, img, config):
 def _evidence(views, p, f, img, config):
     ev = p.evidence
     if ev is None:
-        return [missing(_sections.placeholders(views.store)["evidence"])]
+        return [missing(sections.placeholders(views.store)["evidence"])]
     out = []
     for tac in ev.tactics:
         out += [html.H3(tac["tactic"]), table(tac["evidence"])]
@@ -219,7 +219,7 @@ def _evidence(views, p, f, img, config):
 def _confidence(views, p, f, img, config):
     c = p.confidence
     if c is None:
-        return [missing(_sections.placeholders(views.store)["confidence"])]
+        return [missing(sections.placeholders(views.store)["confidence"])]
     out = [graph(F.estimates(c.table, f"Confidence ({c.spec.outcome}) by {c.spec.by}, with 95% CIs", label="name",
                              highlight_col="is_area"), "confidence-graph", img, "confidence"),
            table(c.table[[k for k in ("name", "estimate", "se", "ci_low", "ci_high", "n") if k in c.table]])]
@@ -249,7 +249,7 @@ def _landscape(views, r, f, img):
         out += [html.H3("Workforce"), table(r.workforce)]
     conf = r.confidence
     if conf is None or isinstance(conf, str):
-        out.append(missing(conf if isinstance(conf, str) else _sections.placeholders(views.store)["confidence"]))
+        out.append(missing(conf if isinstance(conf, str) else sections.placeholders(views.store)["confidence"]))
     else:
         out += [html.H3("Residents' confidence"), table(conf.table)]
     out += [note(n) for n in r.notes]
@@ -274,11 +274,11 @@ def page_table(views: Views, page: str, f: Filters) -> pd.DataFrame:
         return p.hotspots.table if p.hotspots is not None else pd.DataFrame({"note": ["No hot-spot map."]})
     if page == "evidence":
         if p.evidence is None:
-            return pd.DataFrame({"note": [_sections.placeholders(views.store)["evidence"]]})
+            return pd.DataFrame({"note": [sections.placeholders(views.store)["evidence"]]})
         return pd.concat([t["evidence"].assign(tactic=t["tactic"]) for t in p.evidence.tactics], ignore_index=True) \
             if p.evidence.tactics else pd.DataFrame()
     if page == "confidence":
         if p.confidence is None:
-            return pd.DataFrame({"note": [_sections.placeholders(views.store)["confidence"]]})
+            return pd.DataFrame({"note": [sections.placeholders(views.store)["confidence"]]})
         return p.confidence.table
     raise KeyError(page)

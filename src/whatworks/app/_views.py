@@ -1,9 +1,10 @@
 """What each page shows, as analysis results: the dashboard's only contact with the store and the analyses.
 
-Nothing is computed here. The filters (area, period, crime type) are resolved with the report's own helpers
-(:mod:`whatworks.report._data`); the heavy pages are the performance pack's analyses (:func:`whatworks.report.pack`
-run with ``out=None``), the landscape is :func:`whatworks.report.landscape`, and the quick trend chart that follows
-every filter change is the store's pushed-down ``store.counts`` (Ibis) fed to :func:`whatworks.performance.spc`.
+Nothing is computed here. The filters (area, period, crime type) are resolved with the report's own public helpers
+(:mod:`whatworks.report.data`), so the chart counts what the pack counts; the heavy pages are the performance pack's
+analyses (:func:`whatworks.report.pack` run with ``out=None``), the landscape is :func:`whatworks.report.landscape`,
+and the quick trend chart that follows every filter change is the store's pushed-down ``store.counts`` (Ibis) fed to
+:func:`whatworks.performance.spc`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import pandas as pd
 from whatworks.errors import WhatworksError, error
 from whatworks.performance import spc
 from whatworks.performance.indicators import ASB
-from whatworks.report import _data
-from whatworks.report.pack import DEFAULT_HISTORY, HEADLINE, MIN_SPC_MONTHS, Indicator, _shift
+from whatworks.report import data
+from whatworks.report.pack import DEFAULT_HISTORY, HEADLINE, MIN_SPC_MONTHS, Indicator, shift_month
 
 WHERE = "app"
 CACHE_SIZE = 32          # filter combinations whose results are kept in memory
@@ -43,7 +44,7 @@ class Filters:
         p = None
         if period:
             try:
-                p = _data.parse_period(WHERE, period)
+                p = data.parse_period(WHERE, period)
             except WhatworksError:
                 p = None
         return cls(area=one("area"), period=p, crime_type=one("crime_type"))
@@ -103,10 +104,10 @@ class Views:
         return self._fixed[key]
 
     def relations(self) -> set[str]:
-        return self._once(("relations",), lambda: _data.relations(self.store))
+        return self._once(("relations",), lambda: data.relations(self.store))
 
     def coverage(self, src: str) -> pd.DataFrame:
-        return self._once(("coverage", src), lambda: _data.coverage(self.store, src))
+        return self._once(("coverage", src), lambda: data.coverage(self.store, src))
 
     # ---------------------------------------------------------------- filter options
     def options(self) -> dict:
@@ -115,7 +116,7 @@ class Views:
 
     def _read_options(self) -> dict:
         try:
-            src = _data.choose_source(self.store, None, where=WHERE, quiet=True, settings={})
+            src = data.choose_source(self.store, None, where=WHERE, quiet=True, settings={})
         except WhatworksError as exc:
             return {"source": None, "areas": [], "months": [], "crime_types": [], "problem": str(exc)}
         areas = self.store.areas()
@@ -163,9 +164,9 @@ class Views:
         o = self.options()
         src = o["source"]
         label = f.crime_type or "All crime (excluding ASB)"
-        p0, p1 = self._once(("period", f.period), lambda: _data.choose_period(
+        p0, p1 = self._once(("period", f.period), lambda: data.choose_period(
             self.store, src, f.period, where=WHERE, quiet=True, settings={}))
-        scope = self._once(("scope", f.area), lambda: _data.resolve_scope(self.store, f.area, src, where=WHERE))
+        scope = self._once(("scope", f.area), lambda: data.resolve_scope(self.store, f.area, src, where=WHERE))
         cov = self.coverage(src)
         with self.lock:
             where: dict[str, Any] = {"source_system": src}
@@ -176,10 +177,10 @@ class Views:
             if scope.force is not None:
                 where["force"] = scope.force
             table = "asb" if f.crime_type == ASB and "asb" in self.relations() else "crimes"
-            h0 = max(o["months"][0], _shift(p1, -(DEFAULT_HISTORY - 1)))
+            h0 = max(o["months"][0], shift_month(p1, -(DEFAULT_HISTORY - 1)))
             counts = self.store.counts(by=["month"], where=where, months=(h0, p1), table=table)
         forces = [scope.force] if scope.force else None
-        covered = [m for m in _data.covered_months(cov, forces) if pd.Timestamp(h0 + "-01") <= m <= pd.Timestamp(p1 + "-01")]
+        covered = [m for m in data.covered_months(cov, forces) if pd.Timestamp(h0 + "-01") <= m <= pd.Timestamp(p1 + "-01")]
         # a covered month with no record is a month of zero; a month not covered stays missing (store.counts)
         monthly = pd.DataFrame({"month": covered})
         c = counts.assign(month=pd.to_datetime(counts["month"]))

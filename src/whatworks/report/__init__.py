@@ -7,6 +7,6 @@
 
 from whatworks.report.landscape import LandscapeResult, landscape
 from whatworks.report.pack import HEADLINE, Indicator, PackResult, pack
-from whatworks.report._sections import Confidence
+from whatworks.report.sections import Confidence
 
 __all__ = ["pack", "PackResult", "Indicator", "HEADLINE", "landscape", "LandscapeResult", "Confidence"]

@@ -33,7 +33,7 @@ from whatworks.privacy.disclosure import choose_publishing
 from whatworks.report import _data, _public, _render
 from whatworks.report import charts as _charts
 
-__all__ = ["pack", "PackResult", "Indicator", "HEADLINE", "VERDICTS"]
+__all__ = ["pack", "PackResult", "Indicator", "HEADLINE", "VERDICTS", "shift_month"]
 WHERE = "pack"
 DEFAULT_HISTORY = 36           # months of history behind each SPC chart (three years: seasonality shows)
 MIN_HOTSPOT_POINTS = 50        # fewer located crimes than this: no hot-spot map (Gi* on a handful of points misleads)
@@ -135,8 +135,17 @@ class PackResult:
         return f"<PackResult {len(self.table)} indicators{', ' + str(self.path) if self.path else ''}>"
 
 
-def _shift(month: str, k: int) -> str:
+def shift_month(month: str, k: int) -> str:
+    """The month ``k`` months after ``month`` (before it when ``k`` is negative), both written YYYY-MM: how the pack
+    finds the same period last year (``k=-12``) and the start of its SPC history.
+
+    >>> shift_month("2025-03", -12), shift_month("2024-11", 3)
+    ('2024-03', '2025-02')
+    """
     return (pd.Timestamp(month + "-01") + pd.DateOffset(months=k)).strftime("%Y-%m")
+
+
+_shift = shift_month   # the old private name: landscape.py imports it
 
 
 def _window(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
@@ -271,10 +280,10 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     settings["area"] = Setting(scope.name if scope.code is None else f"{scope.name} ({scope.code})",
                                "user" if area is not None else "default", scope.match)
     n_months = (pd.Timestamp(p1 + "-01").to_period("M") - pd.Timestamp(p0 + "-01").to_period("M")).n + 1
-    l0, l1 = _shift(p0, -12), _shift(p1, -12)
+    l0, l1 = shift_month(p0, -12), shift_month(p1, -12)
     data_first = store.month_span("crimes", src)[0]   # the source's first month (choose_period found it has some)
-    h0 = max(data_first, pd.Timestamp(_shift(p1, -(int(history) - 1)) + "-01"))
-    settings["history"] = Setting(f"{h0:%Y-%m}..{p1}", "data" if h0 > pd.Timestamp(_shift(p1, -(int(history) - 1)) + "-01")
+    h0 = max(data_first, pd.Timestamp(shift_month(p1, -(int(history) - 1)) + "-01"))
+    settings["history"] = Setting(f"{h0:%Y-%m}..{p1}", "data" if h0 > pd.Timestamp(shift_month(p1, -(int(history) - 1)) + "-01")
                                   else "default", f"up to {int(history)} months ending with the period")
     if settings["history"].source == "data":
         announce(f"history set to {settings['history'].value} (the data start later than {int(history)} months "
