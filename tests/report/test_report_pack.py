@@ -320,3 +320,17 @@ def test_pack_charts_are_tested_for_seasonality(borough_pack):
     # month, too few for its 8-20% seasonal swings to pass the strict test)
     n_seasonal = sum(bool(res.variation["seasonal"].iloc[0]) for res in r.spc.values())
     assert html.count('data-field="seasonal"') == n_seasonal
+
+
+def test_quiet_pack_and_landscape_print_nothing(built, capsys, tmp_path):
+    # the analyses the pack calls (harm with types left out, compare, peers) take its quiet: with quiet=True the
+    # pack printed two harm notices ("... crime(s) of ... type(s) with no harm weight left out")
+    force, store, _ = built
+    weights = pd.DataFrame({"crime_type": ["Burglary", "Robbery"], "weight": [100.0, 365.0]})
+    code = force.tables["areas"].query("level == 'borough'")["code"].iloc[1]
+    capsys.readouterr()
+    ww.report.pack(store, area=code, period=PERIOD, out=tmp_path / "p.html", harm_weights=weights, quiet=True)
+    ww.report.landscape(store, area=code, period=PERIOD, out=tmp_path / "l.html", quiet=True)
+    assert capsys.readouterr().err == ""
+    ww.report.pack(store, area=code, period=PERIOD, out=tmp_path / "p2.html", harm_weights=weights)
+    assert "no harm weight" in capsys.readouterr().err

@@ -15,7 +15,7 @@ from rich.console import Console
 import whatworks as ww
 from whatworks import evidence
 from whatworks.demo import DEMO_STEPS, run_demo
-from whatworks.report import _sections
+from whatworks.report import sections as _sections
 from whatworks.survey import Design, drivers, trend
 
 SMALL = dict(seed=3, crimes=4_000, months=12, boroughs=2)

@@ -22,9 +22,10 @@ from whatworks.errors import error
 from whatworks.performance import compare, indicators, peers
 from whatworks.performance.indicators import ASB
 from whatworks.privacy.disclosure import choose_publishing
-from whatworks.report import _data, _public, _render
+from whatworks.report import _public, _render
+from whatworks.report import data as _data
 from whatworks.report import charts as _charts
-from whatworks.report.pack import MAX_PEERS, Indicator, _complete, _future_sections, _shift, _window, window_indicators
+from whatworks.report.pack import MAX_PEERS, Indicator, _complete, _future_sections, _window, shift_month, window_indicators
 
 __all__ = ["landscape", "LandscapeResult"]
 WHERE = "landscape"
@@ -48,7 +49,7 @@ class LandscapeResult:
     workforce: pd.DataFrame | None
     settings: Mapping[str, Setting] = field(default_factory=dict)
     notes: tuple = ()
-    confidence: Any = None     # report._sections.ConfidenceSection (the citizen picture), or None
+    confidence: Any = None     # report.sections.ConfidenceSection (the citizen picture), or None
 
     def summary(self) -> str:
         return (f"Landscape of {self.area}: {len(self.mix['crime_type'].unique())} crime types, "
@@ -144,15 +145,15 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
         if k is None:
             settings["k"] = Setting(kk, "data", f"up to {MAX_PEERS} peers, from {len(unit_table)} {level} areas")
             announce(f"k set to {kk} peers ({len(unit_table)} {level} areas in the store).", quiet=quiet)
-        peer_result = peers(unit_table, usable, id="code", k=kk)
+        peer_result = peers(unit_table, usable, id="code", k=kk, quiet=quiet)
         peer_codes = peer_result.of(scope.code)["peer"].tolist()
     else:
         notes.append(_no_peers_note(store, level, len(unit_table), bool(usable)))
     group = [scope.code, *peer_codes]
 
-    l0, l1 = _shift(p0, -12), _shift(p1, -12)
-    data_first = store.month_span("crimes", src)[0]   # the source's first month (choose_period found it has some)
-    h0 = max(data_first, pd.Timestamp(_shift(p1, -35) + "-01"))
+    l0, l1 = shift_month(p0, -12), shift_month(p1, -12)
+    data_first = _data.crime_month_span(store, src)[0]   # the source's first month (choose_period found it has some)
+    h0 = max(data_first, pd.Timestamp(shift_month(p1, -35) + "-01"))
     rows = _data.fetch_rows(store, src, min(h0, pd.Timestamp(l0 + "-01")), pd.Timestamp(p1 + "-01"))
     rows = rows.merge(unit_map, on="lsoa_code", how="inner")
     rows = rows[rows["unit"].isin(group)]
@@ -201,7 +202,8 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
         b = _complete(window_indicators(own, l0, l1, ["area"], months=last_months), "area", [scope.code])["count"].iloc[0]
         change_label = _data.comparison_label(matched)
         change = compare(int(a), int(b), labels=[f"{scope.name}, {change_label}"],
-                         covered_a=[f"{m:%Y-%m}" for m in matched], covered_b=[f"{m:%Y-%m}" for m in last_months])
+                         covered_a=[f"{m:%Y-%m}" for m in matched], covered_b=[f"{m:%Y-%m}" for m in last_months],
+                         quiet=quiet)
     else:
         notes.append(f"No year-on-year change: no month of {p0}..{p1} has the same month a year earlier loaded.")
 
@@ -223,7 +225,7 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
     if confidence is False:
         future["confidence"] = "Confidence left out of this landscape (confidence=False)."
     else:
-        from whatworks.report import _sections
+        from whatworks.report import sections as _sections
 
         spec = _sections.Confidence(survey=confidence) if isinstance(confidence, str) else confidence
         if spec is not None and not isinstance(spec, _sections.Confidence):

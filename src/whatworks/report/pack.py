@@ -30,7 +30,8 @@ from whatworks.performance import compare, funnel, harm, indicators, peers, spc
 from whatworks.performance.indicators import ASB
 from whatworks.performance.spc import VERDICTS  # the one wording of SPC verdicts
 from whatworks.privacy.disclosure import choose_publishing
-from whatworks.report import _data, _public, _render
+from whatworks.report import _public, _render
+from whatworks.report import data as _data
 from whatworks.report import charts as _charts
 
 __all__ = ["pack", "PackResult", "Indicator", "HEADLINE", "VERDICTS", "shift_month"]
@@ -120,8 +121,8 @@ class PackResult:
     settings: Mapping[str, Setting] = field(default_factory=dict)
     notes: tuple = ()
     attention: Any = None
-    confidence: Any = None      # report._sections.ConfidenceSection, or None (placeholder shown)
-    evidence: Any = None        # report._sections.EvidenceSection, or None (placeholder shown)
+    confidence: Any = None      # report.sections.ConfidenceSection, or None (placeholder shown)
+    evidence: Any = None        # report.sections.EvidenceSection, or None (placeholder shown)
 
     def summary(self) -> str:
         t = self.table
@@ -145,7 +146,6 @@ def shift_month(month: str, k: int) -> str:
     return (pd.Timestamp(month + "-01") + pd.DateOffset(months=k)).strftime("%Y-%m")
 
 
-_shift = shift_month   # the old private name: landscape.py imports it
 
 
 def _window(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
@@ -281,7 +281,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
                                "user" if area is not None else "default", scope.match)
     n_months = (pd.Timestamp(p1 + "-01").to_period("M") - pd.Timestamp(p0 + "-01").to_period("M")).n + 1
     l0, l1 = shift_month(p0, -12), shift_month(p1, -12)
-    data_first = store.month_span("crimes", src)[0]   # the source's first month (choose_period found it has some)
+    data_first = _data.crime_month_span(store, src)[0]   # the source's first month (choose_period found it has some)
     h0 = max(data_first, pd.Timestamp(shift_month(p1, -(int(history) - 1)) + "-01"))
     settings["history"] = Setting(f"{h0:%Y-%m}..{p1}", "data" if h0 > pd.Timestamp(shift_month(p1, -(int(history) - 1)) + "-01")
                                   else "default", f"up to {int(history)} months ending with the period")
@@ -412,7 +412,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
             a = this_cmp.set_index("indicator").loc[[i.label for i in cnt]]
             b = last.set_index("indicator").loc[[i.label for i in cnt]]
             cmp_counts = compare(a["count"].to_numpy(), b["count"].to_numpy(), labels=[i.label for i in cnt],
-                                 covered_a=cov_a, covered_b=cov_b)
+                                 covered_a=cov_a, covered_b=cov_b, quiet=quiet)
         sol = [i for i in headline if i.measure == "solved_rate"]
         if sol:
             a = this_cmp.set_index("indicator").loc[[i.label for i in sol]]
@@ -422,7 +422,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
                 cmp_solved = compare(a["solved"].to_numpy(), b["solved"].to_numpy(),
                                      exposure_a=a["crimes_for_solved_rate"].to_numpy(),
                                      exposure_b=b["crimes_for_solved_rate"].to_numpy(), labels=[i.label for i in sol],
-                                     covered_a=cov_a, covered_b=cov_b)
+                                     covered_a=cov_a, covered_b=cov_b, quiet=quiet)
     cmp_table = pd.concat([c.table for c in (cmp_counts, cmp_solved) if c is not None], ignore_index=True) \
         if (cmp_counts is not None or cmp_solved is not None) else None
 
@@ -489,7 +489,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         usable = [c for c in covs if unit_table[c].notna().all() and unit_table[c].nunique() > 1]
         if scope.code is not None and scope.code in set(unit_table["code"]) and usable and len(unit_table) >= 3:
             k = min(MAX_PEERS, len(unit_table) - 1)
-            peer_result = peers(unit_table, usable, id="code", k=k)
+            peer_result = peers(unit_table, usable, id="code", k=k, quiet=quiet)
             peer_codes = peer_result.of(scope.code)["peer"].tolist()
             settings["peers"] = Setting(k, "data", f"the {k} most similar {scope.unit_level} areas on {', '.join(usable)}")
             announce(f"peers set to {k} ({settings['peers'].reason}).", quiet=quiet)
@@ -522,11 +522,11 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
     harm_result = harm_last = None
     if harm_weights is not None:
         hr = _window(area_rows, p0, p1)
-        harm_result = harm(hr, harm_weights, by="crime_type", on_missing="exclude")
+        harm_result = harm(hr, harm_weights, by="crime_type", on_missing="exclude", quiet=quiet)
         if has_last_year and not cmp_partial:   # like with like: the same months a year earlier
             lr = _window(area_rows, l0, l1)
             harm_last = harm(lr[lr["month"].isin(last_months).to_numpy()], harm_weights, by="crime_type",
-                             on_missing="exclude")
+                             on_missing="exclude", quiet=quiet)
 
     # ---- hot spots ------------------------------------------------------------------------------------------------
     hot = None
@@ -557,7 +557,7 @@ def pack(store, area: str | None = None, period=None, out: str | Path | None = "
         hot_note = "Hot-spot map switched off for this pack."
 
     future = _future_sections(store)
-    from whatworks.report import _sections
+    from whatworks.report import sections as _sections
 
     conf_section = None
     if confidence is not False:
@@ -852,6 +852,6 @@ def _adopt(settings: dict, prefix: str, found: Mapping[str, Setting], names: Seq
 
 def _future_sections(store) -> dict[str, str | None]:
     """The placeholder sentence of each section drawn from optional data (survey, register): what to load."""
-    from whatworks.report._sections import placeholders
+    from whatworks.report.sections import placeholders
 
     return dict(placeholders(store))
