@@ -29,11 +29,16 @@ def store(tmp_path_factory):
     s.close()
 
 
+@pytest.mark.parametrize("table", ["crimes", "asb"])
 @pytest.mark.parametrize("by,where,value", CASES)
-def test_counts_from_events_equal_counts_from_the_view(store, by, where, value):
-    assert store._count_source("crimes", by, where, value) is not None
-    fast = store.counts(by, where, value=value)
-    view = store_counts(store.ibis("crimes"), "crimes", store.coverage, by, where, value=value)
+def test_counts_from_events_equal_counts_from_the_view(store, by, where, value, table):
+    # (asb too since session 8: the dashboard's filter options and an ASB trend counted on the asb view)
+    if table == "asb" and where.get("crime_type") == "Burglary":
+        where = {"crime_type": "Anti-social behaviour"}
+    src = store._count_source(table, by, where, value)
+    assert "last_outcome_category" not in src.columns            # events, not the view
+    fast = store.counts(by, where, table=table, value=value)
+    view = store_counts(store.ibis(table), table, store.coverage, by, where, value=value)
     pd.testing.assert_frame_equal(fast.reset_index(drop=True), view.reset_index(drop=True), check_dtype=False)
     assert len(fast) > 0
 

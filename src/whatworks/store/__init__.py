@@ -403,11 +403,11 @@ class Store(ApiReads, PlaceReads, AreaReads, SurveyStore, RegisterStore):
     def _count_source(self, table: str, by, where, value):
         from whatworks.store.engine import DERIVED_KEYS
 
-        if table == "crimes":
+        if table in ("crimes", "asb"):   # the views add only the latest outcome to these events
             used = {b for b in (by or []) if b not in DERIVED_KEYS} | set(where or {}) | ({value} if value else set())
             if used <= self._CRIMES_FROM_EVENTS:
                 t = self.ibis("events")
-                return t.filter(t["kind"] == "crime")
+                return t.filter(t["kind"] == ("crime" if table == "crimes" else "asb"))
         return self.ibis(table)
 
     def coverage(self, kind: str | None = None) -> pd.DataFrame:
