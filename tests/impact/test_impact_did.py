@@ -422,3 +422,14 @@ def test_result_face():
     tw = did(_mpdta(), "countyreal", "year", "lemp", "first_treat", quiet=True)
     assert tw.plot().axes[0].get_title() == "Goodman-Bacon decomposition"
     assert repr(tw).startswith("<DidResult: twfe")
+
+
+def test_missing_unit_or_cluster_is_an_error_naming_the_row():
+    # before, every row without a unit id was pooled into one unit "nan" (and clusters likewise)
+    d = _small()
+    d.loc[4, "u"] = None
+    with pytest.raises(WhatworksError, match=r"Column 'u' has 1 missing value.*position 4"):
+        did(d, "u", "t", "y", "g", quiet=True)
+    d = _small().assign(c=["x"] * 6 + [None] * 6)
+    with pytest.raises(WhatworksError, match=r"Column 'c' has 6 missing value.*position 6"):
+        did(d, "u", "t", "y", "g", cluster="c", method="callaway_santanna", n_boot=0, quiet=True)

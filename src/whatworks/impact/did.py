@@ -206,6 +206,12 @@ def _prepare(panel, unit, time, outcome, first_treated, covariates, cluster, ant
     cols = [unit, time, outcome, first_treated] + list(covariates) + ([cluster] if cluster else [])
     require_columns(WHERE, panel, cols, arg="panel")
     unit_col = panel[unit]
+    for c in [unit] + ([cluster] if cluster else []):   # a missing id would otherwise become one unit (or cluster)
+        miss = panel[c].isna().to_numpy()
+        if miss.any():
+            i = int(np.flatnonzero(miss)[0])
+            raise error(WHERE, f"Column '{c}' has {int(miss.sum())} missing value(s); every row needs its {c}.",
+                        row=f"position {i}", hint=f"Fill or drop the rows without a {c} first.")
 
     def unit_at(i):
         return unit_col.iloc[i]
@@ -426,12 +432,10 @@ def _twfe(df, unit, time, outcome, first_treated, covariates, cluster, anticipat
     k = Xd.shape[1] + units.size + times.size - 1  # slopes + unit effects + time effects (intercept absorbed)
     V = XtX_inv @ (S.T @ S) @ XtX_inv * ncl / (ncl - 1) * (nobs - 1) / (nobs - k)
     se = np.sqrt(np.diag(V))
-    z = stats.norm.ppf(0.5 + conf_level / 2)
     tcrit = stats.t.ppf(0.5 + conf_level / 2, ncl - 1)
     p = 2 * stats.t.sf(np.abs(beta / se), ncl - 1)
     table = pd.DataFrame({"term": names, "estimate": beta, "se": se, "ci_low": beta - tcrit * se,
                           "ci_high": beta + tcrit * se, "p_value": p})
-    del z
     return table, ncl
 
 
