@@ -122,6 +122,17 @@ def test_temporary_files_stay_out_of_the_working_folder(tmp_path, monkeypatch):
     assert a.model_version == b.model_version and a.model_version.startswith("splink 5")
     pd.testing.assert_frame_equal(a.table, b.table)
 
+def test_a_field_left_out_with_none_is_left_out(persons_truth):
+    # the docstring's "None leaves one out": before, link(..., postcode=None) raised prepare_records' TypeError
+    sub = persons_truth[persons_truth["source_system"] != "synthshire-rms"]
+    r = ww.people.link(sub, source="source_system", record_id="person_id", postcode=None, max_pairs_u=200_000,
+                       quiet=True)
+    assert "postcode" not in str(r.settings["blocking_rules"].value) and len(r.table) == len(sub)
+    lab = r.table.merge(sub.rename(columns={"source_system": "source", "person_id": "record_id"})
+                        .astype({"record_id": str}), on=["source", "record_id"])
+    assert ww.people.pairwise_metrics(lab["cluster_id"], lab["true_person_id"])["precision"] > 0.9
+
+
 # ------------------------------------------------------------------------------------------------ FEBRL
 
 

@@ -154,8 +154,9 @@ def choose_dob_format(values: pd.Series) -> tuple[str, str]:
     return best, f"parses {best_n / len(sample):.1%} of the dates of birth"
 
 
-def prepare_records(records: pd.DataFrame, *, source: str, record_id: str, first_name: str | None, surname: str | None,
-                    dob: str | None, postcode: str | None, other: Sequence[str] = (), exact: Sequence[str] = (),
+def prepare_records(records: pd.DataFrame, *, source: str, record_id: str, first_name: str | None = None,
+                    surname: str | None = None, dob: str | None = None, postcode: str | None = None,
+                    other: Sequence[str] = (), exact: Sequence[str] = (),
                     dob_format: str | None = None,
                     label: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Standardise the matching fields: names lower-case letters only (accents removed); dates of birth as ISO text
@@ -451,8 +452,80 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
     import time
 
     fn = "link"
+    cols = _check_columns(fn, records, source=source, record_id=record_id,
+                          fields={"first_name": first_name, "surname": surname, "dob": dob, "postcode": postcode},
+                          other=other, exact=exact, label=label)
+    _check_tuning(fn, threshold=threshold, max_pairs_em=max_pairs_em, max_pairs_u=max_pairs_u,
+                  prior_recall=prior_recall, seed=seed, backend=backend)
+    opts = _resolve_tuning(threshold=threshold, backend=backend, max_pairs_em=max_pairs_em, max_pairs_u=max_pairs_u,
+                           prior_recall=prior_recall, seed=seed)
+    check_key(fn, key)
+    _check_backend(fn, opts.backend, spark=spark, connection=connection, memory_limit=memory_limit)
+    _check_rows(fn, records, cols)
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    prepared, notes = prepare_records(records, source=cols.source, record_id=cols.record_id, **cols.present,
+                                      other=cols.other, exact=cols.exact, dob_format=dob_format, label=cols.label)
+    settings = _base_settings(cols, opts, key)
+    _record_dob_format(settings, notes, dob_format, quiet=quiet)
+    rules, rule_txt = _choose_blocking(settings, set(cols.present), quiet=quiet)
+    _announce_training_caps(opts, quiet=quiet)
+    timings["prepare"] = round(time.perf_counter() - t0, 3)
+
+    model, edges, clusters = _run_splink(prepared, set(cols.present), (len(cols.other), len(cols.exact)), rules, opts,
+                                         spark=spark, memory_limit=memory_limit, connection=connection, timings=timings)
+
+    t1 = time.perf_counter()
+    table, comp, metrics = _record_table(prepared, clusters, edges, label=cols.label)
+    pairs = _pairs_table(edges)
+    if key is not None:
+        table, pairs = _pseudonymise_ids(table, pairs, key)
+    timings["tables"] = round(time.perf_counter() - t1, 3)
+    return LinkResult(table=table, settings=settings, pairs=pairs, threshold=float(opts.threshold),
+                      blocking_rules=rule_txt, n_records=len(table), n_clusters=int(comp.max() + 1) if len(comp) else 0,
+                      metrics=metrics, model=model, model_version=_model_version(model, opts.threshold),
+                      backend=opts.backend, pseudonymised=key is not None, timings=timings)
+
+
+# ---------------------------------------------------------------------------------------------- the steps of link()
+
+
+@dataclass(frozen=True)
+class _LinkColumns:
+    """The caller's column names for one :func:`link` call, checked against the records."""
+
+    source: str
+    record_id: str
+    present: dict[str, str]      # identifying field -> column, for the fields given (at least two), in signature order
+    other: list[str]             # compared by edit distance, as other_0, other_1, …
+    exact: list[str]             # compared as equal or not, as exact_0, exact_1, …
+    label: str | None
+
+
+@dataclass(frozen=True)
+class _LinkOptions:
+    """The tuning options of one :func:`link` call with their defaults resolved.
+
+    ``max_pairs_em`` and ``max_pairs_u`` are passed to Splink as the caller gave them (a float such as ``1e5`` stays
+    a float); ``recorded`` holds how each option is recorded in ``.settings`` (the caps as whole numbers of pairs,
+    source "user" for a value passed — even one equal to the default — and "default" for one left out).
+    """
+
+    threshold: float
+    backend: str
+    max_pairs_em: float
+    max_pairs_u: float
+    prior_recall: float
+    seed: int
+    recorded: dict[str, Setting]
+
+
+def _check_columns(fn: str, records: Any, *, source: str, record_id: str, fields: dict[str, str | None],
+                   other: Sequence[str] | None, exact: Sequence[str] | None, label: str | None) -> _LinkColumns:
+    """Check that ``records`` is a DataFrame holding every named column, and that at least two identifying fields
+    are given; return the column names (``None`` fields left out, ``other`` and ``exact`` as lists)."""
     require_dataframe(fn, "records", records)
-    fields = {"first_name": first_name, "surname": surname, "dob": dob, "postcode": postcode}
     present = {k: v for k, v in fields.items() if v is not None}
     other = list(other or [])
     exact = list(exact or [])
@@ -460,6 +533,12 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
     if len(present) < 2:
         raise error(fn, "At least two identifying fields (first_name, surname, dob, postcode) are needed.",
                     got=list(present), hint="Pass the column names, e.g. first_name='forename'.")
+    return _LinkColumns(source=source, record_id=record_id, present=present, other=other, exact=exact, label=label)
+
+
+def _check_tuning(fn: str, *, threshold: float | None, max_pairs_em: float | None, max_pairs_u: float | None,
+                  prior_recall: float | None, seed: int | None, backend: str | None) -> None:
+    """Check each tuning option the caller gave (``None`` = not given, left to :func:`_resolve_tuning`)."""
     if threshold is not None:
         check_number(fn, "threshold", threshold, low=0, high=1, low_inclusive=False, high_inclusive=False)
     if max_pairs_em is not None:
@@ -472,23 +551,35 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
         check_number(fn, "seed", seed, low=0, integer=True)
     if backend is not None:
         check_choice(fn, "backend", backend, ("duckdb", "spark"))
-    # None = not given: an explicit value equal to the default (threshold=0.9, seed=0 …) is still recorded as the user's
-    opts: dict[str, Setting] = {}
-    threshold = given_or_default(opts, "threshold", threshold, DEFAULT_THRESHOLD,
+
+
+def _resolve_tuning(*, threshold: float | None, backend: str | None, max_pairs_em: float | None,
+                    max_pairs_u: float | None, prior_recall: float | None, seed: int | None) -> _LinkOptions:
+    """Fill in the defaults of the tuning options and record where each value came from.
+
+    None = not given: an explicit value equal to the default (threshold=0.9, seed=0 …) is still recorded as the
+    user's. The caps are recorded as whole numbers of pairs and passed to Splink as given.
+    """
+    recorded: dict[str, Setting] = {}
+    threshold = given_or_default(recorded, "threshold", threshold, DEFAULT_THRESHOLD,
                                  reason="match probability at or above which two records are joined")
-    backend = given_or_default(opts, "backend", backend, DEFAULT_BACKEND, reason="where Splink runs")
-    # the caps are recorded as whole numbers of pairs and passed to Splink as given
-    em = given_or_default(opts, "max_pairs_em", None if max_pairs_em is None else int(max_pairs_em),
+    backend = given_or_default(recorded, "backend", backend, DEFAULT_BACKEND, reason="where Splink runs")
+    em = given_or_default(recorded, "max_pairs_em", None if max_pairs_em is None else int(max_pairs_em),
                           DEFAULT_MAX_PAIRS_EM, reason="cap on blocked pairs per EM session", unit="pairs")
-    max_pairs_em = em if max_pairs_em is None else max_pairs_em
-    u = given_or_default(opts, "max_pairs_u", None if max_pairs_u is None else int(max_pairs_u),
+    u = given_or_default(recorded, "max_pairs_u", None if max_pairs_u is None else int(max_pairs_u),
                          DEFAULT_MAX_PAIRS_U, reason="random pairs for u", unit="pairs")
-    max_pairs_u = u if max_pairs_u is None else max_pairs_u
-    prior_recall = given_or_default(opts, "prior_recall", prior_recall, DEFAULT_PRIOR_RECALL,
+    prior_recall = given_or_default(recorded, "prior_recall", prior_recall, DEFAULT_PRIOR_RECALL,
                                     reason="assumed recall of exact names + date of birth")
-    seed = int(given_or_default(opts, "seed", None if seed is None else int(seed), DEFAULT_SEED,
+    seed = int(given_or_default(recorded, "seed", None if seed is None else int(seed), DEFAULT_SEED,
                                 reason="seed of the u sampling"))
-    check_key(fn, key)
+    return _LinkOptions(threshold=threshold, backend=backend, max_pairs_em=em if max_pairs_em is None else max_pairs_em,
+                        max_pairs_u=u if max_pairs_u is None else max_pairs_u, prior_recall=prior_recall, seed=seed,
+                        recorded=recorded)
+
+
+def _check_backend(fn: str, backend: str, *, spark: Any, connection: Any, memory_limit: str | None) -> None:
+    """Check the resources for the chosen backend: a usable SparkSession for "spark"; for a DuckDB ``connection``
+    handed in, that it is one, on the DuckDB backend, without ``memory_limit`` (set where the connection is made)."""
     if backend == "spark":
         _check_spark_session(fn, spark)
     if connection is not None:
@@ -501,8 +592,14 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
         if not callable(getattr(connection, "execute", None)):
             raise error(fn, "The 'connection' parameter must be a DuckDB connection.", got=type(connection).__name__,
                         hint="with store.linkage_connection() as con: link(..., connection=con)")
+
+
+def _check_rows(fn: str, records: pd.DataFrame, cols: _LinkColumns) -> None:
+    """Check the rows: at least two; every record has its source and id, and (source, id) is unique; every record
+    has a label when a label column is given. Errors name the first offending row."""
     if len(records) < 2:
         raise error(fn, "At least two records are needed to link.", got=len(records))
+    source, record_id, label = cols.source, cols.record_id, cols.label
     for c in (source, record_id):
         bad = records[c].isna().to_numpy()
         if bad.any():
@@ -520,42 +617,57 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
         raise error(fn, f"Label column '{label}' has missing values.", row=f"position {i}",
                     hint="Give every record its true identity, or leave label=None.")
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    prepared, notes = prepare_records(records, source=source, record_id=record_id, **present, other=other, exact=exact,
-                                      dob_format=dob_format, label=label)
-    settings: dict[str, Setting] = {
-        "threshold": opts["threshold"],
-        "fields": Setting({**present, **({"other": other} if other else {}), **({"exact": exact} if exact else {})}, "user"),
-        **{k: opts[k] for k in ("backend", "max_pairs_em", "max_pairs_u", "prior_recall", "seed")},
+
+def _base_settings(cols: _LinkColumns, opts: _LinkOptions, key: str | bytes | None) -> dict[str, Setting]:
+    """``.settings`` before the data-driven choices: threshold, fields, backend, the caps, prior recall, seed and
+    whether ids are pseudonymised, in that order."""
+    fields = {**cols.present, **({"other": cols.other} if cols.other else {}), **({"exact": cols.exact} if cols.exact else {})}
+    return {
+        "threshold": opts.recorded["threshold"],
+        "fields": Setting(fields, "user"),
+        **{k: opts.recorded[k] for k in ("backend", "max_pairs_em", "max_pairs_u", "prior_recall", "seed")},
         "pseudonymised": Setting(key is not None, "user", "HMAC-SHA256 with the caller's key (not stored)"
                                  if key is not None else "no key given: raw ids in .table"),
     }
-    if "dob_format" in notes:
-        fmt, why = notes["dob_format"]
-        src = "user" if dob_format is not None else "data"
-        settings["dob_format"] = Setting(fmt, src, why)
-        if src == "data" and fmt != "date values":
-            announce(f"date of birth format set to {fmt} ({why}).", quiet=quiet)
-        if notes.get("dob_unparsed"):
-            settings["dob_unparsed"] = Setting(notes["dob_unparsed"], "data", "dates of birth that could not be read; "
-                                               "treated as missing")
-            announce(f"{notes['dob_unparsed']:,} dates of birth could not be read as {fmt}; treated as missing.", quiet=quiet)
-    cols = set(present)
-    rules = blocking_rules_for(cols)
+
+
+def _record_dob_format(settings: dict[str, Setting], notes: dict, dob_format: str | None, *, quiet: bool) -> None:
+    """Record (in ``settings``) the date-of-birth format :func:`prepare_records` used and how many dates it could
+    not read; announce a format chosen from the data, and any unread dates."""
+    if "dob_format" not in notes:
+        return
+    fmt, why = notes["dob_format"]
+    src = "user" if dob_format is not None else "data"
+    settings["dob_format"] = Setting(fmt, src, why)
+    if src == "data" and fmt != "date values":
+        announce(f"date of birth format set to {fmt} ({why}).", quiet=quiet)
+    if notes.get("dob_unparsed"):
+        settings["dob_unparsed"] = Setting(notes["dob_unparsed"], "data", "dates of birth that could not be read; "
+                                           "treated as missing")
+        announce(f"{notes['dob_unparsed']:,} dates of birth could not be read as {fmt}; treated as missing.", quiet=quiet)
+
+
+def _choose_blocking(settings: dict[str, Setting], fields: set[str], *,
+                     quiet: bool) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
+    """The blocking rules for the fields present (:func:`blocking_rules_for`) and their wording, recorded in
+    ``settings`` and announced."""
+    rules = blocking_rules_for(fields)
     rule_txt = tuple(" and ".join(f"same {_RULE_WORDS.get(r, r)}" for r in rule) for rule in rules)
     settings["blocking_rules"] = Setting(list(rule_txt), "data", "chosen from the fields present")
     announce("blocking rules set to: " + "; ".join(rule_txt) + " (chosen from the fields present).", quiet=quiet)
-    announce(f"EM training capped at {int(max_pairs_em):,} pairs per session; u from {int(max_pairs_u):,} random pairs.",
-             quiet=quiet)
-    timings["prepare"] = round(time.perf_counter() - t0, 3)
+    return rules, rule_txt
 
-    model, edges, clusters = _run_splink(prepared, cols, (len(other), len(exact)), rules, backend=backend, spark=spark,
-                                         threshold=threshold, max_pairs_em=max_pairs_em, max_pairs_u=max_pairs_u,
-                                         prior_recall=prior_recall, memory_limit=memory_limit, seed=int(seed),
-                                         connection=connection, timings=timings)
 
-    t1 = time.perf_counter()
+def _announce_training_caps(opts: _LinkOptions, *, quiet: bool) -> None:
+    """Announce the caps on the pairs used to train the model."""
+    announce(f"EM training capped at {int(opts.max_pairs_em):,} pairs per session; u from {int(opts.max_pairs_u):,} "
+             "random pairs.", quiet=quiet)
+
+
+def _record_table(prepared: pd.DataFrame, clusters: pd.DataFrame, edges: pd.DataFrame, *,
+                  label: str | None) -> tuple[pd.DataFrame, np.ndarray, dict | None]:
+    """``.table`` (one row per record: cluster, its size and sources, the record's strongest link), the cluster
+    number of each record, and the pairwise metrics against the labels (None without a label column)."""
     comp = _number_clusters(prepared, clusters)
     table = prepared[["source", "record_id"]].copy()
     table["cluster_id"] = pd.Series(comp).map(lambda v: f"L{v + 1:07d}").to_numpy()
@@ -570,70 +682,61 @@ def link(records: pd.DataFrame, source: str = "source", record_id: str = "record
     if label is not None:
         table["label"] = prepared["label"].to_numpy()
         metrics = pairwise_metrics(table["cluster_id"], table["label"])
+    return table, comp, metrics
+
+
+def _pairs_table(edges: pd.DataFrame) -> pd.DataFrame:
+    """``.pairs``: the scored pairs at or above the threshold, with each side's source and record id split out of
+    Splink's ``unique_id``."""
     split = edges["unique_id_l"].str.split("\x1f", n=1, expand=True) if len(edges) else pd.DataFrame(columns=[0, 1])
     split_r = edges["unique_id_r"].str.split("\x1f", n=1, expand=True) if len(edges) else pd.DataFrame(columns=[0, 1])
-    pairs = pd.DataFrame({"source_l": split[0].to_numpy(), "record_id_l": split[1].to_numpy(),
-                          "source_r": split_r[0].to_numpy(), "record_id_r": split_r[1].to_numpy(),
-                          "match_weight": edges["match_weight"].to_numpy(float),
-                          "match_probability": edges["match_probability"].to_numpy(float)})
-    if key is not None:
-        from whatworks.privacy import pseudonymise
+    return pd.DataFrame({"source_l": split[0].to_numpy(), "record_id_l": split[1].to_numpy(),
+                         "source_r": split_r[0].to_numpy(), "record_id_r": split_r[1].to_numpy(),
+                         "match_weight": edges["match_weight"].to_numpy(float),
+                         "match_probability": edges["match_probability"].to_numpy(float)})
 
-        table["record_id"] = pseudonymise(table["record_id"], key).to_numpy()
-        pairs["record_id_l"] = pseudonymise(pairs["record_id_l"], key).to_numpy()
-        pairs["record_id_r"] = pseudonymise(pairs["record_id_r"], key).to_numpy()
-    timings["tables"] = round(time.perf_counter() - t1, 3)
-    # the model's digest identifies the trained parameters (Splink's random per-run linker uid left out)
-    stable = {k: v for k, v in model.items() if k != "linker_uid"}
-    digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+def _pseudonymise_ids(table: pd.DataFrame, pairs: pd.DataFrame, key: str | bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replace the record ids in ``table`` and ``pairs`` (in place, and returned) by HMAC-SHA256 pseudonyms."""
+    from whatworks.privacy import pseudonymise
+
+    table["record_id"] = pseudonymise(table["record_id"], key).to_numpy()
+    pairs["record_id_l"] = pseudonymise(pairs["record_id_l"], key).to_numpy()
+    pairs["record_id_r"] = pseudonymise(pairs["record_id_r"], key).to_numpy()
+    return table, pairs
+
+
+def _model_version(model: dict, threshold: float) -> str:
+    """Splink's version, the threshold and a digest identifying the trained parameters (Splink's random per-run
+    linker uid left out)."""
     import splink
 
-    version = f"splink {splink.__version__}; threshold {threshold:g}; model {digest}"
-    return LinkResult(table=table, settings=settings, pairs=pairs, threshold=float(threshold), blocking_rules=rule_txt,
-                      n_records=len(table), n_clusters=int(comp.max() + 1) if len(comp) else 0, metrics=metrics,
-                      model=model, model_version=version, backend=backend, pseudonymised=key is not None, timings=timings)
+    stable = {k: v for k, v in model.items() if k != "linker_uid"}
+    digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"splink {splink.__version__}; threshold {threshold:g}; model {digest}"
 
 
-def _run_splink(prepared: pd.DataFrame, cols: set[str], n_other: tuple[int, int], rules: list[tuple[str, ...]], *, backend: str,
-                spark: Any, threshold: float, max_pairs_em: float, max_pairs_u: float, prior_recall: float,
-                memory_limit: str | None, seed: int, timings: dict,
+# ---------------------------------------------------------------------------------------------- Splink
+
+
+def _run_splink(prepared: pd.DataFrame, cols: set[str], n_other: tuple[int, int], rules: list[tuple[str, ...]],
+                opts: _LinkOptions, *, spark: Any, memory_limit: str | None, timings: dict,
                 connection: Any = None) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Train the model, score the blocked pairs, cluster them (connected components at the threshold) and return
     (model dict, pairs at or above the threshold, unique_id -> cluster_id)."""
     import time
 
-    from splink import Linker, block_on
+    from splink import Linker
 
+    threshold = opts.threshold
     splink_input = prepared.drop(columns=[c for c in ("source", "record_id", "label") if c in prepared.columns])
     with contextlib.ExitStack() as stack:
         stack.enter_context(_splink_logging())
-        if backend == "duckdb":
-            from splink import DuckDBAPI
-
-            if connection is None:
-                # the store owns every database connection (DESIGN.md): a scratch in-memory one, settings quoted
-                from whatworks.store.links import linkage_connection
-
-                con = stack.enter_context(linkage_connection(memory_limit=memory_limit))
-            else:
-                con = connection
-            db_api = DuckDBAPI(con)
-        else:
-            db_api = _spark_api(spark)
-            stack.callback(_spark_leftovers(spark))   # the caller's session outlives this call
+        db_api = _open_db_api(stack, opts.backend, spark=spark, memory_limit=memory_limit, connection=connection)
         t = time.perf_counter()
         sdf = db_api.register(splink_input)
-        linker = Linker(sdf, _settings(cols, n_other, backend, rules), log_level=None)
-        deterministic = [c for c in ("first_name", "surname", "dob") if c in cols]
-        try:
-            linker.training.estimate_probability_two_random_records_match([block_on(*deterministic)], recall=prior_recall)
-        except ValueError as exc:
-            raise error("link", f"Could not estimate the prior match probability: {exc}",
-                        hint="Raise prior_recall, or check the identifying fields are filled in.") from exc
-        linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs_u, seed=seed)
-        em_rules = [r for r in (("dob",), ("postcode",), ("surname",)) if r[0] in cols][:2]
-        for r in em_rules:
-            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*r), max_pairs=max_pairs_em)
+        linker = Linker(sdf, _settings(cols, n_other, opts.backend, rules), log_level=None)
+        _train(linker, cols, opts)
         timings["train"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         pred = linker.inference.predict(threshold_match_probability=threshold)
@@ -646,3 +749,42 @@ def _run_splink(prepared: pd.DataFrame, cols: set[str], n_other: tuple[int, int]
         timings["cluster"] = round(time.perf_counter() - t, 3)
         model = linker.misc.save_model_to_json()
     return model, edges, clusters
+
+
+def _open_db_api(stack: contextlib.ExitStack, backend: str, *, spark: Any, memory_limit: str | None, connection: Any):
+    """Splink's database API for the backend, with its clean-up on ``stack``: DuckDB on the connection handed in or a
+    scratch one from the store (closed with the stack); Spark on the caller's session (its ``__splink__`` leftovers
+    dropped with the stack, as the session outlives this call)."""
+    if backend == "duckdb":
+        from splink import DuckDBAPI
+
+        if connection is None:
+            # the store owns every database connection (DESIGN.md): a scratch in-memory one, settings quoted
+            from whatworks.store.links import linkage_connection
+
+            con = stack.enter_context(linkage_connection(memory_limit=memory_limit))
+        else:
+            con = connection
+        return DuckDBAPI(con)
+    db_api = _spark_api(spark)
+    stack.callback(_spark_leftovers(spark))   # the caller's session outlives this call
+    return db_api
+
+
+def _train(linker: Any, cols: set[str], opts: _LinkOptions) -> None:
+    """Train the model without labels: the prior from the exact names + date-of-birth rule at the assumed recall,
+    u from random pairs, m by EM on at most two blocked sessions (date of birth, postcode, surname: the first two
+    present)."""
+    from splink import block_on
+
+    deterministic = [c for c in ("first_name", "surname", "dob") if c in cols]
+    try:
+        linker.training.estimate_probability_two_random_records_match([block_on(*deterministic)],
+                                                                      recall=opts.prior_recall)
+    except ValueError as exc:
+        raise error("link", f"Could not estimate the prior match probability: {exc}",
+                    hint="Raise prior_recall, or check the identifying fields are filled in.") from exc
+    linker.training.estimate_u_using_random_sampling(max_pairs=opts.max_pairs_u, seed=opts.seed)
+    em_rules = [r for r in (("dob",), ("postcode",), ("surname",)) if r[0] in cols][:2]
+    for r in em_rules:
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on(*r), max_pairs=opts.max_pairs_em)

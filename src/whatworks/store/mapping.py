@@ -410,9 +410,32 @@ def _str_table(where: str, section: str, value: Any) -> dict[str, Any]:
 
 
 def _file_spec(origin: str, i: int, block: Any) -> FileSpec:
+    """Check one ``[[files]]`` block (the ``i``-th, counting from 1) and build its :class:`FileSpec`.
+
+    The checks run in this order, and the first that fails is reported, naming the block and its pattern: the
+    block's keys, pattern and table kind; its own source system, encoding and delimiter; ``[files.columns]``;
+    ``[files.constants]``; that the required columns are mapped and coordinates come in one whole pair;
+    ``[files.formats]``; ``[files.codes.<column>]``; that date constants match their formats.
+    """
     if not isinstance(block, dict):
         raise _mapping_error(origin, f"[[files]] block {i} must be a table.", got=block)
     where = f"{origin}, [[files]] block {i}" + (f" (pattern {block['pattern']!r})" if isinstance(block.get("pattern"), str) else "")
+    pattern, kind = _block_pattern_and_kind(where, block)
+    source_system = _text(where, "source_system", block.get("source_system"))
+    encoding = _encoding(where, block["encoding"]) if "encoding" in block else None
+    delimiter = _delimiter(where, block["delimiter"]) if "delimiter" in block else None
+    columns = _block_columns(where, kind, block.get("columns", {}))
+    constants = _block_constants(where, kind, columns, block.get("constants", {}))
+    _check_coverage(where, kind, columns, constants)
+    formats = _block_formats(where, kind, set(columns) | set(constants), block.get("formats", {}))
+    codes = _block_codes(where, kind, columns, constants, block.get("codes", {}))
+    _check_date_constants(where, formats, constants)
+    return FileSpec(pattern=pattern, table=kind.name, columns=columns, formats=formats, codes=codes, constants=constants,
+                    source_system=source_system, encoding=encoding, delimiter=delimiter)
+
+
+def _block_pattern_and_kind(where: str, block: dict) -> tuple[str, TableKind]:
+    """The block's keys are all known; its ``pattern`` is a non-empty glob and its ``table`` one of :data:`TABLES`."""
     unknown = [k for k in block if k not in FILE_KEYS]
     if unknown:
         raise _mapping_error(where, f"unknown key(s) {unknown}.", expected=f"keys among {list(FILE_KEYS)}")
@@ -423,26 +446,32 @@ def _file_spec(origin: str, i: int, block: Any) -> FileSpec:
     table = block.get("table")
     if table not in TABLES:
         raise _mapping_error(where, "unknown table kind.", expected=f"'table' one of {list(TABLES)}", got=table)
-    kind = TABLES[table]
-    source_system = _text(where, "source_system", block.get("source_system"))
-    encoding = _encoding(where, block["encoding"]) if "encoding" in block else None
-    delimiter = _delimiter(where, block["delimiter"]) if "delimiter" in block else None
+    return pattern, TABLES[table]
 
-    columns = _str_table(where, "columns", block.get("columns", {}))
+
+def _block_columns(where: str, kind: TableKind, value: Any) -> dict[str, str]:
+    """``[files.columns]``: canonical column of the table kind -> the export's header (a non-empty string, returned
+    stripped of surrounding spaces)."""
+    columns = _str_table(where, "columns", value)
     for col, src in columns.items():
         if col not in kind.columns:
-            raise _mapping_error(where, f"[files.columns] {col!r} is not a canonical column of table {table!r}.",
+            raise _mapping_error(where, f"[files.columns] {col!r} is not a canonical column of table {kind.name!r}.",
                                  expected=f"columns among {list(kind.columns)}", got=col,
                                  hint="The left side is the canonical name, the right side your export's header. " + _HINT)
         if not isinstance(src, str) or not src.strip():
             raise _mapping_error(where, f"[files.columns] {col}: the export column header must be a non-empty string.", got=src)
-    columns = {k: v.strip() for k, v in columns.items()}
+    return {k: v.strip() for k, v in columns.items()}
 
-    constants_raw = _str_table(where, "constants", block.get("constants", {}))
+
+def _block_constants(where: str, kind: TableKind, columns: dict[str, str], value: Any) -> dict[str, str]:
+    """``[files.constants]``: canonical column -> one value for every row, as text (booleans as ``true``/``false``,
+    numbers as written by ``str``). A column cannot be both mapped and constant; an enum column's constant must be
+    one of its values (:data:`ENUMS`)."""
+    constants_raw = _str_table(where, "constants", value)
     constants: dict[str, str] = {}
     for col, val in constants_raw.items():
         if col not in kind.columns:
-            raise _mapping_error(where, f"[files.constants] {col!r} is not a canonical column of table {table!r}.",
+            raise _mapping_error(where, f"[files.constants] {col!r} is not a canonical column of table {kind.name!r}.",
                                  expected=f"columns among {list(kind.columns)}", got=col)
         if col in columns:
             raise _mapping_error(where, f"{col!r} is both mapped to a column and given as a constant.",
@@ -457,10 +486,15 @@ def _file_spec(origin: str, i: int, block: Any) -> FileSpec:
             raise _mapping_error(where, f"[files.constants] {col} = {val!r} is not {ENUM_NAMES[col]}.",
                                  expected=f"one of {list(ENUMS[col])}", got=val)
         constants[col] = val
+    return constants
 
+
+def _check_coverage(where: str, kind: TableKind, columns: dict[str, str], constants: dict[str, str]) -> None:
+    """Every required column of the table kind is mapped or constant; coordinates come as a whole pair (x/y or
+    lon/lat), and only one of the two pairs is given."""
     missing = [c for c in kind.required if c not in columns and c not in constants]
     if missing:
-        raise _mapping_error(where, f"required canonical column(s) {missing} of table {table!r} are not mapped.",
+        raise _mapping_error(where, f"required canonical column(s) {missing} of table {kind.name!r} are not mapped.",
                              expected=f"[files.columns] (or [files.constants]) entries for {list(kind.required)}",
                              hint=f"Add e.g. `{missing[0]} = \"YourColumnHeader\"` under [files.columns]. " + _HINT)
     given = set(columns) | set(constants)
@@ -472,12 +506,16 @@ def _file_spec(origin: str, i: int, block: Any) -> FileSpec:
         raise _mapping_error(where, "map either x/y (British National Grid metres) or lon/lat (WGS84 degrees), not both.",
                              hint="whatworks computes the other pair from the one you map.")
 
-    formats_raw = _str_table(where, "formats", block.get("formats", {}))
+
+def _block_formats(where: str, kind: TableKind, given: set[str], value: Any) -> dict[str, tuple[str, ...]]:
+    """``[files.formats]``: date column of the table kind that is mapped or constant (``given``) -> the formats
+    tried in order (one string or a non-empty list), each checked by :func:`_check_date_format`."""
+    formats_raw = _str_table(where, "formats", value)
     formats: dict[str, tuple[str, ...]] = {}
     for col, fmts in formats_raw.items():
         if col not in DATE_COLUMNS or col not in kind.columns:
             dates = [c for c in DATE_COLUMNS if c in kind.columns]
-            raise _mapping_error(where, f"[files.formats] {col!r} is not a date column of table {table!r}.",
+            raise _mapping_error(where, f"[files.formats] {col!r} is not a date column of table {kind.name!r}.",
                                  expected=f"one of {dates}" if dates else "no [files.formats] (this table has no dates)", got=col)
         if col not in given:
             raise _mapping_error(where, f"[files.formats] gives formats for {col!r}, which is not mapped.",
@@ -486,12 +524,18 @@ def _file_spec(origin: str, i: int, block: Any) -> FileSpec:
         if not isinstance(fl, list) or not fl:
             raise _mapping_error(where, f"[files.formats] {col}: give a format string or a non-empty list of them.", got=fmts)
         formats[col] = tuple(_check_date_format(where, col, f) for f in fl)
+    return formats
 
-    codes_raw = _str_table(where, "codes", block.get("codes", {}))
+
+def _block_codes(where: str, kind: TableKind, columns: dict[str, str], constants: dict[str, str],
+                 value: Any) -> dict[str, dict[str, str]]:
+    """``[files.codes.<column>]``: for a column mapped to an export column (not a constant), a non-empty table of
+    export code -> canonical value, each pair checked by :func:`_check_code`."""
+    codes_raw = _str_table(where, "codes", value)
     codes: dict[str, dict[str, str]] = {}
     for col, table_ in codes_raw.items():
         if col not in kind.columns:
-            raise _mapping_error(where, f"[files.codes.{col}]: {col!r} is not a canonical column of table {table!r}.",
+            raise _mapping_error(where, f"[files.codes.{col}]: {col!r} is not a canonical column of table {kind.name!r}.",
                                  expected=f"columns among {list(kind.columns)}", got=col)
         if col not in columns:
             why = "a constant (constants are not translated)" if col in constants else "not mapped to any export column"
@@ -500,21 +544,31 @@ def _file_spec(origin: str, i: int, block: Any) -> FileSpec:
         if not isinstance(table_, dict) or not table_:
             raise _mapping_error(where, f"[files.codes.{col}] must be a non-empty table of \"your code\" = \"canonical value\".",
                                  got=table_)
-        out: dict[str, str] = {}
-        for src, dst in table_.items():
-            if src != src.strip() or not src:
-                raise _mapping_error(where, f"[files.codes.{col}]: the code {src!r} is empty or has surrounding spaces; "
-                                     "export values are trimmed before translation, so it would never match.", got=src)
-            if not isinstance(dst, str):
-                raise _mapping_error(where, f"[files.codes.{col}] {src!r}: the canonical value must be a string.", got=dst)
-            if col in ENUMS and dst != "" and dst not in ENUMS[col]:
-                raise _mapping_error(where, f"[files.codes.{col}] translates {src!r} to {dst!r}, which is not {ENUM_NAMES[col]}.",
-                                     expected=f"one of {list(ENUMS[col])}", got=dst)
-            if col in BOOLEAN_COLUMNS and dst != "" and dst.lower() not in TRUE_WORDS + FALSE_WORDS:
-                raise _mapping_error(where, f"[files.codes.{col}] translates {src!r} to {dst!r}, which is not a yes/no value.",
-                                     expected=f"one of {list(TRUE_WORDS + FALSE_WORDS)}", got=dst)
-            out[src] = dst
-        codes[col] = out
+        codes[col] = {src: _check_code(where, col, src, dst) for src, dst in table_.items()}
+    return codes
+
+
+def _check_code(where: str, col: str, src: str, dst: Any) -> str:
+    """One translation ``src`` -> ``dst`` of ``[files.codes.<col>]``: the code is non-empty with no surrounding
+    spaces (export values are trimmed first); the canonical value is a string, and for an enum or yes/no column one
+    of its values or ``""`` (which blanks the value). Returns ``dst``."""
+    if src != src.strip() or not src:
+        raise _mapping_error(where, f"[files.codes.{col}]: the code {src!r} is empty or has surrounding spaces; "
+                             "export values are trimmed before translation, so it would never match.", got=src)
+    if not isinstance(dst, str):
+        raise _mapping_error(where, f"[files.codes.{col}] {src!r}: the canonical value must be a string.", got=dst)
+    if col in ENUMS and dst != "" and dst not in ENUMS[col]:
+        raise _mapping_error(where, f"[files.codes.{col}] translates {src!r} to {dst!r}, which is not {ENUM_NAMES[col]}.",
+                             expected=f"one of {list(ENUMS[col])}", got=dst)
+    if col in BOOLEAN_COLUMNS and dst != "" and dst.lower() not in TRUE_WORDS + FALSE_WORDS:
+        raise _mapping_error(where, f"[files.codes.{col}] translates {src!r} to {dst!r}, which is not a yes/no value.",
+                             expected=f"one of {list(TRUE_WORDS + FALSE_WORDS)}", got=dst)
+    return dst
+
+
+def _check_date_constants(where: str, formats: dict[str, tuple[str, ...]], constants: dict[str, str]) -> None:
+    """A date column given as a constant must be read by one of its formats (the block's, else
+    :data:`DEFAULT_DATE_FORMATS`), as DuckDB will read it."""
     for col in DATE_COLUMNS:
         if col in constants:
             fmts = formats.get(col) or DEFAULT_DATE_FORMATS
@@ -524,8 +578,6 @@ def _file_spec(origin: str, i: int, block: Any) -> FileSpec:
             if probe is None:
                 raise _mapping_error(where, f"[files.constants] {col} = {constants[col]!r} does not match the date formats.",
                                      expected=" or ".join(fmts), got=constants[col])
-    return FileSpec(pattern=pattern, table=table, columns=columns, formats=formats, codes=codes, constants=constants,
-                    source_system=source_system, encoding=encoding, delimiter=delimiter)
 
 
 # ---------------------------------------------------------------------------------------------- TOML writing
