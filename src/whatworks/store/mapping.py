@@ -41,6 +41,7 @@ from typing import Any
 
 import duckdb
 
+from whatworks._words import FALSE_WORDS, TRUE_WORDS  # one yes/no vocabulary for every room
 from whatworks.errors import WhatworksError, error
 from whatworks.store.policeuk_vocab import CRIME_TYPES
 from whatworks.store.schema import PERSON_ROLES
@@ -89,8 +90,6 @@ TABLES: dict[str, TableKind] = {t.name: t for t in (
 DATE_COLUMNS = ("occurred", "dob")
 NUMBER_COLUMNS = _COORDS
 BOOLEAN_COLUMNS = ("outcome_linked_to_object", "removal_of_more_than_outer_clothing", "part_of_operation")
-TRUE_WORDS = ("true", "yes", "y", "1")
-FALSE_WORDS = ("false", "no", "n", "0")
 EVENT_KINDS_FOR_CRIMES = ("crime", "asb", "incident")
 # Columns whose values must come from a fixed list (after translation by [files.codes.<column>]).
 ENUMS: dict[str, tuple[str, ...]] = {
