@@ -90,6 +90,15 @@ def test_read_dates_parses_mixed_text_and_converts_time_zones_to_utc():
     assert periods.tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")]
 
 
+def test_read_dates_reads_slash_dates_day_first_as_uk_dates_are_written():
+    # pandas' default reads 05/03/2024 as 3 May but 13/03/2024 as 13 March, in one column: a silent mix-up
+    from whatworks._dates import read_dates
+
+    d = pd.DataFrame({"when": ["05/03/2024", "13/03/2024", "2024-03-05", "01/12/2023 09:15"]})
+    got = read_dates("f", d, "when").dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert got == ["2024-03-05 00:00", "2024-03-13 00:00", "2024-03-05 00:00", "2023-12-01 09:15"]
+
+
 def test_read_dates_refuses_missing_unreadable_and_numbers():
     with pytest.raises(WhatworksError, match=r"f\(\): Column 'when' must hold dates; a value is missing.*position 1"):
         read_dates("f", _frame(["2024-01-01", None]), "when")

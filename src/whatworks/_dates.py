@@ -3,7 +3,8 @@
 One rule for every analysis that takes dates (performance charts and indicators, people, place):
 
 * datetimes are kept; pandas ``Period`` values become the timestamp of the period's start;
-* text is parsed by :func:`pandas.to_datetime` with ``format="mixed"`` (``"2024-06"``, ``"2024-06-01"``,
+* text is parsed by :func:`pandas.to_datetime` with ``format="mixed"`` and **day first** (UK ``05/03/2024`` is
+  5 March; ISO ``2024-03-05`` is unaffected) (``"2024-06"``, ``"2024-06-01"``,
   ``"2024-06-01 14:30"``, ISO 8601 with an offset …), so rows need not share one spelling;
 * **time zones**: a time-zone-aware value (a tz-aware column, or text with an offset such as ``+01:00``) is converted
   to UTC and then made naive; naive values are kept as they are (read as UTC, not shifted). This is the store's rule
@@ -64,7 +65,9 @@ def read_dates(where: str, df: pd.DataFrame, column: str, *, expected: str = "da
         elif pd.api.types.is_datetime64_any_dtype(s):
             out = s
         elif s.dtype == object or pd.api.types.is_string_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype):
-            out = pd.to_datetime(s.astype(object), errors="coerce", format="mixed", utc=True)
+            # day first, as UK dates are written: without it pandas reads 05/03/2024 as 3 May but 13/03/2024 as
+            # 13 March, in the same column (ISO dates, year first, are unaffected)
+            out = pd.to_datetime(s.astype(object), errors="coerce", format="mixed", dayfirst=True, utc=True)
         else:   # numbers, booleans: not dates
             out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
             hint = ("Numbers are not read as dates here; convert them first, e.g. pandas.to_datetime(s, unit='D', "
