@@ -24,9 +24,8 @@ Rosenbaum (2002), Observational Studies, 2nd ed., ch. 4 (sensitivity of the sign
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,7 @@ from scipy import stats
 from whatworks._announce import Setting, announce, given_or_default
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns, require_dataframe
-from whatworks.errors import WhatworksError, error
+from whatworks.errors import error
 from whatworks.impact._design import DesignRecord
 
 WHERE = "match"

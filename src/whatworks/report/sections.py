@@ -14,7 +14,7 @@ Public so that other front ends say what the pack says: the dashboard (:mod:`wha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd

@@ -20,7 +20,7 @@ Every read returns pandas; arguments are checked at the door:
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
 import pandas as pd
 

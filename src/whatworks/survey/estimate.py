@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import special, stats
 
 from whatworks._announce import Setting, announce, given_or_default
+from whatworks._dates import read_dates
 from whatworks._result import PALETTE, Result
 from whatworks._validate import check_choice, check_number, require_columns
 from whatworks.errors import error
@@ -364,10 +365,7 @@ def trend(design, var: str, date: str, *, period: str = "quarter", kind: str = "
     conf_level = given_or_default(settings, "conf_level", conf_level, 0.95, reason="confidence level of intervals")
     check_number(where, "conf_level", conf_level, low=0, high=1, low_inclusive=False, high_inclusive=False)
     require_columns(where, design.data, [date], arg="design data")
-    when = pd.to_datetime(design.data[date], errors="coerce")
-    if when.isna().any():
-        first = int(np.flatnonzero(when.isna().to_numpy())[0])
-        raise error(where, f"Column '{date}' must hold dates.", got=design.data[date].iloc[first], row=f"position {first}")
+    when = read_dates(where, design.data, date)   # the house rule: day first, tz-aware to UTC, unreadable an error
     y, label = _y(design, where, var, kind, level)
     rows = [(lab, m & (design._w != 0)) for lab, m in _period_masks(where, when, period)]
     rows = [(lab, m) for lab, m in rows if m.any()]

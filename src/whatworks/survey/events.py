@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from whatworks._announce import Setting, announce, given_or_default
+from whatworks._dates import read_dates
 from whatworks._result import Result
 from whatworks._validate import check_number, require_columns
 from whatworks.errors import error
@@ -91,10 +92,7 @@ def event_effect(design, date: str, event_date, window_days: int, outcome: str, 
     covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
     df = design.data
     require_columns(WHERE, df, [date, outcome, *covariates], arg="design data")
-    when = pd.to_datetime(df[date], errors="coerce")
-    if when.isna().any():
-        first = int(np.flatnonzero(when.isna().to_numpy())[0])
-        raise error(WHERE, f"Column '{date}' must hold dates.", got=df[date].iloc[first], row=f"position {first}")
+    when = read_dates(WHERE, df, date)   # the house rule: day first, tz-aware to UTC, unreadable an error
     ev = pd.Timestamp(event_date)
     days = ((when - ev).dt.total_seconds() / 86400).to_numpy()
     after = (days >= 0) & (days < window_days)
