@@ -120,19 +120,138 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
     --------
     >>> ww.report.landscape(store, "S09900002", out="eastmere.html")   # doctest: +SKIP
     """
+    _check_area(area)
+    settings: dict[str, Setting] = {}
+    notes: list[str] = []
+    frame = _choose_frame(store, area, period, source, public, disclosure_threshold, marking, settings=settings,
+                          quiet=quiet)
+    group = _peer_group(store, frame.scope, k, settings=settings, notes=notes, quiet=quiet)
+    rows, h0 = _fetch_group_rows(store, frame, group)
+    cover = _group_coverage(store, frame, rows, h0, settings=settings)
+    pops = _populations(group, frame, cover, notes=notes)
+    mix, measure, trend, trend_measure = _mix_and_trend(rows, frame, cover, pops, group.names)
+    change, change_label = _change(rows, frame, cover, notes=notes, quiet=quiet)
+    residents = group.unit_table[group.unit_table["code"].isin(group.members)].copy()
+    residents["is_area"] = residents["code"] == frame.scope.code
+    residents = residents.sort_values(["is_area", "code"], ascending=[False, True])
+    workforce = _workforce(store, frame.scope, notes=notes)
+    future, citizen = _citizen(store, confidence, frame, group.names, settings=settings, quiet=quiet)
+    public_notes: list[str] = []
+    shown = _mix_shown(mix, measure, frame, group, cover.this_label, pops.have_pop, public_notes=public_notes)
+    trend_what = "per 1,000 residents" if pops.have_pop else "records"
+    trend_svg = None
+    if not _public.small_series(frame.pub, trend["count"]):
+        trend_svg = _charts.lines(trend, x="period_start", y=trend_measure, group="unit", highlight=frame.scope.code,
+                                  title=f"Crime (excluding ASB) by month, {trend_what} (gaps: months not loaded)",
+                                  ylabel=trend_what, labels=group.names, height_in=1.9)
+    change_shown = _change_shown(frame.pub, change, public_notes=public_notes)
+    citizen_shown = _citizen_shown(frame.pub, citizen)
+    pub, scope = frame.pub, frame.scope
+    workforce_left_out = bool(pub.public and workforce is not None and len(workforce))
+    ctx = dict(title=f"Landscape: {scope.name}", scope=scope, source=frame.src, period=(frame.p0, frame.p1),
+               last_year=(cover.l0, cover.l1), this_label=cover.this_label, change_label=change_label,
+               generated=_dt.date.today().isoformat(), names=group.names, peer_codes=group.peer_codes,
+               peer_result=group.peer_result, features=group.usable, mix=mix, measure=measure, what=shown["what"],
+               area_mix=shown["area_mix"], peer_mix=shown["peer_mix"], mix_svg=shown["mix_svg"], trend_svg=trend_svg,
+               change=change, residents=residents.to_dict("records"),
+               covariates=[c for c in group.covs if residents[c].notna().any()],
+               workforce=None if pub.public else workforce, future=future,
+               settings=_public.settings_shown(pub, settings), notes=notes, citizen=citizen, pub=pub,
+               public_notes=public_notes, workforce_left_out=workforce_left_out, person_note=_public.PERSON_LEVEL_NOTE,
+               mix_rows=shown["mix_rows"], change_shown=change_shown, citizen_shown=citizen_shown)
+    from whatworks.report.pack import _provenance
+
+    ctx["provenance"] = _provenance(store, "landscape", {"area": area, "period": period, "source": frame.src, "k": k,
+                                                         "confidence": None if confidence is None else str(confidence)},
+                                    ctx["settings"], pub)
+    html = _render.render("landscape.html.j2", **ctx)
+    path = None
+    if out is not None:
+        path = write_text(out, html, overwrite=overwrite, inputs=[getattr(store, "path", None)], where=WHERE)
+        announce(f"landscape written to {path}.", quiet=quiet)
+    return LandscapeResult(path=path, html=html, area=scope.code, mix=mix, trend=trend, change=change,
+                           peers=group.peer_result, residents=residents, workforce=workforce, settings=settings,
+                           notes=tuple(notes), confidence=citizen)
+
+
+# ---- the landscape's steps, in the order landscape() runs them ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Publishing choices, source, period ``p0``..``p1`` and the area (an area with comparable areas)."""
+
+    pub: Any
+    src: str
+    p0: str
+    p1: str
+    scope: Any
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The areas at the scope's level (``unit_table``, ``unit_map`` from small areas), their names and covariates,
+    and the scope's most similar areas; ``members``: the scope then its peers."""
+
+    unit_table: pd.DataFrame
+    unit_map: pd.DataFrame
+    names: dict
+    covs: list
+    usable: list
+    peer_result: Any
+    peer_codes: list
+    members: list
+
+
+@dataclass(frozen=True)
+class _Cover:
+    """The months the store covers for the group's forces, the period's and last year's matched months, the history's
+    first month ``h0`` and last year's period ``l0``..``l1``; ``complete``: every month of the period is loaded."""
+
+    cov: pd.DataFrame
+    cov_set: set
+    this_months: list
+    matched: list
+    last_months: list
+    this_label: str
+    complete: bool
+    h0: pd.Timestamp
+    l0: str
+    l1: str
+
+
+@dataclass(frozen=True)
+class _Populations:
+    """The group's populations (``poparg``, when every area has one) and those for the crime mix (``mix_pop``, only
+    when the period is wholly loaded)."""
+
+    poparg: pd.DataFrame | None
+    have_pop: bool
+    mix_pop: pd.DataFrame | None
+
+
+def _check_area(area) -> None:
+    """The area must be a non-empty string (an area code or name)."""
     if not isinstance(area, str) or not area:
         raise error(WHERE, "The 'area' parameter must be an area code.", got=area,
                     hint="e.g. a borough or local authority code from the areas table (`whatworks status` lists tables).")
-    settings: dict[str, Setting] = {}
-    notes: list[str] = []
+
+
+def _choose_frame(store, area, period, source, public, disclosure_threshold, marking, *, settings, quiet) -> _Frame:
+    """Resolve publishing, source, period and the area (recorded and announced); a force is an error."""
     pub = choose_publishing(public, disclosure_threshold, marking, where=WHERE, settings=settings, quiet=quiet)
-    public_notes: list[str] = []
     src = _data.choose_source(store, source, where=WHERE, quiet=quiet, settings=settings)
     p0, p1 = _data.choose_period(store, src, period, where=WHERE, quiet=quiet, settings=settings)
     scope = _data.resolve_scope(store, area, src, where=WHERE)
     if scope.match not in ("area", "district"):
         raise error(WHERE, f"{area!r} is a force, not an area with comparable areas.",
                     hint="Give a borough, local authority, ward or small-area code.")
+    return _Frame(pub=pub, src=src, p0=p0, p1=p1, scope=scope)
+
+
+def _peer_group(store, scope, k, *, settings, notes, quiet) -> _Group:
+    """The areas at the scope's level and its ``k`` most similar on their usable covariates (``k=None``: up to
+    :data:`MAX_PEERS`, announced); no peers is noted with the reason."""
     level = scope.level
     unit_table, unit_map = _data.units(store, level)
     names = dict(zip(unit_table["code"], unit_table["name"].fillna(unit_table["code"])))
@@ -149,105 +268,143 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
         peer_codes = peer_result.of(scope.code)["peer"].tolist()
     else:
         notes.append(_no_peers_note(store, level, len(unit_table), bool(usable)))
-    group = [scope.code, *peer_codes]
+    return _Group(unit_table=unit_table, unit_map=unit_map, names=names, covs=covs, usable=usable,
+                  peer_result=peer_result, peer_codes=peer_codes, members=[scope.code, *peer_codes])
 
-    l0, l1 = shift_month(p0, -12), shift_month(p1, -12)
-    data_first = _data.crime_month_span(store, src)[0]   # the source's first month (choose_period found it has some)
-    h0 = max(data_first, pd.Timestamp(shift_month(p1, -35) + "-01"))
-    rows = _data.fetch_rows(store, src, min(h0, pd.Timestamp(l0 + "-01")), pd.Timestamp(p1 + "-01"))
-    rows = rows.merge(unit_map, on="lsoa_code", how="inner")
-    rows = rows[rows["unit"].isin(group)]
+
+def _fetch_group_rows(store, frame: _Frame, group: _Group) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """The group's records from the trend's first month ``h0`` (36 months before the period's end, or the data's
+    start; last year's period if earlier) to the period's end, each with its unit, and ``h0``; none is an error."""
+    l0 = shift_month(frame.p0, -12)
+    data_first = _data.crime_month_span(store, frame.src)[0]   # the source's first month (choose_period found it has some)
+    h0 = max(data_first, pd.Timestamp(shift_month(frame.p1, -35) + "-01"))
+    rows = _data.fetch_rows(store, frame.src, min(h0, pd.Timestamp(l0 + "-01")), pd.Timestamp(frame.p1 + "-01"))
+    rows = rows.merge(group.unit_map, on="lsoa_code", how="inner")
+    rows = rows[rows["unit"].isin(group.members)]
     if rows.empty:
-        raise error(WHERE, f"No records for {scope.name} or its peers from source {src!r}.")
-    # what the store covers for these areas' forces: a month not loaded is missing, never zero
+        raise error(WHERE, f"No records for {frame.scope.name} or its peers from source {frame.src!r}.")
+    return rows, h0
+
+
+def _group_coverage(store, frame: _Frame, rows, h0, *, settings) -> _Cover:
+    """What the store covers for these areas' forces (a month not loaded is missing, never zero), recorded."""
+    p0, p1 = frame.p0, frame.p1
+    l0, l1 = shift_month(p0, -12), shift_month(p1, -12)
     forces = sorted(rows["force"].dropna().unique())
-    cov = _data.coverage(store, src)
+    cov = _data.coverage(store, frame.src)
     cov = cov[cov["force"].isin(forces)]
     cov_set = set(_data.covered_months(cov, forces))
     this_months = [m for m in _data.month_range(p0, p1) if m in cov_set]
     matched = [m for m in this_months if m - pd.DateOffset(months=12) in cov_set]
     last_months = [m - pd.DateOffset(months=12) for m in matched]
-    this_label = _data.period_label(sorted(cov_set), p0, p1)
     settings["coverage"] = Setting(f"{len(this_months)} of {len(_data.month_range(p0, p1))} months of {p0}..{p1} "
                                    "loaded", "data", "months with a police.uk street file (or RMS crimes) for "
                                    + (", ".join(forces) or "no force"), "months")
-    complete = len(this_months) == len(_data.month_range(p0, p1))
-    pop = unit_table[unit_table["code"].isin(group)][["code", "population"]].rename(columns={"code": "unit"})
+    return _Cover(cov=cov, cov_set=cov_set, this_months=this_months, matched=matched, last_months=last_months,
+                  this_label=_data.period_label(sorted(cov_set), p0, p1),
+                  complete=len(this_months) == len(_data.month_range(p0, p1)), h0=h0, l0=l0, l1=l1)
+
+
+def _populations(group: _Group, frame: _Frame, cover: _Cover, *, notes) -> _Populations:
+    """Rates per 1,000 residents when every area of the group has a population, and for the crime mix only when the
+    period is wholly loaded; otherwise counts, noted."""
+    pop = group.unit_table[group.unit_table["code"].isin(group.members)][["code", "population"]].rename(
+        columns={"code": "unit"})
     have_pop = bool(len(pop)) and pop["population"].notna().all() and (pop["population"] > 0).all()
     poparg = pop if have_pop else None
     if not have_pop:
         notes.append("Counts, not rates: some of these areas have no population in the store (load an area lookup "
                      "with populations: `whatworks ingest areas FILE`).")
-    mix_pop = poparg if complete else None
-    if have_pop and not complete:
-        notes.append(f"Crime mix in counts, not rates: only {len(this_months)} months of {p0}..{p1} are loaded, and a "
-                     "rate from part of a period would read as the whole period's.")
+    mix_pop = poparg if cover.complete else None
+    if have_pop and not cover.complete:
+        notes.append(f"Crime mix in counts, not rates: only {len(cover.this_months)} months of {frame.p0}..{frame.p1} "
+                     "are loaded, and a rate from part of a period would read as the whole period's.")
+    return _Populations(poparg=poparg, have_pop=have_pop, mix_pop=mix_pop)
 
-    # crime mix in the period: counts and rates per 1,000 by crime type, for the area and each peer
-    mix = window_indicators(rows, p0, p1, ["unit", "crime_type"], population=mix_pop, months=this_months)
+
+def _mix_and_trend(rows, frame: _Frame, cover: _Cover, pops: _Populations, names):
+    """The crime mix in the period (counts and rates per 1,000 by crime type, for the area and each peer) and the
+    monthly trend of crimes excluding ASB (months not loaded are gaps), each with the measure it is drawn in."""
+    p0, p1 = frame.p0, frame.p1
+    mix = window_indicators(rows, p0, p1, ["unit", "crime_type"], population=pops.mix_pop, months=cover.this_months)
     mix["name"] = mix["unit"].map(names)
-    measure = "rate_per_1000" if mix_pop is not None else "count"
-    # trend: monthly crimes (ASB excluded) per 1,000 residents, area and peers; months not loaded are gaps
-    crimes = Indicator("all").select(_window(rows, f"{h0:%Y-%m}", p1))
-    hist_cov = cov[(cov["month"] >= h0) & (cov["month"] <= pd.Timestamp(p1 + "-01"))]
-    trend = indicators(crimes, by="unit", period="month", population=poparg, coverage=hist_cov[["force", "month"]],
-                       quiet=True).table
-    trend_measure = "rate_per_1000" if have_pop else "count"
-    # this period against the same months last year (all crime excluding ASB), exact test, like with like
-    change = None
-    change_label = None
-    if matched:
-        own = Indicator("all").select(rows[rows["unit"] == scope.code]).assign(area=scope.code)
-        a = _complete(window_indicators(own, p0, p1, ["area"], months=matched), "area", [scope.code])["count"].iloc[0]
-        b = _complete(window_indicators(own, l0, l1, ["area"], months=last_months), "area", [scope.code])["count"].iloc[0]
-        change_label = _data.comparison_label(matched)
-        change = compare(int(a), int(b), labels=[f"{scope.name}, {change_label}"],
-                         covered_a=[f"{m:%Y-%m}" for m in matched], covered_b=[f"{m:%Y-%m}" for m in last_months],
-                         quiet=quiet)
-    else:
-        notes.append(f"No year-on-year change: no month of {p0}..{p1} has the same month a year earlier loaded.")
+    measure = "rate_per_1000" if pops.mix_pop is not None else "count"
+    crimes = Indicator("all").select(_window(rows, f"{cover.h0:%Y-%m}", p1))
+    hist_cov = cover.cov[(cover.cov["month"] >= cover.h0) & (cover.cov["month"] <= pd.Timestamp(p1 + "-01"))]
+    trend = indicators(crimes, by="unit", period="month", population=pops.poparg,
+                       coverage=hist_cov[["force", "month"]], quiet=True).table
+    trend_measure = "rate_per_1000" if pops.have_pop else "count"
+    return mix, measure, trend, trend_measure
 
-    residents = unit_table[unit_table["code"].isin(group)].copy()
-    residents["is_area"] = residents["code"] == scope.code
-    residents = residents.sort_values(["is_area", "code"], ascending=[False, True])
 
-    workforce = None
-    rel = _data.relations(store)
-    if "workforce" in rel:
-        wf = store.table("workforce")
-        key = next((c for c in WORKFORCE_KEYS if c in wf.columns), None)
-        if key is not None:
-            workforce = wf[wf[key] == scope.code].reset_index(drop=True)
-        else:
-            notes.append(f"A workforce table is in the store but has no area column ({', '.join(WORKFORCE_KEYS)}).")
+def _change(rows, frame: _Frame, cover: _Cover, *, notes, quiet):
+    """This period against the same months last year (all crime excluding ASB), exact test, like with like; with
+    its label, or ``(None, None)`` and a note when no month is matched."""
+    scope = frame.scope
+    if not cover.matched:
+        notes.append(f"No year-on-year change: no month of {frame.p0}..{frame.p1} has the same month a year earlier "
+                     "loaded.")
+        return None, None
+    own = Indicator("all").select(rows[rows["unit"] == scope.code]).assign(area=scope.code)
+    a = _complete(window_indicators(own, frame.p0, frame.p1, ["area"], months=cover.matched), "area",
+                  [scope.code])["count"].iloc[0]
+    b = _complete(window_indicators(own, cover.l0, cover.l1, ["area"], months=cover.last_months), "area",
+                  [scope.code])["count"].iloc[0]
+    change_label = _data.comparison_label(cover.matched)
+    change = compare(int(a), int(b), labels=[f"{scope.name}, {change_label}"],
+                     covered_a=[f"{m:%Y-%m}" for m in cover.matched],
+                     covered_b=[f"{m:%Y-%m}" for m in cover.last_months], quiet=quiet)
+    return change, change_label
+
+
+def _workforce(store, scope, *, notes) -> pd.DataFrame | None:
+    """The area's rows of the store's ``workforce`` table (matched on the first of :data:`WORKFORCE_KEYS` it has);
+    ``None`` without one, noted when the table has no area column."""
+    if "workforce" not in _data.relations(store):
+        return None
+    wf = store.table("workforce")
+    key = next((c for c in WORKFORCE_KEYS if c in wf.columns), None)
+    if key is None:
+        notes.append(f"A workforce table is in the store but has no area column ({', '.join(WORKFORCE_KEYS)}).")
+        return None
+    return wf[wf[key] == scope.code].reset_index(drop=True)
+
+
+def _citizen(store, confidence, frame: _Frame, names, *, settings, quiet):
+    """The placeholder sentences of the optional sections, and the citizen picture (a confidence section with a
+    figure for the area), or ``None`` with the reason in ``future["confidence"]``."""
     future = _future_sections(store)
-    citizen = None
     if confidence is False:
         future["confidence"] = "Confidence left out of this landscape (confidence=False)."
-    else:
-        from whatworks.report import sections as _sections
+        return future, None
+    from whatworks.report import sections as _sections
 
-        spec = _sections.Confidence(survey=confidence) if isinstance(confidence, str) else confidence
-        if spec is not None and not isinstance(spec, _sections.Confidence):
-            raise error(WHERE, "The 'confidence' parameter must be a Confidence, a survey name or False.",
-                        got=type(confidence).__name__)
-        found = _sections.confidence_section(store, spec, period=(p0, p1), area_code=scope.code, names=names,
-                                             quiet=quiet, settings=settings, with_trend=False, with_drivers=False)
-        if isinstance(found, str):
-            future["confidence"] = found
-        elif not found.table["is_area"].any():
-            future["confidence"] = (f"No confidence figure for {scope.name}: the survey's {found.spec.by} column has "
-                                    "no interviews for it in the period (estimates are made for that level).")
-        else:
-            citizen = found
+    scope = frame.scope
+    spec = _sections.Confidence(survey=confidence) if isinstance(confidence, str) else confidence
+    if spec is not None and not isinstance(spec, _sections.Confidence):
+        raise error(WHERE, "The 'confidence' parameter must be a Confidence, a survey name or False.",
+                    got=type(confidence).__name__)
+    found = _sections.confidence_section(store, spec, period=(frame.p0, frame.p1), area_code=scope.code, names=names,
+                                         quiet=quiet, settings=settings, with_trend=False, with_drivers=False)
+    if isinstance(found, str):
+        future["confidence"] = found
+        return future, None
+    if not found.table["is_area"].any():
+        future["confidence"] = (f"No confidence figure for {scope.name}: the survey's {found.spec.by} column has "
+                                "no interviews for it in the period (estimates are made for that level).")
+        return future, None
+    return future, found
 
-    # charts
+
+def _mix_shown(mix, measure, frame: _Frame, group: _Group, this_label, have_pop, *, public_notes) -> dict:
+    """The crime mix of the area against its peers' range, after disclosure control (:mod:`report._public`): the
+    table's rows and the chart of the crime types with no figure hidden (noted when some are left out)."""
+    pub, scope, peer_codes = frame.pub, frame.scope, group.peer_codes
     area_mix = mix[mix["unit"] == scope.code].set_index("crime_type")[measure]
     area_mix = area_mix[area_mix > 0].sort_values(ascending=False)
     peer_mix = mix[mix["unit"].isin(peer_codes)].pivot_table(index="crime_type", columns="unit", values=measure,
                                                              aggfunc="first").reindex(area_mix.index)
-    # the public version: disclosure control on the crime mix of the area and its peers (report._public)
-    mix_mask = _public.landscape_mix(pub, mix, group, sorted(mix["crime_type"].dropna().unique()), ASB)
+    mix_mask = _public.landscape_mix(pub, mix, group.members, sorted(mix["crime_type"].dropna().unique()), ASB)
     area_hidden = {t: bool(mix_mask.loc[scope.code, t]) for t in area_mix.index}
     peer_hidden = {t: bool(mix_mask.loc[peer_codes, t].any()) if peer_codes else False for t in area_mix.index}
     mix_rows = [{"crime_type": t, "value": _render.SUPPRESSED if area_hidden[t] else float(v),
@@ -268,51 +425,31 @@ def landscape(store, area: str, out: str | Path | None = "landscape.html", *, pe
                                compare_low=peer_mix.loc[drawn].min(axis=1).to_numpy() if peer_codes else None,
                                compare_high=peer_mix.loc[drawn].max(axis=1).to_numpy() if peer_codes else None,
                                compare_label="range of most similar areas", width_in=4.2)
-    trend_what = "per 1,000 residents" if have_pop else "records"
-    trend_svg = None
-    if not _public.small_series(pub, trend["count"]):
-        trend_svg = _charts.lines(trend, x="period_start", y=trend_measure, group="unit", highlight=scope.code,
-                                  title=f"Crime (excluding ASB) by month, {trend_what} (gaps: months not loaded)",
-                                  ylabel=trend_what, labels=names, height_in=1.9)
-    change_shown = None
-    if change is not None:
-        change_shown = {**change.table.iloc[0].to_dict(), "hidden": False}
-        hid = pub.hidden({"a": change_shown["count_a"], "b": change_shown["count_b"]})
-        if hid["a"] or hid["b"]:
-            for key in ("count_a", "count_b", "rate_ratio", "ci_low", "ci_high", "p_value"):
-                change_shown[key] = _render.SUPPRESSED
-            change_shown["hidden"] = True
-            public_notes.append("The year-on-year change is not shown: it rests on a suppressed count.")
-    citizen_shown = None
-    if citizen is not None:
-        a_row = citizen.table[citizen.table["is_area"]].iloc[0].to_dict()
-        o_row = citizen.overall.table.iloc[0].to_dict()
-        for r_ in (a_row, o_row):
-            if _public.is_small(pub, r_.get("n")):
-                r_.update(n=_render.SUPPRESSED, estimate=_render.SUPPRESSED, ci_low=_render.SUPPRESSED,
-                          ci_high=_render.SUPPRESSED, below_overall=False)
-        citizen_shown = {"area": a_row, "overall": o_row}
-    workforce_left_out = bool(pub.public and workforce is not None and len(workforce))
-    ctx = dict(title=f"Landscape: {scope.name}", scope=scope, source=src, period=(p0, p1), last_year=(l0, l1),
-               this_label=this_label, change_label=change_label,
-               generated=_dt.date.today().isoformat(), names=names, peer_codes=peer_codes, peer_result=peer_result,
-               features=usable, mix=mix, measure=measure, what=what, area_mix=area_mix, peer_mix=peer_mix,
-               mix_svg=mix_svg, trend_svg=trend_svg, change=change, residents=residents.to_dict("records"),
-               covariates=[c for c in covs if residents[c].notna().any()],
-               workforce=None if pub.public else workforce, future=future,
-               settings=_public.settings_shown(pub, settings), notes=notes, citizen=citizen, pub=pub,
-               public_notes=public_notes, workforce_left_out=workforce_left_out, person_note=_public.PERSON_LEVEL_NOTE, mix_rows=mix_rows,
-               change_shown=change_shown, citizen_shown=citizen_shown)
-    from whatworks.report.pack import _provenance
+    return {"area_mix": area_mix, "peer_mix": peer_mix, "mix_rows": mix_rows, "what": what, "mix_svg": mix_svg}
 
-    ctx["provenance"] = _provenance(store, "landscape", {"area": area, "period": period, "source": src, "k": k,
-                                                         "confidence": None if confidence is None else str(confidence)},
-                                    ctx["settings"], pub)
-    html = _render.render("landscape.html.j2", **ctx)
-    path = None
-    if out is not None:
-        path = write_text(out, html, overwrite=overwrite, inputs=[getattr(store, "path", None)], where=WHERE)
-        announce(f"landscape written to {path}.", quiet=quiet)
-    return LandscapeResult(path=path, html=html, area=scope.code, mix=mix, trend=trend, change=change,
-                           peers=peer_result, residents=residents, workforce=workforce, settings=settings,
-                           notes=tuple(notes), confidence=citizen)
+
+def _change_shown(pub, change, *, public_notes) -> dict | None:
+    """The year-on-year change as shown: hidden (noted) when it rests on a suppressed count."""
+    if change is None:
+        return None
+    change_shown = {**change.table.iloc[0].to_dict(), "hidden": False}
+    hid = pub.hidden({"a": change_shown["count_a"], "b": change_shown["count_b"]})
+    if hid["a"] or hid["b"]:
+        for key in ("count_a", "count_b", "rate_ratio", "ci_low", "ci_high", "p_value"):
+            change_shown[key] = _render.SUPPRESSED
+        change_shown["hidden"] = True
+        public_notes.append("The year-on-year change is not shown: it rests on a suppressed count.")
+    return change_shown
+
+
+def _citizen_shown(pub, citizen) -> dict | None:
+    """The area's and the overall confidence figure as shown: resting on too few interviews, hidden."""
+    if citizen is None:
+        return None
+    a_row = citizen.table[citizen.table["is_area"]].iloc[0].to_dict()
+    o_row = citizen.overall.table.iloc[0].to_dict()
+    for r_ in (a_row, o_row):
+        if _public.is_small(pub, r_.get("n")):
+            r_.update(n=_render.SUPPRESSED, estimate=_render.SUPPRESSED, ci_low=_render.SUPPRESSED,
+                      ci_high=_render.SUPPRESSED, below_overall=False)
+    return {"area": a_row, "overall": o_row}
