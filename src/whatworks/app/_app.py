@@ -23,14 +23,35 @@ ALL = ""   # the dropdown value meaning "no filter"
 _CHILD_VIEWS: dict = {}
 
 
-def _child_views(path: str, disk) -> Views:
-    """In a background worker process: its own read-only connection to the store (never the parent's)."""
+def _child_views(path: str, folder: str | None) -> Views:
+    """In a background worker process: its own read-only connection to the store (never the parent's), and the
+    shared diskcache folder (pack results one worker computed, reused by the others)."""
+    import diskcache
+
     from whatworks.store import Store
 
     key = (os.getpid(), path)
     if key not in _CHILD_VIEWS:
-        _CHILD_VIEWS[key] = Views(Store(path, read_only=True), disk=disk)
+        _CHILD_VIEWS[key] = Views(Store(path, read_only=True), disk=diskcache.Cache(folder) if folder else None)
     return _CHILD_VIEWS[key]
+
+
+class WorkerManager(dash.DiskcacheManager):
+    """Dash's DiskcacheManager, but each job runs in a process forked from a clean single-threaded fork server
+    (``multiprocess``'s "forkserver" context, with the app's modules preloaded), never forked from the web server
+    itself: the server is multi-threaded (werkzeug's threads, DuckDB's thread pool), and a fork of it can inherit a
+    lock held by another thread and crash or hang in the child. The job and its arguments are pickled (dill)."""
+
+    PRELOAD = ["whatworks.app._app"]
+
+    def call_job_fn(self, key, job_fn, args, context):
+        import multiprocess
+
+        ctx = multiprocess.get_context("forkserver")
+        ctx.set_forkserver_preload(self.PRELOAD)   # used when the fork server starts (the first job)
+        process = ctx.Process(target=job_fn, args=(key, self._make_progress_key(key), args, context), daemon=False)
+        process.start()
+        return process.pid
 
 
 def _quick_views(store, views: Views) -> Views:
@@ -68,7 +89,7 @@ def _manager(store, background, quiet):
 
     folder = tempfile.mkdtemp(prefix="whatworks-dash-")
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return dash.DiskcacheManager(diskcache.Cache(folder))
+    return WorkerManager(diskcache.Cache(folder))
 
 
 def _page(pathname: str | None) -> str | None:
@@ -185,14 +206,25 @@ def create_app(store, *, config: AppConfig | str | os.PathLike | None = None, ba
         except WhatworksError as exc:
             return [_pages.missing(str(exc))], [_pages.note(n) for n in notes]
 
-    def _slow(set_progress, pathname, search, img):
+    folder = manager.handle.directory if manager is not None else None
+
+    # the background callbacks are pickled into the worker: they refer only to plain values (the store's path,
+    # the diskcache folder, the config), never to the server's connection or views
+    def _slow_job(set_progress, pathname, search, img):
         page = _page(pathname)
         if page is None:
             return []
-        v = _child_views(store_path, disk) if manager is not None else views
+        v = _child_views(store_path, folder)
         f, _ = v.clean(Filters.from_search(search))
         return _pages.slow(v, page, f, img or "png", config=config,
                            progress=lambda a, b, text: set_progress((str(a), str(b), text)))
+
+    def _slow_here(pathname, search, img):
+        page = _page(pathname)
+        if page is None:
+            return []
+        f, _ = views.clean(Filters.from_search(search))
+        return _pages.slow(views, page, f, img or "png", config=config)
 
     if manager is not None:
         app.callback(Output("slow", "children"), Input("url", "pathname"), Input("url", "search"),
@@ -200,10 +232,10 @@ def create_app(store, *, config: AppConfig | str | os.PathLike | None = None, ba
                      progress=[Output("progress", "value"), Output("progress", "max"), Output("progress-text", "children")],
                      running=[(Output("progress-box", "style"), {"display": "flex"}, {"display": "none"}),
                               (Output("cancel-btn", "disabled"), False, True)],
-                     cancel=[Input("cancel-btn", "n_clicks")])(_slow)
+                     cancel=[Input("cancel-btn", "n_clicks")])(_slow_job)
     else:
         app.callback(Output("slow", "children"), Input("url", "pathname"), Input("url", "search"),
-                     Input("f-img", "value"))(lambda p, s, i: _slow(lambda _v: None, p, s, i))
+                     Input("f-img", "value"))(_slow_here)
 
     @app.callback(Output("csv-dl", "data"), Input("csv-btn", "n_clicks"), State("url", "pathname"),
                   State("url", "search"), prevent_initial_call=True)
@@ -213,14 +245,16 @@ def create_app(store, *, config: AppConfig | str | os.PathLike | None = None, ba
         frame = neutralise_cells(_pages.page_table(views, page, f))
         return dcc.send_data_frame(frame.to_csv, f"whatworks-{page}{_slug(f)}.csv", index=False)
 
-    def _write_pack(set_progress, _n, search):
-        v = _child_views(store_path, disk) if manager is not None else views
+    def _pack_file(v: Views, search, set_progress) -> dict:
         f, _ = v.clean(Filters.from_search(search))
         set_progress(("1", "2", "writing the pack…"))
-        folder = Path(config.pack_dir) if config.pack_dir else Path(tempfile.gettempdir()) / "whatworks-packs"
-        folder.mkdir(parents=True, exist_ok=True)
-        r = v.pack(f, out=folder / f"pack{_slug(f)}.html")
+        out = Path(config.pack_dir) if config.pack_dir else Path(tempfile.gettempdir()) / "whatworks-packs"
+        out.mkdir(parents=True, exist_ok=True)
+        r = v.pack(f, out=out / f"pack{_slug(f)}.html")
         return dcc.send_file(str(r.path))
+
+    def _write_pack_job(set_progress, _n, search):
+        return _pack_file(_child_views(store_path, folder), search, set_progress)
 
     if manager is not None:
         app.callback(Output("pack-dl", "data"), Input("pack-btn", "n_clicks"), State("url", "search"),
@@ -228,10 +262,10 @@ def create_app(store, *, config: AppConfig | str | os.PathLike | None = None, ba
                      progress=[Output("progress", "value"), Output("progress", "max"), Output("progress-text", "children")],
                      running=[(Output("pack-btn", "disabled"), True, False),
                               (Output("progress-box", "style"), {"display": "flex"}, {"display": "none"})],
-                     cancel=[Input("cancel-btn", "n_clicks")])(_write_pack)
+                     cancel=[Input("cancel-btn", "n_clicks")])(_write_pack_job)
     else:
         app.callback(Output("pack-dl", "data"), Input("pack-btn", "n_clicks"), State("url", "search"),
-                     prevent_initial_call=True)(lambda n, s: _write_pack(lambda _v: None, n, s))
+                     prevent_initial_call=True)(lambda n, s: _pack_file(views, s, lambda _v: None))
 
     # no dev tools, hot reload or version check (it would call dash-version.plotly.com from the browser)
     app.enable_dev_tools(debug=False, dev_tools_ui=False, dev_tools_props_check=False,
