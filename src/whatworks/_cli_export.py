@@ -24,10 +24,10 @@ from typing import List, Optional
 
 import typer
 
+from whatworks._cli_common import EXIT_BAD_INPUT, fail as _fail
 from whatworks._terminal import visible
 from whatworks.errors import WhatworksError, error
 
-EXIT_BAD_INPUT = 2
 
 export_app = typer.Typer(help="Write the store for other engines and tools (Parquet for Spark, CSV for Power BI and "
                               "Excel, GeoPackage for QGIS).", no_args_is_help=True)
@@ -65,13 +65,6 @@ CSV_NOTES = (
     "  (police.uk publishes some crimes without a location) have lsoa_code empty, so totals match crimes.csv.",
 )
 
-
-def _fail(exc: BaseException) -> SystemExit:
-    """One line on stderr (the first of the error's message) and the bad-input exit code, as a SystemExit to raise
-    (it passes through ``cli.main`` and CliRunner alike)."""
-    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-    typer.echo(visible(lines[0] if lines else type(exc).__name__, keep_newlines=False), err=True)
-    return SystemExit(EXIT_BAD_INPUT)
 
 
 def _months_arg(where: str, months: Optional[str]):
@@ -294,7 +287,7 @@ def csv_command(
                                    descriptions=CSV_DESCRIPTIONS, notes=CSV_NOTES, date_columns=DATE_COLUMNS,
                                    overwrite=overwrite, inputs=[path], where=where)
     except WhatworksError as exc:
-        raise _fail(exc)
+        _fail(exc)
     if include_personal:
         typer.echo(visible(f"personal data written: persons, person_links, involvements (names, dates of birth) and "
                            f"stops.person_id are in {folder} (--include-personal); protect the folder as you protect "
@@ -411,7 +404,7 @@ def gpkg_command(
             doc = write_layers(layers, file, crs="EPSG:27700", provenance=prov, overwrite=overwrite,
                                inputs=[path] + ([boundaries] if boundaries is not None else []), where=where)
     except WhatworksError as exc:
-        raise _fail(exc)
+        _fail(exc)
     parts = ", ".join(f"{n} {d['rows']:,}" for n, d in doc["layers"].items())
     typer.echo(visible(f"GeoPackage written to {file} (EPSG:27700): {len(doc['layers'])} layers ({parts})."))
     unlocated = {n: d["without_geometry"] for n, d in doc["layers"].items() if d["without_geometry"]}

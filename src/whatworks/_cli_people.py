@@ -28,10 +28,11 @@ from typing import List, Optional
 import typer
 
 from whatworks._announce import announce
+from whatworks._cli_common import echo as _echo, fail as _fail, store_path as _store_path
+from whatworks.errors import command_error as _error
 from whatworks._terminal import visible
 from whatworks.errors import WhatworksError
 
-EXIT_BAD_INPUT = 2
 KEY_ENV = "WHATWORKS_PSEUDONYM_KEY"
 POLICEUK = "police.uk"
 # the persons columns that identify someone: written only with --include-personal
@@ -67,39 +68,11 @@ _LINKED = typer.Option(False, "--linked", help="Count linked people (the store's
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _error(where: str, what: str, *, expected=None, got=None, hint: str | None = None) -> WhatworksError:
-    """A refusal in the house template (:func:`whatworks.errors.error`) naming the command, not a function:
-    "whatworks repeats: … Hint: …"."""
-    parts = [f"whatworks {where}: {what}"]
-    if expected is not None:
-        parts.append(f"Expected {expected}.")
-    if got is not None:
-        parts.append(f"Got {got!r} instead.")
-    if hint:
-        parts.append(f"Hint: {hint}")
-    return WhatworksError(" ".join(parts))
-
-
-def _echo(text, *, err: bool = False) -> None:
-    typer.echo(visible(text), err=err)
-
 
 def _note(text: str, quiet: bool) -> None:
     """An announcement on stderr ("whatworks: …"), silenced by --quiet, as the analyses' own."""
     announce(visible(text), quiet=quiet)
 
-
-def _fail(exc: Exception):
-    """The error's first line on stderr, then exit 2 (SystemExit passes through ``cli.main`` and CliRunner alike)."""
-    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-    _echo(lines[0] if lines else type(exc).__name__, err=True)
-    raise SystemExit(EXIT_BAD_INPUT)
-
-
-def _store_path(store: Optional[Path]) -> str:
-    from whatworks.store import default_store_path
-
-    return default_store_path(store)
 
 
 def _open(where: str, store: Optional[Path], *, write: bool = False):

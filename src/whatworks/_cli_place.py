@@ -25,9 +25,9 @@ from typing import List, Optional
 
 import typer
 
+from whatworks._cli_common import echo as _echo, fail as _fail, store_path as _store_path
 from whatworks.errors import WhatworksError
 
-EXIT_BAD_INPUT = 2
 CRS = "EPSG:27700"          # the store's x, y: British National Grid metres
 POLICE_UK = "police.uk"
 STUDY_AREAS = ("map-points", "none")
@@ -60,20 +60,6 @@ _FIXED_OPTIONS = {"shape": "--shape", "kernel": "--kernel", "permutations": "--p
 
 
 # ---------------------------------------------------------------------------------------------- small helpers
-def _echo(text, *, err: bool = False) -> None:
-    from whatworks._terminal import visible
-
-    typer.echo(visible(text), err=err)
-
-
-def _fail(exc: Exception, code: int = EXIT_BAD_INPUT):
-    """The reason on one line (stderr), then exit ``code`` (SystemExit passes through click and ``cli.main`` to the
-    shell and to CliRunner alike)."""
-    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
-    _echo(lines[0] if lines else type(exc).__name__, err=True)
-    raise SystemExit(code)
-
-
 def _say(message: str, quiet: bool) -> None:
     """A default the command line chose, announced like the verbs' own (``whatworks: ...`` on stderr)."""
     from whatworks._announce import announce
@@ -157,11 +143,6 @@ class _Selection:
     described: str
     params: dict = field(default_factory=dict)
 
-
-def _store_path(store: Optional[Path]) -> str:
-    from whatworks.store import default_store_path
-
-    return default_store_path(store)
 
 
 def _check_outputs(where: str, path: str, overwrite: bool, *, csv: Optional[Path] = None,

@@ -418,14 +418,18 @@ def _print_spark_status(st) -> None:
         f" (read on Spark; written {written} by whatworks {st.get('whatworks_version') or '?'})"
         + (f", {st['first_month']:%Y-%m} to {st['last_month']:%Y-%m}" if st["first_month"] is not None else "") + "."),
         highlight=False)
-    t = Table(title="Tables")
-    t.add_column("name"), t.add_column("type"), t.add_column("rows", justify="right")
-    for r in st["relations"].itertuples():
-        t.add_row(cell(r.name), cell(r.type), f"{r.rows:,}")
-    console.print(t)
+    _print_relations(st["relations"], "Tables")
     console.print(Text("Loaded files, quarantine and unload live in the DuckDB store this was exported from "
                        f"(source fingerprint {st.get('source_fingerprint') or 'not recorded'}): "
                        "`whatworks status --store FILE.duckdb`."), highlight=False)
+
+
+def _print_relations(relations, title: str) -> None:
+    t = Table(title=title)
+    t.add_column("name"), t.add_column("type"), t.add_column("rows", justify="right")
+    for r in relations.itertuples():
+        t.add_row(cell(r.name), cell(r.type), f"{r.rows:,}")
+    console.print(t)
 
 
 def _print_store_status(st) -> None:
@@ -434,11 +438,7 @@ def _print_store_status(st) -> None:
         f"{st['rows_read']:,} rows read, {st['events']:,} events"
         + (f" from {st['first_month']:%Y-%m} to {st['last_month']:%Y-%m}" if st["first_month"] else "") + "."),
         highlight=False)
-    t = Table(title="Tables and views")
-    t.add_column("name"), t.add_column("type"), t.add_column("rows", justify="right")
-    for r in st["relations"].itertuples():
-        t.add_row(cell(r.name), cell(r.type), f"{r.rows:,}")
-    console.print(t)
+    _print_relations(st["relations"], "Tables and views")
     if len(st["by_force"]):
         t = Table(title="Events by force")
         t.add_column("force"), t.add_column("kind"), t.add_column("rows", justify="right")

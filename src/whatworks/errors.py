@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["WhatworksError", "StoreError", "IngestError", "error"]
+__all__ = ["WhatworksError", "StoreError", "IngestError", "error", "command_error"]
 
 
 class WhatworksError(ValueError):
@@ -49,7 +49,21 @@ def error(
 
     >>> raise error("spc", "The 'improvement' parameter must be one of ...", got="up")  # doctest: +SKIP
     """
-    parts = [f"{where}(): {what}"]
+    return cls(_message(f"{where}(): {what}", expected, got, row, hint))
+
+
+def command_error(command: str, what: str, *, expected: str | None = None, got: Any = None, row: Any = None,
+                  hint: str | None = None) -> WhatworksError:
+    """:func:`error`'s template naming a command line verb instead of a function: "whatworks repeats: … Hint: …".
+
+    >>> str(command_error("repeats", "The store has no crimes.", hint="Load data first."))
+    'whatworks repeats: The store has no crimes. Hint: Load data first.'
+    """
+    return WhatworksError(_message(f"whatworks {command}: {what}", expected, got, row, hint))
+
+
+def _message(head: str, expected, got, row, hint) -> str:
+    parts = [head]
     if expected is not None:
         parts.append(f"Expected {expected}.")
     if got is not None:
@@ -58,4 +72,4 @@ def error(
         parts.append(f"First offending row: {row}.")
     if hint:
         parts.append(f"Hint: {hint}")
-    return cls(" ".join(parts))
+    return " ".join(parts)

@@ -5,7 +5,7 @@ the dashboard's quick chart) reads are the same as before the reads moved off th
 ``store.sources("crimes")`` and ``choose_period`` the months with ``store.month_span("crimes", source)``: each of
 those computes every crime's latest outcome in the view (seconds on a store of a million crimes). They now read
 ``store.counts`` groups, which the store makes on the events table. ``_resolve_scope_before`` below is the function
-as it was (commit 93bcad0), kept here to pin the answers.
+with its forces read from the view, as before, to pin the answers.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import whatworks as ww
-from whatworks.errors import WhatworksError, error
+from whatworks.errors import WhatworksError
 from whatworks.report import data
-from whatworks.report.data import DERIVED_LEVEL, Scope, _num, _unit_level_below
+from whatworks.report.data import DERIVED_LEVEL
 from whatworks.synth import _constants as C
 
 WHERE = "test"
@@ -46,43 +46,12 @@ def store(tmp_path_factory):
 
 
 def _resolve_scope_before(store, area, source, *, where):
-    """``whatworks.report._data.resolve_scope`` at commit 93bcad0 (forces read from the ``crimes`` view)."""
-    table = store.area_table()
-    anc = store.area_ancestors()
-    real = table[table["level"] != DERIVED_LEVEL]
-    forces = store.forces("crimes", source)
-    if area is None:
-        name = forces[0] if len(forces) == 1 else "All areas in the store"
-        unit = _unit_level_below(real, None) if len(real) else (DERIVED_LEVEL if len(table) else None)
-        top = real[real["parent_code"].isna() | ~real["parent_code"].isin(real["code"])]
-        pop, psrc = (None, None)
-        if len(top) == 1:
-            pop, psrc = top["population"].iloc[0], top["population_source"].iloc[0]
-        return Scope(None, name, "all", "all", _num(pop), psrc, None, None, unit)
-    hit = table[table["code"] == area]
-    if not len(hit):
-        by_name = table[table["name"].astype(str).str.lower() == str(area).lower()]
-        if len(by_name) == 1:
-            hit = by_name
-    if len(hit):
-        r = hit.iloc[0]
-        members = frozenset(anc.loc[anc["code"] == r["code"], "lsoa_code"])
-        if r["level"] == DERIVED_LEVEL:
-            match, unit = "district", DERIVED_LEVEL
-        else:
-            match = "area"
-            is_top = pd.isna(r["parent_code"]) or r["parent_code"] not in set(real["code"])
-            unit = _unit_level_below(real, r["code"]) if is_top and len(real) > 1 else r["level"]
-        return Scope(r["code"], str(r["name"] if pd.notna(r["name"]) else r["code"]), r["level"], match,
-                     _num(r["population"]), r["population_source"], members, None, unit)
-    if area in forces:
-        unit = _unit_level_below(real, None) if len(real) else (DERIVED_LEVEL if len(table) else None)
-        return Scope(area, area, "force", "force", None, None, None, area, unit)
-    known = table["code"].head(8).tolist()
-    raise error(where, f"Area {area!r} is not in the store.",
-                expected=f"an area code from the areas table (e.g. {known}), a local authority named in the LSOA names, "
-                         f"or a force name {forces[:5]}",
-                hint="Load an area lookup with `whatworks ingest areas FILE`, or leave --area out for the whole store.")
+    """``resolve_scope`` with its forces read from the ``crimes`` view (``store.forces``), as before session 8,
+    instead of from ``store.counts`` groups — the one read that changed in it."""
+    from unittest import mock
+
+    with mock.patch.object(data, "crime_forces", lambda s, src: s.forces("crimes", src)):
+        return data.resolve_scope(store, area, source, where=where)
 
 
 class _NoViewScans:
