@@ -20,6 +20,7 @@ Errors are one line on stderr and exit code 2, with a hint saying how to load wh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -571,20 +572,18 @@ def link_command(
             n_sys = persons["source_system"].nunique()
             _note(f"link: {len(persons):,} records from {n_sys} system(s); training and scoring with Splink on "
                   f"{'Spark' if backend == 'spark' else 'DuckDB'} (minutes on a large store) …", quiet)
-            spark_kw = {}
-            if backend == "spark":
-                import tempfile
+            with contextlib.ExitStack() as stack:
+                spark_kw = {}
+                if backend == "spark":
+                    from whatworks.store.spark import linkage_session
 
-                from whatworks.store.spark import local_session
-
-                scratch = tempfile.mkdtemp(prefix="whatworks-splink-")
-                spark_kw = {"backend": "spark", "spark": local_session(linkage=True, checkpoint_dir=scratch)}
-            # saving needs raw ids (the store keeps them): link without the key, then pseudonymise what leaves it,
-            # as link(key=) does
-            r = link(persons, source="source_system", record_id="person_id", exact=list(exact or ()),
-                     **_kw(threshold=threshold, max_pairs_em=max_pairs_em, max_pairs_u=max_pairs_u,
-                           prior_recall=prior_recall, memory_limit=memory_limit, seed=seed),
-                     **spark_kw, key=None if save else key, quiet=quiet)
+                    spark_kw = {"backend": "spark", "spark": stack.enter_context(linkage_session())}
+                # saving needs raw ids (the store keeps them): link without the key, then pseudonymise what leaves
+                # it, as link(key=) does
+                r = link(persons, source="source_system", record_id="person_id", exact=list(exact or ()),
+                         **_kw(threshold=threshold, max_pairs_em=max_pairs_em, max_pairs_u=max_pairs_u,
+                               prior_recall=prior_recall, memory_limit=memory_limit, seed=seed),
+                         **spark_kw, key=None if save else key, quiet=quiet)
             tm = r.timings
             _note(f"link: done in {time.perf_counter() - t0:.1f} s (train {tm.get('train', 0):.1f} s, predict "
                   f"{tm.get('predict', 0):.1f} s, cluster {tm.get('cluster', 0):.1f} s).", quiet)

@@ -177,3 +177,18 @@ def test_the_link_command_runs_splink_on_spark_with_the_same_settings(spark, tmp
     bad = CliRunner().invoke(app, ["link", "--backend", "spark", "--memory-limit", "2GB", "--store",
                                    str(tmp_path / "s.duckdb"), "--no-save"])
     assert bad.exit_code == 2 and "--memory-limit is DuckDB's" in bad.output
+
+
+def test_linkage_session_removes_its_scratch_folder(spark, tmp_path, monkeypatch):
+    """The scratch checkpoint folder of `whatworks link --backend spark` (personal data in Splink's tables) is gone
+    afterwards; a session that already has a checkpoint folder keeps its own."""
+    import tempfile
+
+    from whatworks.store.spark import linkage_session
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = spark.sparkContext.getCheckpointDir()
+    with linkage_session() as s:
+        assert s is spark and [p.name for p in tmp_path.iterdir()][0].startswith("whatworks-splink-")
+    assert list(tmp_path.iterdir()) == []
+    assert spark.sparkContext.getCheckpointDir() == before

@@ -10,7 +10,10 @@ Spark Connect is not supported (Splink's Spark backend needs a classic session, 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,7 +25,7 @@ from whatworks.store._reads_api import ApiReads
 from whatworks.store._reads_place import PlaceReads
 from whatworks.store.parquet import MANIFEST, read_manifest
 
-__all__ = ["SparkStore", "local_session"]
+__all__ = ["SparkStore", "local_session", "linkage_session"]
 
 WHERE = "SparkStore"
 
@@ -53,6 +56,18 @@ def local_session(*, cores: int = 2, memory: str | None = None, linkage: bool = 
     if checkpoint_dir is not None and not s.sparkContext.getCheckpointDir():
         s.sparkContext.setCheckpointDir(str(checkpoint_dir))
     return s
+
+
+@contextlib.contextmanager
+def linkage_session(*, cores: int = 2, memory: str | None = None):
+    """:func:`local_session` for ``people.link(backend="spark")`` with a scratch checkpoint folder that is removed
+    afterwards: Splink's intermediate tables there hold the personal data being linked. (A session that already has a
+    checkpoint folder keeps it; the scratch folder is then unused.) For one-off runs such as ``whatworks link``."""
+    scratch = tempfile.mkdtemp(prefix="whatworks-splink-")
+    try:
+        yield local_session(cores=cores, memory=memory, linkage=True, checkpoint_dir=scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _is_connect(session) -> bool:
